@@ -1,0 +1,252 @@
+"""Composition root: builds the store, clients, Bolt app, scheduler and web routes, and runs them.
+
+Nothing is built at import time. `build()` takes settings and an optional clock so tests, the demo
+and benchmarks run the very same wiring against the sandbox and the fake Slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import structlog
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from marketplace_slack.clock import Clock, SystemClock
+from marketplace_slack.config import Settings
+from marketplace_slack.gateway import MarketplaceGateway
+from marketplace_slack.marketplace.client import MarketplaceClient
+from marketplace_slack.marketplace.webhooks import (
+    SIGNATURE_HEADER,
+    WebhookRejected,
+    parse_notification,
+    verify_signature,
+)
+from marketplace_slack.routing import load_router
+from marketplace_slack.service import Workflow
+from marketplace_slack.slack import listeners
+from marketplace_slack.slack.directory import SlackDirectory
+from marketplace_slack.slack.notifier import SlackMessenger
+from marketplace_slack.store.database import open_store
+from marketplace_slack.store.repository import Repository
+from marketplace_slack.tasks import BackgroundTasks
+from marketplace_slack.vault import TokenVault
+
+log = structlog.get_logger(__name__)
+
+MAX_WEBHOOK_BYTES = 1 << 20
+
+
+def build_slack_client(settings: Settings) -> AsyncWebClient:
+    """A Web API client that waits out 429s (Retry-After) and retries connection and 5xx failures."""
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=str(settings.slack_api_url) if settings.slack_api_url else AsyncWebClient.BASE_URL,
+        timeout=10,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry
+    webhooks: Counter
+
+    @classmethod
+    def create(cls) -> Metrics:
+        registry = CollectorRegistry()
+        return cls(
+            registry=registry,
+            webhooks=Counter(
+                "marketplace_webhooks",
+                "Marketplace webhook deliveries by result",
+                ["result"],
+                registry=registry,
+            ),
+        )
+
+
+class Application:
+    """The running app: web server (Slack events, Marketplace webhooks, health, metrics) and scheduler."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Repository,
+        marketplace: MarketplaceClient,
+        slack_client: AsyncWebClient,
+        bolt: AsyncApp,
+        workflow: Workflow,
+        tasks: BackgroundTasks,
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.marketplace = marketplace
+        self.slack_client = slack_client
+        self.bolt = bolt
+        self.workflow = workflow
+        self.tasks = tasks
+        self.metrics = metrics
+        self.web = web.Application(client_max_size=MAX_WEBHOOK_BYTES)
+        self.web.router.add_post("/slack/events", self._slack_events)
+        self.web.router.add_post(settings.webhook_path, self._webhook)
+        self.web.router.add_get("/healthz", self._healthz)
+        self.web.router.add_get("/metrics", self._metrics)
+        self._runner: web.AppRunner | None = None
+        self._scheduler: AsyncIOScheduler | None = None
+        self._socket_mode: Any = None
+        self.url: str | None = None
+
+    async def start(
+        self, *, host: str | None = None, port: int | None = None, reconcile: bool = True
+    ) -> None:
+        self._runner = web.AppRunner(self.web, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner, host or self.settings.host, self.settings.port if port is None else port
+        )
+        await site.start()
+        bound = self._runner.addresses[0]
+        self.url = f"http://{_display_host(bound[0])}:{bound[1]}"
+        if self.settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+            assert self.settings.slack_app_token is not None
+            self._socket_mode = AsyncSocketModeHandler(
+                self.bolt, self.settings.slack_app_token.get_secret_value()
+            )
+            await self._socket_mode.connect_async()
+        if reconcile:
+            self._scheduler = AsyncIOScheduler()
+            self._scheduler.add_job(
+                self.workflow.reconcile,
+                "interval",
+                seconds=self.settings.reconcile_seconds,
+                max_instances=1,
+                coalesce=True,
+                id="reconcile",
+            )
+            self._scheduler.start()
+            # A first pass at start-up picks up whatever happened while the app was down.
+            self.tasks.spawn(self.workflow.reconcile(), name="reconcile-at-start")
+        log.info("started", url=self.url, socket_mode=self.settings.socket_mode)
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        if self._socket_mode is not None:
+            await self._socket_mode.close_async()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.tasks.drain()
+        await self.marketplace.aclose()
+        await self.store.aclose()
+
+    async def _slack_events(self, request: web.Request) -> web.Response:
+        bolt_request = await to_bolt_request(request)
+        bolt_response = await self.bolt.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        key = self.settings.webhook_signing_key
+        try:
+            if key is not None:
+                verify_signature(body, request.headers.get(SIGNATURE_HEADER), key.get_secret_value())
+            note = parse_notification(body)
+        except WebhookRejected as exc:
+            self.metrics.webhooks.labels(result=str(exc.status)).inc()
+            log.warning("webhook_rejected", status=exc.status, reason=exc.message)
+            return web.json_response({"ok": False, "error": exc.message}, status=exc.status)
+        self.metrics.webhooks.labels(result="accepted").inc()
+        # The Marketplace wants an answer within 10 s; the work happens after it.
+        self.tasks.spawn(self.workflow.on_notification(note), name=f"webhook:{note.event_type}")
+        return web.json_response({"ok": True}, status=202)
+
+    async def _healthz(self, _: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def _metrics(self, _: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(self.metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+
+async def build(settings: Settings, *, clock: Clock | None = None, owner: str | None = None) -> Application:
+    """Wire everything from settings. The caller starts (and later stops) the returned application."""
+    clock = clock or SystemClock()
+    router = load_router(settings.default_channel, settings.routes_file)
+    vault = TokenVault(settings.encryption_keys)
+    store = await open_store(settings.database_url, vault, schema=settings.database_schema)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+    marketplace = MarketplaceClient(str(settings.marketplace_url), settings.marketplace_token, http=http)
+    slack_client = build_slack_client(settings)
+    tasks = BackgroundTasks()
+    gateway = MarketplaceGateway(
+        marketplace, app_url=str(settings.marketplace_app_url), account_id=settings.marketplace_account_id
+    )
+    workflow = Workflow(
+        store=store,
+        gateway=gateway,
+        messenger=SlackMessenger(slack_client, clock),
+        directory=SlackDirectory(slack_client, store, clock),
+        router=router,
+        clock=clock,
+        owner=owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+        claim_lease=timedelta(seconds=60),
+    )
+    bolt = AsyncApp(
+        client=slack_client,
+        signing_secret=settings.slack_signing_secret.get_secret_value()
+        if settings.slack_signing_secret
+        else None,
+        process_before_response=False,
+    )
+    listeners.register(bolt, workflow, tasks)
+    return Application(
+        settings=settings,
+        store=store,
+        marketplace=marketplace,
+        slack_client=slack_client,
+        bolt=bolt,
+        workflow=workflow,
+        tasks=tasks,
+        metrics=Metrics.create(),
+    )
+
+
+async def serve(settings: Settings) -> None:
+    """`marketplace-slack serve`: run until interrupted."""
+    application = await build(settings)
+    await application.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await application.stop()
+
+
+def _display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104

@@ -1,0 +1,150 @@
+"""The `marketplace-slack` command: serve, demo, sandbox, register-webhook and key tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            result: int = args.run(args)
+            return result
+    except _ConfigExit as exc:
+        print(f"marketplace-slack: configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+class _ConfigExit(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="marketplace-slack",
+        description="Review Immuta Marketplace access requests in Slack.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sandbox = sub.add_parser("sandbox", help="run the Marketplace sandbox (a working stand-in API)")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8090)
+    sandbox.set_defaults(run=_run_sandbox)
+
+    demo = sub.add_parser("demo", help="play the whole approval loop offline and print what Slack shows")
+    demo.set_defaults(run=_run_demo)
+
+    serve = sub.add_parser("serve", help="run the Slack app (settings from the environment and .env)")
+    serve.set_defaults(run=_run_serve)
+
+    register = sub.add_parser("register-webhook", help="register this app's webhook with the Marketplace")
+    register.add_argument("--url", required=True, help="the public URL of this app's webhook route")
+    register.add_argument("--no-verify-tls", action="store_true", help="let the Marketplace skip TLS checks")
+    register.set_defaults(run=_run_register)
+
+    gen_key = sub.add_parser("gen-key", help="print a new encryption key for MPSLACK_ENCRYPTION_KEYS")
+    gen_key.set_defaults(run=_run_gen_key)
+
+    rotate = sub.add_parser("rotate-keys", help="re-encrypt stored tokens with the first key")
+    rotate.set_defaults(run=_run_rotate)
+    return parser
+
+
+def _settings() -> Any:
+    from marketplace_slack.config import ConfigError, load_settings
+    from marketplace_slack.logs import configure
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise _ConfigExit(str(exc)) from None
+    configure(settings.log_level, settings.log_format)
+    return settings
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from marketplace_slack.demo import run_demo
+    from marketplace_slack.logs import configure
+
+    configure("WARNING", "console")
+    return asyncio.run(run_demo())
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from marketplace_slack.app import serve
+
+    asyncio.run(serve(_settings()))
+    return 0
+
+
+def _run_register(args: argparse.Namespace) -> int:
+    from marketplace_slack.marketplace.client import MarketplaceClient
+    from marketplace_slack.marketplace.errors import MarketplaceError
+    from marketplace_slack.registration import register_webhook
+
+    settings = _settings()
+    if settings.webhook_signing_key is None:
+        raise _ConfigExit("MARKETPLACE_WEBHOOK_SIGNING_KEY is required to register a webhook")
+
+    async def go() -> int:
+        async with MarketplaceClient(str(settings.marketplace_url), settings.marketplace_token) as client:
+            try:
+                result = await register_webhook(
+                    client, args.url, settings.webhook_signing_key, verify_tls=not args.no_verify_tls
+                )
+            except MarketplaceError as exc:
+                print(f"marketplace-slack: could not register the webhook: {exc}", file=sys.stderr)
+                return 1
+        print(result.describe())
+        return 0 if result.test_passed else 1
+
+    return asyncio.run(go())
+
+
+def _run_rotate(args: argparse.Namespace) -> int:
+    from marketplace_slack.store.database import open_store
+    from marketplace_slack.vault import TokenVault
+
+    settings = _settings()
+
+    async def go() -> int:
+        store = await open_store(
+            settings.database_url, TokenVault(settings.encryption_keys), schema=settings.database_schema
+        )
+        try:
+            count = await store.rotate_tokens()
+        finally:
+            await store.aclose()
+        print(f"Re-encrypted {count} linked token(s) with the first key.")
+        return 0
+
+    return asyncio.run(go())
+
+
+def _run_sandbox(args: argparse.Namespace) -> int:
+    from marketplace_slack.sandbox.server import run
+
+    asyncio.run(run(args.host, args.port))
+    return 0
+
+
+def _run_gen_key(args: argparse.Namespace) -> int:
+    from cryptography.fernet import Fernet
+
+    print(Fernet.generate_key().decode())
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

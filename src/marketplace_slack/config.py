@@ -1,0 +1,130 @@
+"""Settings, read from the environment (and `.env`) and validated once at start-up.
+
+A missing or malformed setting stops start-up with one line per problem naming the environment
+variable and what it expects; secrets are `SecretStr` so they never print.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """Start-up configuration is unusable; the message is safe to print (it never holds a secret)."""
+
+
+# What each variable expects, for the one-line errors. Keys are field names.
+_EXPECTS: dict[str, str] = {
+    "marketplace_url": "the Marketplace API base URL including /marketplace, e.g. https://na.api.immutacloud.com/marketplace",
+    "marketplace_token": "the app's own Marketplace personal access token (reads, registers webhooks)",
+    "slack_bot_token": "the Slack bot token (xoxb-...)",
+    "slack_signing_secret": "the Slack app's signing secret (HTTP mode)",
+    "encryption_keys": "one or more comma-separated Fernet keys (make one with `marketplace-slack gen-key`)",
+    "default_channel": "a Slack channel id for request cards, e.g. C0123456789",
+    "webhook_signing_key": "the key the Marketplace signs webhooks with",
+    "port": "a TCP port number",
+    "reconcile_seconds": "a number of seconds (at least 30)",
+}
+
+
+class Settings(BaseSettings):
+    """Everything the app reads from its environment. Field names map to the variables below."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    # Marketplace
+    marketplace_url: AnyHttpUrl = Field(alias="MARKETPLACE_URL")
+    marketplace_token: SecretStr = Field(alias="MARKETPLACE_TOKEN")
+    marketplace_app_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://app.immutacloud.com"), alias="MARKETPLACE_APP_URL"
+    )
+    marketplace_account_id: str | None = Field(default=None, alias="MARKETPLACE_ACCOUNT_ID")
+    webhook_signing_key: SecretStr | None = Field(default=None, alias="MARKETPLACE_WEBHOOK_SIGNING_KEY")
+    webhook_insecure: bool = Field(default=False, alias="MARKETPLACE_WEBHOOK_INSECURE")
+    webhook_path: str = Field(default="/marketplace/webhook", alias="MARKETPLACE_WEBHOOK_PATH")
+
+    # Slack
+    slack_bot_token: SecretStr = Field(alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_api_url: AnyHttpUrl | None = Field(default=None, alias="SLACK_API_URL")
+    default_channel: str = Field(alias="MPSLACK_DEFAULT_CHANNEL", min_length=1)
+    routes_file: Path | None = Field(default=None, alias="MPSLACK_ROUTES_FILE")
+
+    # The app
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./marketplace-slack.db", alias="MPSLACK_DATABASE_URL"
+    )
+    database_schema: str | None = Field(default=None, alias="MPSLACK_DATABASE_SCHEMA")  # PostgreSQL only
+    encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(alias="MPSLACK_ENCRYPTION_KEYS")
+    host: str = Field(default="0.0.0.0", alias="MPSLACK_HOST")  # noqa: S104 - a server in a container
+    port: int = Field(default=3000, alias="MPSLACK_PORT", ge=0, le=65535)  # 0: any free port
+    reconcile_seconds: int = Field(default=300, alias="MPSLACK_RECONCILE_SECONDS", ge=30)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="MPSLACK_LOG_LEVEL")
+    log_format: Literal["json", "console"] = Field(default="json", alias="MPSLACK_LOG_FORMAT")
+
+    @field_validator("encryption_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _keys_present(cls, value: list[SecretStr]) -> list[SecretStr]:
+        if not value:
+            raise ValueError("at least one key is required")
+        return value
+
+    @model_validator(mode="after")
+    def _modes(self) -> Settings:
+        if self.slack_app_token is None and self.slack_signing_secret is None:
+            raise ValueError(
+                "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
+            )
+        if self.webhook_signing_key is None and not self.webhook_insecure:
+            raise ValueError(
+                "MARKETPLACE_WEBHOOK_SIGNING_KEY is required "
+                "(or set MARKETPLACE_WEBHOOK_INSECURE=true to accept unsigned webhooks, never in production)"
+            )
+        return self
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate settings, or raise `ConfigError` with one line per problem."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc)) from None
+
+
+def describe_errors(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        field_name = str(error["loc"][0]) if error["loc"] else ""
+        variable = _variable_for(field_name)
+        if not variable:  # a cross-field rule: its message already names the variables
+            lines.append(str(error["msg"]).removeprefix("Value error, "))
+            continue
+        problem = "is missing" if error["type"] == "missing" else f"is invalid ({error['msg']})"
+        expects = _EXPECTS.get(field_name)
+        lines.append(f"{variable} {problem}" + (f": expected {expects}" if expects else ""))
+    return "\n".join(lines)
+
+
+def _variable_for(name: str) -> str:
+    field = Settings.model_fields.get(name)
+    if field is not None and field.alias:
+        return field.alias
+    if name in {f.alias for f in Settings.model_fields.values()}:
+        return name
+    return ""

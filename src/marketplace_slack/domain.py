@@ -1,0 +1,328 @@
+"""The app's own picture of an access request, independent of the Marketplace wire format.
+
+Wire models (`marketplace.models`) describe what the vendor sends; these types describe what the
+workflow reasons about and what a card shows. The functions at the bottom are the pure rules the
+workflow applies: which records a steward may decide, whether a request is settled, and how a
+decision reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class RequestKind(StrEnum):
+    DATA_ACCESS = "DATA_ACCESS"
+    MASKING_EXCEPTION = "MASKING_EXCEPTION"
+
+
+class RequestStatus(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    DENIED = "DENIED"
+    CANCELED = "CANCELED"
+    REVOKED = "REVOKED"
+    EXPIRED = "EXPIRED"
+    # The vendor also reports NONE and PUBLISHER, and may add more; a card shows them as-is.
+    OTHER = "OTHER"
+
+
+class RecordStatus(StrEnum):
+    PENDING = "PENDING"
+    BLOCKED = "BLOCKED"
+    APPROVED = "APPROVED"
+    DENIED = "DENIED"
+    CANCELED = "CANCELED"
+    OTHER = "OTHER"
+
+
+class DurationUnit(StrEnum):
+    HOURS = "HOURS"
+    DAYS = "DAYS"
+    WEEKS = "WEEKS"
+    MONTHS = "MONTHS"
+    YEARS = "YEARS"
+
+
+class RiskLevel(StrEnum):
+    LOW = "LOW"
+    MODERATE = "MODERATE"
+    HIGH = "HIGH"
+    INDETERMINATE = "INDETERMINATE"
+    PENDING = "PENDING"
+
+
+class Verdict(StrEnum):
+    APPROVE = "APPROVE"
+    DENY = "DENY"
+
+
+SETTLED_REQUEST_STATUSES = frozenset(
+    {
+        RequestStatus.APPROVED,
+        RequestStatus.DENIED,
+        RequestStatus.CANCELED,
+        RequestStatus.REVOKED,
+        RequestStatus.EXPIRED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    amount: int
+    unit: DurationUnit
+
+    def __post_init__(self) -> None:
+        if self.amount < 1:
+            raise ValueError("a duration is at least 1")
+
+    def describe(self) -> str:
+        word = self.unit.value.lower()
+        return f"{self.amount} {word[:-1] if self.amount == 1 else word}"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A Marketplace user as a card shows them; `slack_user_id` is filled in when found in Slack."""
+
+    marketplace_id: str
+    username: str
+    name: str
+    email: str | None = None
+    slack_user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Approver:
+    """One source of authority on a record: a user, a group, a permission, an attribute..."""
+
+    kind: str  # USER, GROUP, PERMISSION, DOMAIN PERMISSION, ATTRIBUTE, CATALOG PERMISSION, or newer
+    label: str  # what a person reads: a name, a group name, a permission
+    ref: str | None = None  # user id, group id or name, permission name, "key=value", domain id
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalStep:
+    """One approval record of a request."""
+
+    id: str
+    status: RecordStatus
+    approvers: tuple[Approver, ...]
+    prerequisites: tuple[str, ...] = ()
+    decided_by: Person | None = None
+    reason: str | None = None
+    duration: Duration | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is RecordStatus.PENDING
+
+
+@dataclass(frozen=True, slots=True)
+class FormAnswer:
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class MaskedColumn:
+    source: str
+    column: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RiskAssessment:
+    level: RiskLevel | str
+    recommendation: str | None = None
+    n_allowed: int | None = None
+    n_denied: int | None = None
+    median_days_to_approve: float | None = None
+    explanation: str | None = None
+    approval_reasons: tuple[str, ...] = ()
+    denial_reasons: tuple[str, ...] = ()
+    conflict_detected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecentDeterminations:
+    """The product's recent manual decisions, summarised for one line on the card."""
+
+    approved: int = 0
+    denied: int = 0
+    last_actor: str | None = None
+    last_status: str | None = None
+    last_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRequest:
+    """Everything a card shows about one request: the Marketplace's truth, already enriched."""
+
+    id: str
+    kind: RequestKind
+    status: RequestStatus
+    raw_status: str
+    product_id: str
+    product_name: str
+    domain_id: str | None
+    requester: Person  # the person access is for (`user`)
+    requested_by: Person  # who filed it (`requestingUser`); differs when asking for someone else
+    created_at: datetime
+    expiration: datetime | None
+    steps: tuple[ApprovalStep, ...]
+    answers: tuple[FormAnswer, ...] = ()
+    agreements: tuple[str, ...] = ()  # data use agreements accepted, by name
+    columns: tuple[MaskedColumn, ...] = ()
+    columns_total: int = 0
+    risk: RiskAssessment | None = None
+    recent: RecentDeterminations | None = None
+    requested_duration: Duration | None = None  # the requester's answer, to preselect the picker
+    marketplace_url: str | None = None
+
+    @property
+    def is_settled(self) -> bool:
+        return self.status in SETTLED_REQUEST_STATUSES or self.status is RequestStatus.OTHER
+
+    @property
+    def open_steps(self) -> tuple[ApprovalStep, ...]:
+        return tuple(s for s in self.steps if s.is_open)
+
+
+@dataclass(frozen=True, slots=True)
+class InProgress:
+    """A decision taken in Slack that has not come back from the Marketplace yet."""
+
+    verdict: Verdict
+    actor_slack_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CardState:
+    """What a card is a pure function of."""
+
+    request: AccessRequest
+    in_progress: InProgress | None = None
+    notice: str | None = None  # a short line the workflow wants shown, e.g. "Marketplace unreachable"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """A steward as the Marketplace knows them (from `GET /api/auth/user`), for eligibility checks."""
+
+    marketplace_id: str
+    username: str
+    email: str | None
+    groups: frozenset[str] = frozenset()
+    permissions: frozenset[str] = frozenset()
+    attributes: frozenset[str] = frozenset()  # "key=value"
+    domain_permissions: frozenset[str] = frozenset()  # "domainId:permission"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    reason: str | None = None
+    duration: Duration | None = None  # None with APPROVE means indefinite
+
+    def describe(self, actor: str) -> str:
+        """The line a card shows, e.g. `Approved by @x for 7 days: reason` or `Denied by @x: reason`."""
+        if self.verdict is Verdict.APPROVE:
+            text = f"Approved by {actor}" + (f" for {self.duration.describe()}" if self.duration else "")
+        else:
+            text = f"Denied by {actor}"
+        return f"{text}: {self.reason}" if self.reason else text
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+def approver_matches(approver: Approver, actor: Actor) -> bool:
+    """Whether `actor` meets one approver criterion. Unknown kinds never match: the Marketplace decides."""
+    kind, ref = approver.kind, approver.ref
+    if kind == "USER":
+        return ref is not None and ref in (actor.marketplace_id, actor.username)
+    if kind == "GROUP":
+        return bool({approver.label, ref or ""} & actor.groups)
+    if kind == "PERMISSION":
+        return ref is not None and ref in actor.permissions
+    if kind == "DOMAIN PERMISSION":
+        return ref is not None and ref in actor.domain_permissions
+    if kind == "ATTRIBUTE":
+        return ref is not None and ref in actor.attributes
+    return False
+
+
+def decidable_steps(request: AccessRequest, actor: Actor) -> tuple[ApprovalStep, ...]:
+    """The PENDING records of `request` that `actor` meets the criteria of."""
+    return tuple(
+        step for step in request.open_steps if any(approver_matches(a, actor) for a in step.approvers)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a steward cannot decide now, in one sentence for an ephemeral reply."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    steps: tuple[ApprovalStep, ...] = ()
+    refusal: Refusal | None = None
+
+
+def eligibility(request: AccessRequest, actor: Actor) -> Eligibility:
+    """Which records the actor may decide now, or the one reason they may not."""
+    if request.is_settled:
+        decided = next((s.decided_by for s in request.steps if s.decided_by), None)
+        who = f" by {decided.name}" if decided else ""
+        return Eligibility(
+            refusal=Refusal("settled", f"This request is already {request.raw_status.lower()}{who}.")
+        )
+    mine = decidable_steps(request, actor)
+    if mine:
+        return Eligibility(steps=mine)
+    mine_blocked = [
+        s
+        for s in request.steps
+        if s.status is RecordStatus.BLOCKED and any(approver_matches(a, actor) for a in s.approvers)
+    ]
+    if mine_blocked:
+        return Eligibility(
+            refusal=Refusal(
+                "blocked", "Your approval step is waiting for an earlier step to be decided first."
+            )
+        )
+    mine_decided = [
+        s
+        for s in request.steps
+        if s.decided_by is not None and any(approver_matches(a, actor) for a in s.approvers)
+    ]
+    if mine_decided:
+        step = mine_decided[0]
+        assert step.decided_by is not None
+        return Eligibility(
+            refusal=Refusal(
+                "decided",
+                f"Your step was already {step.status.value.lower()} by {step.decided_by.name}.",
+            )
+        )
+    return Eligibility(
+        refusal=Refusal("not_approver", "You are not an approver of any pending step of this request.")
+    )
+
+
+def describe_step_outcome(step: ApprovalStep, actor_label: str) -> str | None:
+    """The line a card and a thread show for a decided step, or None while it is open."""
+    if step.status is RecordStatus.APPROVED:
+        return Decision(Verdict.APPROVE, step.reason, step.duration).describe(actor_label)
+    if step.status is RecordStatus.DENIED:
+        return Decision(Verdict.DENY, step.reason).describe(actor_label)
+    return None

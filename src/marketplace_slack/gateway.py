@@ -1,0 +1,345 @@
+"""The Marketplace as the workflow sees it: loads a request with everything its card needs, as domain
+objects, and sends determinations with a steward's own token.
+
+Loading runs the independent calls concurrently. The longest chain is two calls deep (the request,
+then what needs its product id or form version); form versions never change, so they are cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import structlog
+from pydantic import SecretStr
+
+from marketplace_slack.domain import (
+    AccessRequest,
+    Actor,
+    ApprovalStep,
+    Approver,
+    Decision,
+    Duration,
+    DurationUnit,
+    FormAnswer,
+    MaskedColumn,
+    Person,
+    RecentDeterminations,
+    RecordStatus,
+    RequestKind,
+    RequestStatus,
+    RiskAssessment,
+    Verdict,
+)
+from marketplace_slack.marketplace import models as wire
+from marketplace_slack.marketplace.client import MarketplaceClient
+from marketplace_slack.marketplace.errors import MarketplaceError
+
+log = structlog.get_logger(__name__)
+
+MAX_COLUMNS = 100  # a card shows far fewer; `columns_total` carries the true count
+_FORM_CACHE_SIZE = 512
+
+
+class MarketplaceGateway:
+    def __init__(self, client: MarketplaceClient, *, app_url: str, account_id: str | None = None) -> None:
+        self._client = client
+        self._app_url = app_url.rstrip("/")
+        self._account_id = account_id
+        self._forms: dict[str, wire.RequestForm | None] = {}
+
+    async def load(self, request_id: str, *, enrich: bool = True) -> AccessRequest:
+        """The request and its approval records; with `enrich`, also risk, form, columns, history."""
+        request_task = asyncio.ensure_future(self._client.get_access_request_by_id(request_id))
+        records_task = asyncio.ensure_future(self._client.get_access_request_records(request_id))
+        risk_task = (
+            asyncio.ensure_future(self._optional(self._client.get_risk_assessment(request_id)))
+            if enrich
+            else None
+        )
+        try:
+            raw = await request_task
+        except BaseException:
+            for task in (records_task, risk_task):
+                if task is not None:
+                    task.cancel()
+            raise
+        kind = _kind(raw.type)
+        product_id = raw.data_product.id if raw.data_product else (raw.asset.id if raw.asset else "")
+        columns_task = None
+        form_task = recent_task = product_task = None
+        if enrich:
+            if kind is RequestKind.MASKING_EXCEPTION:
+                columns_task = asyncio.ensure_future(
+                    self._optional(
+                        self._client.search_access_request_masking_exception_columns(
+                            request_id, limit=MAX_COLUMNS
+                        )
+                    )
+                )
+            form_task = asyncio.ensure_future(self._form(raw.form_version))
+            if product_id:
+                recent_task = asyncio.ensure_future(
+                    self._optional(self._client.recent_determinations(product_id))
+                )
+                product_task = asyncio.ensure_future(
+                    self._optional(self._client.get_data_product_by_id(product_id))
+                )
+        records = await records_task
+        risk = await risk_task if risk_task else None
+        columns_page = await columns_task if columns_task else None
+        form = await form_task if form_task else None
+        recent = await recent_task if recent_task else None
+        product = await product_task if product_task else None
+
+        answers, requested_duration = _answers(raw.form, form)
+        columns = tuple(
+            MaskedColumn(source=c.source_name, column=c.name, tags=tuple(c.tags))
+            for c in (columns_page.data if columns_page else [])
+        )
+        product_name = (
+            raw.data_product.name if raw.data_product else (raw.asset.name if raw.asset else product_id)
+        )
+        return AccessRequest(
+            id=raw.id,
+            kind=kind,
+            status=_request_status(raw.status),
+            raw_status=str(raw.status),
+            product_id=product_id,
+            product_name=product_name,
+            domain_id=product.domains[0] if product and product.domains else None,
+            requester=_person(raw.user),
+            requested_by=_person(raw.requesting_user),
+            created_at=raw.created_at,
+            expiration=raw.expiration,
+            steps=tuple(_step(r) for r in records.approval_records),
+            answers=answers,
+            agreements=tuple(d.name for d in form.data_use_agreements) if form else (),
+            columns=columns,
+            columns_total=columns_page.meta.total_count if columns_page else 0,
+            risk=_risk(risk) if risk else None,
+            recent=_recent(recent) if recent else None,
+            requested_duration=requested_duration,
+            marketplace_url=self.product_url(product_id) if product_id else None,
+        )
+
+    def product_url(self, product_id: str) -> str:
+        """The product's page in the Marketplace app, in the deep-link format of the vendor's guides."""
+        url = f"{self._app_url}/marketplace/data-product/{quote(product_id, safe='')}/details"
+        return f"{url}?{urlencode({'accountId': self._account_id})}" if self._account_id else url
+
+    async def whoami(self, token: SecretStr) -> Actor:
+        me = await self._client.with_token(token).get_current_user()
+        attributes = frozenset(f"{k}={v}" for k, values in (me.authorizations or {}).items() for v in values)
+        return Actor(
+            marketplace_id=me.global_user_id,
+            username=me.username,
+            email=me.email,
+            groups=frozenset(me.groups),
+            permissions=frozenset(str(p) for p in me.global_permissions),
+            attributes=attributes,
+        )
+
+    async def decide(self, token: SecretStr, step_id: str, decision: Decision) -> None:
+        body = wire.UpdateApprovalRecordRequest(
+            status=wire.ApprovalRecordStatus.APPROVED
+            if decision.verdict is Verdict.APPROVE
+            else wire.ApprovalRecordStatus.DENIED,
+            reason=decision.reason,
+            duration=decision.duration.amount if decision.duration else None,
+            duration_unit=wire.DurationUnit(decision.duration.unit.value) if decision.duration else None,
+        )
+        await self._client.with_token(token).update_approval_record(step_id, body)
+
+    async def pending_request_ids(self) -> AsyncIterator[str]:
+        async for request in self._client.iter_access_requests(historical=False):
+            if str(request.status) == RequestStatus.PENDING.value:
+                yield request.id
+
+    async def _form(self, version: str) -> wire.RequestForm | None:
+        if version in self._forms:
+            return self._forms[version]
+        form: wire.RequestForm | None = await self._optional(
+            self._client.get_request_form_by_version(version)
+        )
+        if len(self._forms) >= _FORM_CACHE_SIZE:
+            self._forms.pop(next(iter(self._forms)))
+        if form is not None:  # a failed read is tried again next time; a version's content never changes
+            self._forms[version] = form
+        return form
+
+    @staticmethod
+    async def _optional(call: Any) -> Any:
+        """Enrichment is nice to have: a card without the risk assessment beats no card."""
+        try:
+            return await call
+        except MarketplaceError as exc:
+            log.warning("enrichment_failed", error=type(exc).__name__)
+            return None
+
+
+# --- wire → domain --------------------------------------------------------------------------------
+
+
+def _kind(value: Any) -> RequestKind:
+    return (
+        RequestKind.MASKING_EXCEPTION
+        if str(value) == RequestKind.MASKING_EXCEPTION.value
+        else RequestKind.DATA_ACCESS
+    )
+
+
+def _request_status(value: Any) -> RequestStatus:
+    try:
+        return RequestStatus(str(value))
+    except ValueError:
+        return RequestStatus.OTHER
+
+
+def _record_status(value: Any) -> RecordStatus:
+    try:
+        return RecordStatus(str(value))
+    except ValueError:
+        return RecordStatus.OTHER
+
+
+def _person(user: wire.ImmutaUser) -> Person:
+    return Person(
+        marketplace_id=user.global_user_id,
+        username=user.username,
+        name=user.name or user.username,
+        email=user.email,
+    )
+
+
+def _approver(approver: Any) -> Approver:
+    kind = str(getattr(approver, "type", "UNKNOWN"))
+    if isinstance(approver, wire.UserApprover):
+        return Approver(kind, approver.display_name or approver.id, approver.id)
+    if isinstance(approver, wire.GroupApprover):
+        return Approver(kind, approver.name, str(approver.id) if approver.id is not None else approver.name)
+    if isinstance(approver, wire.PermissionApprover):
+        return Approver(kind, str(approver.permission), str(approver.permission))
+    if isinstance(approver, wire.DomainPermissionApprover):
+        ref = (
+            f"{approver.domain_id}:{approver.permission}" if approver.domain_id else str(approver.permission)
+        )
+        return Approver(kind, str(approver.permission), ref)
+    if isinstance(approver, wire.AttributeApprover):
+        return Approver(kind, f"{approver.key}: {approver.value}", f"{approver.key}={approver.value}")
+    return Approver(kind, kind.title())
+
+
+def _duration(amount: Any, unit: Any) -> Duration | None:
+    try:
+        return Duration(int(amount), DurationUnit(str(unit))) if amount and unit else None
+    except ValueError:
+        return None
+
+
+def _step(record: wire.ApprovalRecord) -> ApprovalStep:
+    return ApprovalStep(
+        id=record.id,
+        status=_record_status(record.status),
+        approvers=tuple(_approver(a) for a in record.approvers),
+        prerequisites=tuple(record.prerequisites),
+        decided_by=_person(record.action_by) if record.action_by else None,
+        reason=record.reason or None,
+        duration=_duration(record.duration, record.duration_unit),
+        updated_at=record.updated_at,
+    )
+
+
+def _risk(risk: wire.RiskAssessment) -> RiskAssessment:
+    return RiskAssessment(
+        level=str(risk.approval_risk),
+        recommendation=str(risk.recommendation) if risk.recommendation is not None else None,
+        n_allowed=risk.n_allowed,
+        n_denied=risk.n_denied,
+        median_days_to_approve=float(risk.median_approval_time_window_in_days)
+        if risk.median_approval_time_window_in_days is not None
+        else None,
+        explanation=risk.explanation,
+        approval_reasons=tuple(risk.approval_reasons or ()),
+        denial_reasons=tuple(risk.denial_reasons or ()),
+        conflict_detected=bool(risk.conflict_detected),
+    )
+
+
+def _recent(recent: wire.RecentDeterminations) -> RecentDeterminations:
+    items = recent.determinations
+    approved = sum(1 for d in items if str(d.status) == "APPROVED")
+    denied = sum(1 for d in items if str(d.status) == "DENIED")
+    last = max(items, key=lambda d: d.updated_at, default=None)
+    return RecentDeterminations(
+        approved=approved,
+        denied=denied,
+        last_actor=(last.action_by.name if last and last.action_by else None),
+        last_status=str(last.status) if last else None,
+        last_at=last.updated_at if last else None,
+    )
+
+
+def _answers(
+    submission: Any, form: wire.RequestForm | None
+) -> tuple[tuple[FormAnswer, ...], Duration | None]:
+    """Pair a submission's values with their questions. The vendor does not publish the submission's
+    shape, so this accepts the plausible ones: `{fieldId: value}`, `{"answers": [...]}` or a list of
+    `{"fieldId"|"id", "value"}`; values may be text, lists, numbers or `{duration, durationUnit}`."""
+    values = _submission_values(submission)
+    fields = {f.id: f for f in (form.fields if form else []) if getattr(f, "id", None)}
+    answers: list[FormAnswer] = []
+    duration: Duration | None = None
+    for field_id, value in values:
+        field = fields.get(field_id)
+        label = getattr(field, "label", None) or field_id
+        if isinstance(field, wire.AccessDurationFormField) or _looks_like_duration(value):
+            duration = _duration_value(value) or duration
+        answers.append(FormAnswer(question=str(label), answer=_answer_text(value)))
+    return tuple(answers), duration
+
+
+def _submission_values(submission: Any) -> list[tuple[str, Any]]:
+    if isinstance(submission, dict):
+        inner = submission.get("answers", submission.get("fields"))
+        if isinstance(inner, list | dict):
+            return _submission_values(inner)
+        return [(str(k), v) for k, v in submission.items()]
+    if isinstance(submission, list):
+        pairs = []
+        for item in submission:
+            if isinstance(item, dict):
+                key = item.get("fieldId") or item.get("id") or item.get("label") or "answer"
+                pairs.append((str(key), item.get("value", item.get("answer"))))
+        return pairs
+    return []
+
+
+def _looks_like_duration(value: Any) -> bool:
+    return isinstance(value, dict) and "duration" in value and ("durationUnit" in value or "unit" in value)
+
+
+def _duration_value(value: Any) -> Duration | None:
+    if isinstance(value, dict):
+        return _duration(value.get("duration"), value.get("durationUnit", value.get("unit")))
+    return None
+
+
+def _answer_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(_answer_text(v) for v in value)
+    if _looks_like_duration(value):
+        parsed = _duration_value(value)
+        return parsed.describe() if parsed else str(value.get("duration"))
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_answer_text(v)}" for k, v in value.items())
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)

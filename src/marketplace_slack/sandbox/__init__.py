@@ -1,0 +1,1 @@
+"""A working stand-in for the Marketplace API, for tests, benchmarks and the demo."""

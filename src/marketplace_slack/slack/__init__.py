@@ -1,0 +1,1 @@
+"""Slack side: ids, pure card renderers, listeners and the notifier."""

@@ -1,0 +1,41 @@
+"""Every Slack identifier the app sends and listens for, defined once.
+
+The card renderers put these on blocks and the listeners register on them, so a rename cannot leave a
+button that nothing answers.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Buttons and menus on a request card. Their `value` is the access request id.
+APPROVE: Final = "mp_approve"
+DENY: Final = "mp_deny"
+DURATION: Final = "mp_duration"  # static_select next to Approve
+OPEN_IN_MARKETPLACE: Final = "mp_open"  # url button; Slack still sends a block_action we must ack
+LINK_ACCOUNT: Final = "mp_link_account"  # in the "account not linked" reply
+
+# Block ids on the card, so the listener can find the duration picker's state.
+CARD_ACTIONS_BLOCK: Final = "mp_card_actions"
+
+# Modals (callback ids) and their inputs (block id, action id).
+APPROVE_MODAL: Final = "mp_approve_modal"
+DENY_MODAL: Final = "mp_deny_modal"
+LINK_MODAL: Final = "mp_link_modal"
+
+REASON_BLOCK: Final = "mp_reason"
+REASON_INPUT: Final = "mp_reason_input"
+DURATION_BLOCK: Final = "mp_duration_choice"
+DURATION_INPUT: Final = "mp_duration_choice_input"
+CUSTOM_AMOUNT_BLOCK: Final = "mp_custom_amount"
+CUSTOM_AMOUNT_INPUT: Final = "mp_custom_amount_input"
+CUSTOM_UNIT_BLOCK: Final = "mp_custom_unit"
+CUSTOM_UNIT_INPUT: Final = "mp_custom_unit_input"
+TOKEN_BLOCK: Final = "mp_token"  # noqa: S105 - a block id, not a secret
+TOKEN_INPUT: Final = "mp_token_input"  # noqa: S105 - an action id, not a secret
+
+# Values of the duration picker: "indefinite", "custom", or "<amount>:<UNIT>".
+DURATION_INDEFINITE: Final = "indefinite"
+DURATION_CUSTOM: Final = "custom"
+
+SLASH_COMMAND: Final = "/marketplace"

@@ -1,0 +1,1 @@
+"""Persistence: tables, repository and migrations."""

@@ -1,0 +1,627 @@
+"""The async repository the workflow uses.
+
+Every state change is one statement whose outcome is decided by the database: an INSERT that does
+nothing on a unique-key conflict, or an UPDATE/DELETE whose WHERE states the precondition. So
+webhook retries, double clicks, two stewards, restarts and several replicas sharing one PostgreSQL
+all end with one winner, and the losers are told so. Time is always an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import fields
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Final
+
+from pydantic import SecretStr
+from sqlalchemy import Row, Table, and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from marketplace_slack.domain import DurationUnit, Verdict
+from marketplace_slack.store.engine import WRITE
+from marketplace_slack.store.records import (
+    OUTCOME_OK,
+    AuditRecord,
+    CachedSlackUser,
+    CardRecord,
+    ClaimStatus,
+    DecisionClaim,
+    LinkedAccount,
+)
+from marketplace_slack.store.tables import (
+    audit_log,
+    cards,
+    decision_claims,
+    linked_accounts,
+    once_marks,
+    slack_users,
+    webhook_deliveries,
+)
+from marketplace_slack.vault import TokenVault
+
+# A claim can vanish between our failed INSERT and our look at it (its holder released it); then we
+# simply try again. More than a few rounds means something is badly wrong, not bad luck.
+_CLAIM_ROUNDS: Final = 5
+
+
+class Repository:
+    """Everything the app keeps, over an engine whose schema is at head; build it with `open_store`."""
+
+    def __init__(self, engine: AsyncEngine, vault: TokenVault) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**WRITE)
+        self._vault = vault
+        if engine.dialect.name not in ("postgresql", "sqlite"):
+            raise ValueError(f"unsupported dialect {engine.dialect.name!r}")
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    async def aclose(self) -> None:
+        await self._engine.dispose()
+
+    async def __aenter__(self) -> Repository:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
+        # Both dialects spell ON CONFLICT the same way; only the construct's class differs.
+        return postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
+
+    # --- cards -----------------------------------------------------------------------------------
+
+    async def claim_card(
+        self,
+        request_id: str,
+        channel: str,
+        *,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        team_id: str | None = None,
+    ) -> bool:
+        """Reserve the right to post this request's card. True for exactly one caller.
+
+        False when the card is posted, or claimed less than `lease` ago by anyone, `owner` included
+        (a claim is not re-entrant: the same process must not post twice either). A claim older
+        than that without a posted message is taken over, since its owner evidently died.
+        """
+        _check_time(now)
+        _check_lease(lease)
+        async with self._writer.begin() as conn:
+            for _ in range(_CLAIM_ROUNDS):
+                inserted = await conn.execute(
+                    self._insert(cards)
+                    .values(
+                        request_id=request_id,
+                        team_id=team_id,
+                        channel=channel,
+                        claim_owner=owner,
+                        claimed_at=now,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=[cards.c.request_id])
+                    .returning(cards.c.request_id)
+                )
+                if inserted.first() is not None:
+                    return True
+                taken = await conn.execute(
+                    update(cards)
+                    .where(
+                        cards.c.request_id == request_id,
+                        cards.c.ts.is_(None),
+                        or_(cards.c.claimed_at.is_(None), cards.c.claimed_at <= now - lease),
+                    )
+                    .values(
+                        claim_owner=owner,
+                        claimed_at=now,
+                        channel=channel,
+                        team_id=func.coalesce(team_id, cards.c.team_id),
+                        updated_at=now,
+                    )
+                    .returning(cards.c.request_id)
+                )
+                if taken.first() is not None:
+                    return True
+                held = await conn.scalar(select(cards.c.request_id).where(cards.c.request_id == request_id))
+                if held is not None:
+                    return False
+        return False
+
+    async def release_card_claim(self, request_id: str, owner: str) -> bool:
+        """Give up a claim after posting failed, so the next attempt need not wait out the lease."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                delete(cards).where(
+                    cards.c.request_id == request_id, cards.c.claim_owner == owner, cards.c.ts.is_(None)
+                )
+            )
+            return result.rowcount > 0
+
+    async def card_posted(
+        self,
+        request_id: str,
+        channel: str,
+        ts: str,
+        *,
+        fingerprint: str,
+        status: str,
+        now: datetime,
+        team_id: str | None = None,
+    ) -> bool:
+        """Record the posted message. Repeating it for the same message is harmless.
+
+        False means a different message is already recorded for this request (a claimer that
+        outlived its lease posted too): the caller should delete the message it just posted.
+        """
+        _check_time(now)
+        insert = self._insert(cards).values(
+            request_id=request_id,
+            team_id=team_id,
+            channel=channel,
+            ts=ts,
+            fingerprint=fingerprint,
+            status=status,
+            posted_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        stmt = insert.on_conflict_do_update(
+            index_elements=[cards.c.request_id],
+            set_={
+                "channel": insert.excluded.channel,
+                "ts": insert.excluded.ts,
+                "team_id": func.coalesce(insert.excluded.team_id, cards.c.team_id),
+                "fingerprint": insert.excluded.fingerprint,
+                "status": insert.excluded.status,
+                "posted_at": insert.excluded.posted_at,
+                "updated_at": insert.excluded.updated_at,
+            },
+            where=or_(cards.c.ts.is_(None), and_(cards.c.channel == channel, cards.c.ts == ts)),
+        ).returning(cards.c.request_id)
+        async with self._writer.begin() as conn:
+            return (await conn.execute(stmt)).first() is not None
+
+    async def update_card_render(
+        self, request_id: str, *, fingerprint: str, status: str, now: datetime
+    ) -> bool:
+        """Remember what the posted card now shows. False if no posted card is recorded."""
+        _check_time(now)
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(cards)
+                .where(cards.c.request_id == request_id, cards.c.ts.is_not(None))
+                .values(fingerprint=fingerprint, status=status, updated_at=now)
+            )
+            return result.rowcount > 0
+
+    async def get_card(self, request_id: str) -> CardRecord | None:
+        """The card or the pending claim for a request (`record.posted` tells which)."""
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(cards).where(cards.c.request_id == request_id))).first()
+        return None if row is None else _card(row)
+
+    async def find_card_by_message(self, channel: str, ts: str) -> CardRecord | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(cards).where(cards.c.channel == channel, cards.c.ts == ts))
+            ).first()
+        return None if row is None else _card(row)
+
+    async def list_cards(self, *, statuses: Iterable[str] | None = None) -> list[CardRecord]:
+        """Posted cards, oldest first, optionally only those last showing one of `statuses`."""
+        query = select(cards).where(cards.c.ts.is_not(None))
+        if statuses is not None:
+            query = query.where(cards.c.status.in_([str(s) for s in statuses]))
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(cards.c.created_at, cards.c.request_id))).all()
+        return [_card(row) for row in rows]
+
+    # --- webhook deliveries ----------------------------------------------------------------------
+
+    async def mark_delivery(self, delivery_id: str, event_type: str, *, now: datetime) -> bool:
+        """True the first time a delivery id is seen, False for every retry of it."""
+        _check_time(now)
+        async with self._writer.begin() as conn:
+            inserted = await conn.execute(
+                self._insert(webhook_deliveries)
+                .values(delivery_id=delivery_id, event_type=event_type, received_at=now)
+                .on_conflict_do_nothing(index_elements=[webhook_deliveries.c.delivery_id])
+                .returning(webhook_deliveries.c.delivery_id)
+            )
+            return inserted.first() is not None
+
+    async def prune_deliveries(self, older_than: datetime) -> int:
+        _check_time(older_than)
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                delete(webhook_deliveries).where(webhook_deliveries.c.received_at < older_than)
+            )
+            return result.rowcount
+
+    # --- once-marks ------------------------------------------------------------------------------
+
+    async def claim_once(self, key: str, *, now: datetime) -> bool:
+        """True for the first caller with this key, ever (until `forget_once`)."""
+        _check_time(now)
+        async with self._writer.begin() as conn:
+            inserted = await conn.execute(
+                self._insert(once_marks)
+                .values(key=key, claimed_at=now)
+                .on_conflict_do_nothing(index_elements=[once_marks.c.key])
+                .returning(once_marks.c.key)
+            )
+            return inserted.first() is not None
+
+    async def forget_once(self, key: str) -> bool:
+        """Undo `claim_once` after the action failed, so a later attempt can do it."""
+        async with self._writer.begin() as conn:
+            return (await conn.execute(delete(once_marks).where(once_marks.c.key == key))).rowcount > 0
+
+    # --- linked accounts -------------------------------------------------------------------------
+
+    async def save_link(
+        self,
+        team_id: str,
+        user_id: str,
+        *,
+        marketplace_user_id: str,
+        marketplace_username: str,
+        email: str | None,
+        token: SecretStr,
+        now: datetime,
+    ) -> LinkedAccount:
+        """Link (or re-link) a Slack user to a Marketplace user; the token is stored encrypted."""
+        _check_time(now)
+        insert = self._insert(linked_accounts).values(
+            team_id=team_id,
+            slack_user_id=user_id,
+            marketplace_user_id=marketplace_user_id,
+            marketplace_username=marketplace_username,
+            email=email,
+            token_ciphertext=self._vault.encrypt(token),
+            linked_at=now,
+            updated_at=now,
+        )
+        stmt = insert.on_conflict_do_update(
+            index_elements=[linked_accounts.c.team_id, linked_accounts.c.slack_user_id],
+            set_={
+                name: insert.excluded[name]
+                for name in (
+                    "marketplace_user_id",
+                    "marketplace_username",
+                    "email",
+                    "token_ciphertext",
+                    "updated_at",
+                )
+            },
+        ).returning(linked_accounts.c.linked_at, linked_accounts.c.updated_at)
+        async with self._writer.begin() as conn:
+            row = (await conn.execute(stmt)).one()
+        return LinkedAccount(
+            team_id=team_id,
+            slack_user_id=user_id,
+            marketplace_user_id=marketplace_user_id,
+            marketplace_username=marketplace_username,
+            email=email,
+            token=token,
+            linked_at=row.linked_at,
+            updated_at=row.updated_at,
+        )
+
+    async def get_link(self, team_id: str, user_id: str) -> LinkedAccount | None:
+        """The link with its token decrypted; raises VaultError if no configured key opens it."""
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(linked_accounts).where(
+                        linked_accounts.c.team_id == team_id, linked_accounts.c.slack_user_id == user_id
+                    )
+                )
+            ).first()
+        return None if row is None else self._link(row)
+
+    async def find_link_by_marketplace_user(
+        self, marketplace_user_id: str, *, team_id: str | None = None
+    ) -> LinkedAccount | None:
+        """The most recently updated link to that Marketplace user (in `team_id`, if given)."""
+        query = select(linked_accounts).where(linked_accounts.c.marketplace_user_id == marketplace_user_id)
+        if team_id is not None:
+            query = query.where(linked_accounts.c.team_id == team_id)
+        query = query.order_by(linked_accounts.c.updated_at.desc()).limit(1)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else self._link(row)
+
+    async def delete_link(self, team_id: str, user_id: str) -> bool:
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                delete(linked_accounts).where(
+                    linked_accounts.c.team_id == team_id, linked_accounts.c.slack_user_id == user_id
+                )
+            )
+            return result.rowcount > 0
+
+    async def rotate_tokens(self, vault: TokenVault | None = None) -> int:
+        """Re-encrypt every stored token under the vault's newest key; returns how many.
+
+        Run it after putting a new key first (keeping the old ones); afterwards the old keys can
+        go. Raises VaultError, changing nothing, if some token opens with none of the keys.
+        """
+        vault = vault or self._vault
+        key = (linked_accounts.c.team_id, linked_accounts.c.slack_user_id)
+        async with self._writer.begin() as conn:
+            rows = (await conn.execute(select(*key, linked_accounts.c.token_ciphertext))).all()
+            rotated = 0
+            for row in rows:
+                result = await conn.execute(
+                    update(linked_accounts)
+                    .where(
+                        key[0] == row.team_id,
+                        key[1] == row.slack_user_id,
+                        # A concurrent re-link already wrote a fresh ciphertext: keep it.
+                        linked_accounts.c.token_ciphertext == row.token_ciphertext,
+                    )
+                    .values(token_ciphertext=vault.rotate(row.token_ciphertext))
+                )
+                rotated += result.rowcount
+            return rotated
+
+    def _link(self, row: Row[Any]) -> LinkedAccount:
+        return LinkedAccount(
+            team_id=row.team_id,
+            slack_user_id=row.slack_user_id,
+            marketplace_user_id=row.marketplace_user_id,
+            marketplace_username=row.marketplace_username,
+            email=row.email,
+            token=self._vault.decrypt(row.token_ciphertext),
+            linked_at=row.linked_at,
+            updated_at=row.updated_at,
+        )
+
+    # --- decision claims -------------------------------------------------------------------------
+
+    async def claim_decision(
+        self,
+        record_id: str,
+        *,
+        request_id: str,
+        slack_user_id: str,
+        verdict: Verdict | str,
+        now: datetime,
+        lease: timedelta,
+    ) -> DecisionClaim:
+        """Reserve the right to send the determination for one approval record.
+
+        Won by exactly one caller. Everyone else, including the same steward clicking twice, gets
+        HELD with the holder and since when; a finished claim stays held for good. An unfinished
+        claim older than `lease` is taken over (its owner died mid-decision).
+        """
+        _check_time(now)
+        _check_lease(lease)
+        claim = {
+            "request_id": request_id,
+            "slack_user_id": slack_user_id,
+            "verdict": Verdict(verdict).value,
+            "claimed_at": now,
+        }
+        async with self._writer.begin() as conn:
+            for _ in range(_CLAIM_ROUNDS):
+                row = (
+                    await conn.execute(
+                        self._insert(decision_claims)
+                        .values(record_id=record_id, **claim)
+                        .on_conflict_do_nothing(index_elements=[decision_claims.c.record_id])
+                        .returning(*decision_claims.c)
+                    )
+                ).first()
+                if row is not None:
+                    return _decision(row, ClaimStatus.WON)
+                row = (
+                    await conn.execute(
+                        update(decision_claims)
+                        .where(
+                            decision_claims.c.record_id == record_id,
+                            decision_claims.c.outcome.is_(None),
+                            decision_claims.c.claimed_at <= now - lease,
+                        )
+                        .values(**claim)
+                        .returning(*decision_claims.c)
+                    )
+                ).first()
+                if row is not None:
+                    return _decision(row, ClaimStatus.WON)
+                row = (
+                    await conn.execute(
+                        select(decision_claims).where(decision_claims.c.record_id == record_id)
+                    )
+                ).first()
+                if row is not None:
+                    return _decision(row, ClaimStatus.HELD)
+        raise RuntimeError(f"decision claim on record {record_id} kept changing hands; try again")
+
+    async def finish_decision(self, record_id: str, *, outcome: str) -> bool:
+        """Mark the determination sent; the claim then stays held so nobody sends another."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(decision_claims)
+                .where(decision_claims.c.record_id == record_id, decision_claims.c.outcome.is_(None))
+                .values(outcome=outcome)
+            )
+            return result.rowcount > 0
+
+    async def release_decision(self, record_id: str, slack_user_id: str) -> bool:
+        """Drop an unfinished claim after a failure, so the steward (or another) can retry now."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                delete(decision_claims).where(
+                    decision_claims.c.record_id == record_id,
+                    decision_claims.c.slack_user_id == slack_user_id,
+                    decision_claims.c.outcome.is_(None),
+                )
+            )
+            return result.rowcount > 0
+
+    # --- audit log -------------------------------------------------------------------------------
+
+    async def append_audit(
+        self,
+        *,
+        at: datetime,
+        request_id: str,
+        record_id: str,
+        slack_user_id: str,
+        verdict: Verdict | str,
+        marketplace_user_id: str | None = None,
+        team_id: str | None = None,
+        duration: int | None = None,
+        duration_unit: DurationUnit | str | None = None,
+        reason: str | None = None,
+        outcome: str = OUTCOME_OK,
+        error: str | None = None,
+    ) -> AuditRecord:
+        """Record a decision taken in Slack: `outcome` is "ok" or an error code, `error` its message."""
+        _check_time(at)
+        if (duration is None) != (duration_unit is None):
+            raise ValueError("a duration needs both an amount and a unit")
+        values: dict[str, Any] = {
+            "at": at,
+            "request_id": request_id,
+            "record_id": record_id,
+            "team_id": team_id,
+            "slack_user_id": slack_user_id,
+            "marketplace_user_id": marketplace_user_id,
+            "verdict": Verdict(verdict).value,
+            "duration": duration,
+            "duration_unit": None if duration_unit is None else DurationUnit(duration_unit).value,
+            "reason": reason,
+            "outcome": outcome,
+            "error": error,
+        }
+        async with self._writer.begin() as conn:
+            row = (await conn.execute(audit_log.insert().values(values).returning(*audit_log.c))).one()
+        return _audit(row)
+
+    async def list_audit(self, request_id: str | None = None) -> list[AuditRecord]:
+        """Oldest first."""
+        query = select(audit_log).order_by(audit_log.c.at, audit_log.c.id)
+        if request_id is not None:
+            query = query.where(audit_log.c.request_id == request_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_audit(row) for row in rows]
+
+    # --- Slack user cache ------------------------------------------------------------------------
+
+    async def cache_slack_user(
+        self,
+        email: str,
+        *,
+        slack_user_id: str | None,
+        display_name: str | None = None,
+        tz: str | None = None,
+        now: datetime,
+    ) -> None:
+        """Remember a lookup by email; `slack_user_id=None` remembers that nobody has that email."""
+        _check_time(now)
+        values = {"slack_user_id": slack_user_id, "display_name": display_name, "tz": tz, "fetched_at": now}
+        stmt = (
+            self._insert(slack_users)
+            .values(email=_email(email), **values)
+            .on_conflict_do_update(index_elements=[slack_users.c.email], set_=values)
+        )
+        async with self._writer.begin() as conn:
+            await conn.execute(stmt)
+
+    async def get_cached_slack_user(
+        self, email: str, *, now: datetime, ttl: timedelta
+    ) -> CachedSlackUser | None:
+        """The cached lookup if fetched less than `ttl` before `now`, found or not; else None."""
+        _check_time(now)
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(slack_users).where(
+                        slack_users.c.email == _email(email), slack_users.c.fetched_at > now - ttl
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        return CachedSlackUser(
+            email=row.email,
+            slack_user_id=row.slack_user_id,
+            display_name=row.display_name,
+            tz=row.tz,
+            fetched_at=row.fetched_at,
+        )
+
+    async def prune_slack_users(self, older_than: datetime) -> int:
+        _check_time(older_than)
+        async with self._writer.begin() as conn:
+            result = await conn.execute(delete(slack_users).where(slack_users.c.fetched_at < older_than))
+            return result.rowcount
+
+
+# --- row conversion and argument checks -----------------------------------------------------------
+
+
+def _card(row: Row[Any]) -> CardRecord:
+    return CardRecord(**{field.name: row._mapping[field.name] for field in fields(CardRecord)})
+
+
+def _decision(row: Row[Any], status: ClaimStatus) -> DecisionClaim:
+    return DecisionClaim(
+        status=status,
+        record_id=row.record_id,
+        request_id=row.request_id,
+        holder=row.slack_user_id,
+        verdict=Verdict(row.verdict),
+        since=row.claimed_at,
+        finished=row.outcome is not None,
+        outcome=row.outcome,
+    )
+
+
+def _audit(row: Row[Any]) -> AuditRecord:
+    return AuditRecord(
+        id=row.id,
+        at=row.at,
+        request_id=row.request_id,
+        record_id=row.record_id,
+        team_id=row.team_id,
+        slack_user_id=row.slack_user_id,
+        marketplace_user_id=row.marketplace_user_id,
+        verdict=Verdict(row.verdict),
+        duration=row.duration,
+        duration_unit=None if row.duration_unit is None else DurationUnit(row.duration_unit),
+        reason=row.reason,
+        outcome=row.outcome,
+        error=row.error,
+    )
+
+
+def _email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _check_time(when: datetime) -> None:
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError("the store takes timezone-aware datetimes only")
+
+
+def _check_lease(lease: timedelta) -> None:
+    if lease <= timedelta(0):
+        raise ValueError("a lease must be positive")

@@ -1,0 +1,159 @@
+"""Table definitions: the repository's view of the schema that the Alembic migrations create.
+
+The migrations spell the schema out on their own (a migration must not change when this file does);
+`tests/store` checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+from marketplace_slack.clock import utc
+
+# Deterministic constraint names, so later migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out, on every backend.
+
+    SQLite has no time zones: SQLAlchemy writes the wall-clock fields and drops tzinfo, so values
+    are converted to UTC before writing (which also keeps the stored text comparable in SQL) and
+    marked UTC again on read. Naive input is refused: its meaning depends on the host.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the store takes timezone-aware datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else utc(value)
+
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+cards = Table(
+    "cards",
+    metadata,
+    Column("request_id", String(255), primary_key=True),
+    Column("team_id", String(64)),
+    Column("channel", String(64), nullable=False),
+    Column("ts", String(64)),  # None while the card is claimed but not posted yet
+    Column("fingerprint", String(128)),
+    Column("status", String(64)),
+    Column("claim_owner", String(255)),
+    Column("claimed_at", UTCDateTime()),
+    Column("posted_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("channel", "ts"),
+    Index(None, "status"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("delivery_id", String(255), primary_key=True),
+    Column("event_type", String(128), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Index(None, "received_at"),
+)
+
+linked_accounts = Table(
+    "linked_accounts",
+    metadata,
+    Column("team_id", String(64), primary_key=True),
+    Column("slack_user_id", String(64), primary_key=True),
+    Column("marketplace_user_id", String(255), nullable=False),
+    Column("marketplace_username", String(255), nullable=False),
+    Column("email", String(320)),
+    Column("token_ciphertext", LargeBinary(), nullable=False),
+    Column("linked_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index(None, "marketplace_user_id"),
+)
+
+decision_claims = Table(
+    "decision_claims",
+    metadata,
+    Column("record_id", String(255), primary_key=True),
+    Column("request_id", String(255), nullable=False),
+    Column("slack_user_id", String(64), nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("claimed_at", UTCDateTime(), nullable=False),
+    Column("outcome", String(255)),  # None while in flight
+    Index(None, "request_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("request_id", String(255), nullable=False),
+    Column("record_id", String(255), nullable=False),
+    Column("team_id", String(64)),
+    Column("slack_user_id", String(64), nullable=False),
+    Column("marketplace_user_id", String(255)),
+    Column("verdict", String(16), nullable=False),
+    Column("duration", Integer()),
+    Column("duration_unit", String(16)),
+    Column("reason", Text()),
+    Column("outcome", String(64), nullable=False),
+    Column("error", Text()),
+    CheckConstraint("(duration IS NULL) = (duration_unit IS NULL)", name="duration_complete"),
+    Index(None, "request_id"),
+)
+
+slack_users = Table(
+    "slack_users",
+    metadata,
+    Column("email", String(320), primary_key=True),  # lowercased
+    Column("slack_user_id", String(64)),  # None: looked up, nobody in Slack has this email
+    Column("display_name", String(255)),
+    Column("tz", String(64)),
+    Column("fetched_at", UTCDateTime(), nullable=False),
+    Index(None, "fetched_at"),
+)
+
+# Things the workflow does at most once (a thread reply per decided step, a DM per outcome).
+once_marks = Table(
+    "once_marks",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("claimed_at", UTCDateTime(), nullable=False),
+)

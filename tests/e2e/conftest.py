@@ -1,0 +1,24 @@
+"""The whole app on loopback: Marketplace sandbox, fake Slack, and the app between them, on both stores."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from marketplace_slack.clock import FakeClock
+from marketplace_slack.stage import Stage, open_stage
+from store.conftest import store_database  # noqa: F401 - the same two backends as the store's tests
+
+
+@pytest.fixture
+async def stage(
+    store_database: object,  # noqa: F811 - the imported fixture
+    clock: FakeClock,
+) -> AsyncIterator[Stage]:
+    db = store_database
+    extra = {"MPSLACK_DATABASE_SCHEMA": db.schema} if getattr(db, "schema", None) else {}
+    async with open_stage(database_url=db.url, clock=clock, **extra) as running:  # type: ignore[attr-defined]
+        yield running
+        assert running.slack.violations == [], "the app sent something Slack would reject"
+        assert running.app.tasks.failures == 0, "a background task failed"

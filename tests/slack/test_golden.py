@@ -1,0 +1,61 @@
+"""Cards, modals and messages for representative states, compared with reviewed golden files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from marketplace_slack.domain import CardState
+from marketplace_slack.slack import messages, views
+from marketplace_slack.slack.cards import render_card
+from marketplace_slack.slack.limits import validate_blocks, validate_message, validate_view
+
+from .factories import (
+    CARD_STATES,
+    NOW,
+    approved_with_expiration,
+    denied,
+    multi_step_blocked,
+    requested_for_someone_else,
+)
+from .golden import assert_golden
+
+
+@pytest.mark.parametrize("name", sorted(CARD_STATES))
+def test_card_matches_golden(name: str) -> None:
+    factory: Callable[[], CardState] = CARD_STATES[name]
+    card = render_card(factory(), now=NOW)
+    assert validate_message(card.as_message()) == []
+    assert_golden(f"card_{name}", card.as_message())
+
+
+def test_modals_match_golden() -> None:
+    approve = views.approve_modal(
+        "req-1001", "Customer 360", initial_duration="30:DAYS", private_metadata='{"r":"req-1001"}'
+    )
+    deny = views.deny_modal("req-1001", "Customer 360", private_metadata='{"r":"req-1001"}')
+    link = views.link_modal(private_metadata='{"c":"C123"}')
+    for name, view in (("approve", approve), ("deny", deny), ("link", link)):
+        assert validate_view(view) == []
+        assert_golden(f"modal_{name}", view)
+
+
+def test_messages_match_golden() -> None:
+    approved = approved_with_expiration().request
+    refused = denied().request
+    rendered = {
+        "thread_reply_approved": messages.decision_thread_reply(approved, approved.steps[0]),
+        "thread_reply_denied": messages.decision_thread_reply(refused, refused.steps[0]),
+        "thread_reply_step_of_many": messages.decision_thread_reply(
+            multi_step_blocked().request, multi_step_blocked().request.steps[0]
+        ),
+        "dm_approved": messages.requester_dm(approved, now=NOW),
+        "dm_denied": messages.requester_dm(refused, now=NOW),
+        "dm_pending_for_someone_else": messages.requester_dm(requested_for_someone_else().request, now=NOW),
+        "link_account_prompt": messages.link_account_prompt(),
+        "ephemeral": messages.ephemeral("This request is already approved by Jane Doe."),
+    }
+    for name, message in rendered.items():
+        assert validate_blocks(message.blocks, surface="message") == []
+        assert_golden(f"message_{name}", message.as_message())

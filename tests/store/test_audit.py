@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from marketplace_slack.clock import FakeClock
+from marketplace_slack.domain import Duration, DurationUnit, Verdict
+from marketplace_slack.store.repository import Repository
+
+
+async def test_audit_round_trip_in_order(store: Repository, clock: FakeClock) -> None:
+    first = await store.append_audit(
+        at=clock.now(),
+        request_id="req-1",
+        record_id="rec-1",
+        team_id="T1",
+        slack_user_id="U1",
+        marketplace_user_id="mp-1",
+        verdict=Verdict.APPROVE,
+        duration=7,
+        duration_unit=DurationUnit.DAYS,
+        reason="needed for Q4 report",
+    )
+    clock.advance(timedelta(minutes=1))
+    await store.append_audit(
+        at=clock.now(),
+        request_id="req-2",
+        record_id="rec-9",
+        slack_user_id="U2",
+        verdict="DENY",
+        outcome="unavailable",
+        error="The Marketplace did not answer.",
+    )
+    clock.advance(timedelta(minutes=1))
+    await store.append_audit(
+        at=clock.now(),
+        request_id="req-1",
+        record_id="rec-2",
+        slack_user_id="U2",
+        verdict=Verdict.DENY,
+        outcome="conflict",
+        error="This step was already approved by Ann.",
+    )
+
+    everything = await store.list_audit()
+    assert [(e.request_id, e.record_id) for e in everything] == [
+        ("req-1", "rec-1"),
+        ("req-2", "rec-9"),
+        ("req-1", "rec-2"),
+    ]
+    assert everything[0] == first
+    assert first.ok and first.outcome == "ok" and first.error is None
+    assert (first.team_id, first.marketplace_user_id, first.verdict) == ("T1", "mp-1", Verdict.APPROVE)
+    assert (first.duration, first.duration_unit) == (7, DurationUnit.DAYS)
+    assert first.approved_for == Duration(7, DurationUnit.DAYS)
+    assert first.reason == "needed for Q4 report"
+
+    only_1 = await store.list_audit("req-1")
+    assert [e.record_id for e in only_1] == ["rec-1", "rec-2"]
+    failed = only_1[1]
+    assert (
+        not failed.ok
+        and failed.outcome == "conflict"
+        and failed.error == "This step was already approved by Ann."
+    )
+    assert failed.duration is None and failed.duration_unit is None and failed.approved_for is None
+    assert failed.at == clock.now()
+    assert await store.list_audit("req-none") == []
+
+
+async def test_a_half_duration_is_refused(store: Repository, clock: FakeClock) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        await store.append_audit(
+            at=clock.now(),
+            request_id="r",
+            record_id="x",
+            slack_user_id="U1",
+            verdict=Verdict.APPROVE,
+            duration=3,
+        )
+    assert await store.list_audit() == []

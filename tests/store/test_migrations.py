@@ -1,0 +1,143 @@
+"""The schema comes from the migrations alone, agrees with tables.py, and survives racing replicas."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, inspect
+
+from marketplace_slack.clock import FakeClock
+from marketplace_slack.store.database import current_revision, downgrade, head_revision, upgrade
+from marketplace_slack.store.repository import Repository
+from marketplace_slack.store.tables import metadata
+from marketplace_slack.vault import TokenVault
+
+from .conftest import StoreDatabase, StoreDatabases
+
+EXPECTED_TABLES = {table.name for table in metadata.sorted_tables} | {"alembic_version"}
+
+
+def _tables(sync: Connection) -> set[str]:
+    return set(inspect(sync).get_table_names())
+
+
+def _differences(sync: Connection) -> list[object]:
+    return list(compare_metadata(MigrationContext.configure(sync), metadata))
+
+
+async def test_upgrade_from_empty_creates_every_table_and_matches_tables_py(
+    store_database: StoreDatabase,
+) -> None:
+    engine = store_database.engine()
+    try:
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_tables) == set()
+        assert await current_revision(engine) is None
+        await upgrade(engine)
+        assert await current_revision(engine) == head_revision() is not None
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_tables) == EXPECTED_TABLES
+            # A column added to tables.py without a migration (or the reverse) shows up here.
+            assert await conn.run_sync(_differences) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_downgrade_to_base_and_back(store_database: StoreDatabase) -> None:
+    engine = store_database.engine()
+    try:
+        await upgrade(engine)
+        await downgrade(engine, "base")
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_tables) == {"alembic_version"}
+        await upgrade(engine)
+        assert await current_revision(engine) == head_revision()
+    finally:
+        await engine.dispose()
+
+
+async def test_replicas_starting_together_all_come_up_at_head(
+    open_repository: Callable[..., Awaitable[Repository]], clock: FakeClock
+) -> None:
+    repos = await asyncio.gather(*(open_repository() for _ in range(4)))
+    assert len(repos) == 4
+    assert await current_revision(repos[0].engine) == head_revision()
+    # And a later start finds nothing to do but still works.
+    again = await open_repository()
+    assert await again.mark_delivery("d-1", "request.created", now=clock.now())
+    assert not await repos[3].mark_delivery("d-1", "request.created", now=clock.now())
+
+
+async def test_migrating_several_databases_at_once_in_one_process(
+    store_databases: StoreDatabases, vault: TokenVault, clock: FakeClock
+) -> None:
+    # Alembic keeps the running migration in module globals; interleaved, one would run the other's DDL.
+    databases = [await store_databases.new() for _ in range(3)]
+    repos = await asyncio.gather(*(database.open(vault) for database in databases * 2))
+    try:
+        for repo in repos:
+            assert await current_revision(repo.engine) == head_revision()
+        assert await repos[0].mark_delivery("d-1", "e", now=clock.now())
+        assert not await repos[3].mark_delivery("d-1", "e", now=clock.now())  # same database as repos[0]
+        assert await repos[1].mark_delivery("d-1", "e", now=clock.now())  # a different one
+    finally:
+        for repo in repos:
+            await repo.aclose()
+
+
+_MIGRATE_IN_A_SUBPROCESS = """
+import asyncio, sys
+from marketplace_slack.store.database import upgrade
+from marketplace_slack.store.engine import create_engine
+
+async def main(url, schema):
+    engine = create_engine(url, schema=schema or None)
+    try:
+        print("ready", flush=True)
+        sys.stdin.readline()  # all start at once, after the slow imports
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+async def test_replicas_in_separate_processes_starting_together(store_database: StoreDatabase) -> None:
+    # Separate processes share no Python state: only the database's own lock keeps them apart.
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            _MIGRATE_IN_A_SUBPROCESS,
+            store_database.url,
+            store_database.schema or "",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        for _ in range(2)
+    ]
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            assert await asyncio.wait_for(process.stdout.readline(), timeout=60) == b"ready\n"
+        outputs = await asyncio.wait_for(
+            asyncio.gather(*(p.communicate(b"go\n") for p in processes)), timeout=60
+        )
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    failures = [out.decode() for p, (out, _) in zip(processes, outputs, strict=True) if p.returncode != 0]
+    assert failures == [], failures
+    engine = store_database.engine()
+    try:
+        assert await current_revision(engine) == head_revision()
+    finally:
+        await engine.dispose()
