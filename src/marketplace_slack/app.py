@@ -223,7 +223,8 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         signing_secret=settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret
         else None,
-        process_before_response=False,
+        # Listeners only ack and hand off, so Bolt can answer as soon as they return (no ack polling).
+        process_before_response=True,
     )
     listeners.register(bolt, workflow, tasks)
     return Application(

@@ -8,7 +8,7 @@ then what needs its product id or form version); form versions never change, so 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -40,6 +40,9 @@ from marketplace_slack.marketplace.errors import MarketplaceError
 
 log = structlog.get_logger(__name__)
 
+# Emails → Slack user ids (keys casefolded); the workflow supplies it, the gateway knows no Slack.
+PeopleFinder = Callable[[list[str]], Awaitable[Mapping[str, str | None]]]
+
 MAX_COLUMNS = 100  # a card shows far fewer; `columns_total` carries the true count
 _FORM_CACHE_SIZE = 512
 
@@ -51,8 +54,13 @@ class MarketplaceGateway:
         self._account_id = account_id
         self._forms: dict[str, wire.RequestForm | None] = {}
 
-    async def load(self, request_id: str, *, enrich: bool = True) -> AccessRequest:
-        """The request and its approval records; with `enrich`, also risk, form, columns, history."""
+    async def load(
+        self, request_id: str, *, enrich: bool = True, find_people: PeopleFinder | None = None
+    ) -> AccessRequest:
+        """The request and its approval records; with `enrich`, also risk, form, columns, history.
+
+        `find_people` (emails → Slack user ids) runs alongside the enrichment calls, so finding the
+        people in Slack adds nothing to the time a card takes."""
         request_task = asyncio.ensure_future(self._client.get_access_request_by_id(request_id))
         records_task = asyncio.ensure_future(self._client.get_access_request_records(request_id))
         risk_task = (
@@ -89,11 +97,23 @@ class MarketplaceGateway:
                     self._optional(self._client.get_data_product_by_id(product_id))
                 )
         records = await records_task
+        users = [
+            raw.user,
+            raw.requesting_user,
+            *(r.action_by for r in records.approval_records if r.action_by),
+        ]
+        people_task = (
+            asyncio.ensure_future(find_people([u.email for u in users if u.email])) if find_people else None
+        )
         risk = await risk_task if risk_task else None
         columns_page = await columns_task if columns_task else None
         form = await form_task if form_task else None
         recent = await recent_task if recent_task else None
         product = await product_task if product_task else None
+        slack_ids = dict(await people_task) if people_task else {}
+
+        def person(user: wire.ImmutaUser) -> Person:
+            return _person(user, slack_ids.get(user.email.casefold()) if user.email else None)
 
         answers, requested_duration = _answers(raw.form, form)
         columns = tuple(
@@ -111,11 +131,11 @@ class MarketplaceGateway:
             product_id=product_id,
             product_name=product_name,
             domain_id=product.domains[0] if product and product.domains else None,
-            requester=_person(raw.user),
-            requested_by=_person(raw.requesting_user),
+            requester=person(raw.user),
+            requested_by=person(raw.requesting_user),
             created_at=raw.created_at,
             expiration=raw.expiration,
-            steps=tuple(_step(r) for r in records.approval_records),
+            steps=tuple(_step(r, person) for r in records.approval_records),
             answers=answers,
             agreements=tuple(d.name for d in form.data_use_agreements) if form else (),
             columns=columns,
@@ -206,8 +226,9 @@ def _record_status(value: Any) -> RecordStatus:
         return RecordStatus.OTHER
 
 
-def _person(user: wire.ImmutaUser) -> Person:
+def _person(user: wire.ImmutaUser, slack_user_id: str | None = None) -> Person:
     return Person(
+        slack_user_id=slack_user_id,
         marketplace_id=user.global_user_id,
         username=user.username,
         name=user.name or user.username,
@@ -240,13 +261,13 @@ def _duration(amount: Any, unit: Any) -> Duration | None:
         return None
 
 
-def _step(record: wire.ApprovalRecord) -> ApprovalStep:
+def _step(record: wire.ApprovalRecord, person: Callable[[wire.ImmutaUser], Person] = _person) -> ApprovalStep:
     return ApprovalStep(
         id=record.id,
         status=_record_status(record.status),
         approvers=tuple(_approver(a) for a in record.approvers),
         prerequisites=tuple(record.prerequisites),
-        decided_by=_person(record.action_by) if record.action_by else None,
+        decided_by=person(record.action_by) if record.action_by else None,
         reason=record.reason or None,
         duration=_duration(record.duration, record.duration_unit),
         updated_at=record.updated_at,

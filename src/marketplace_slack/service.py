@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
@@ -27,7 +27,6 @@ from marketplace_slack.domain import (
     CardState,
     Decision,
     InProgress,
-    Person,
     RecordStatus,
     RequestStatus,
     Verdict,
@@ -60,7 +59,13 @@ UNAVAILABLE = (
 class Gateway(Protocol):
     """The Marketplace as the workflow sees it: domain objects in and out (see `gateway.py`)."""
 
-    async def load(self, request_id: str, *, enrich: bool = True) -> AccessRequest: ...
+    async def load(
+        self,
+        request_id: str,
+        *,
+        enrich: bool = True,
+        find_people: Callable[[list[str]], Awaitable[Mapping[str, str | None]]] | None = None,
+    ) -> AccessRequest: ...
 
     async def whoami(self, token: SecretStr) -> Actor: ...
 
@@ -421,8 +426,7 @@ class Workflow:
         return actor
 
     async def _load(self, request_id: str) -> AccessRequest:
-        request = await self._gateway.load(request_id)
-        return await self._with_slack_ids(request)
+        return await self._gateway.load(request_id, find_people=self._slack_ids)
 
     async def _load_quietly(self, request_id: str) -> AccessRequest | None:
         try:
@@ -430,32 +434,11 @@ class Workflow:
         except MarketplaceError:
             return None
 
-    async def _with_slack_ids(self, request: AccessRequest) -> AccessRequest:
-        """Find the people on the card in Slack (by email), concurrently."""
-        people: dict[str, Person] = {}
-        for person in (
-            request.requester,
-            request.requested_by,
-            *(s.decided_by for s in request.steps if s.decided_by),
-        ):
-            if person.email and person.email.casefold() not in people:
-                people[person.email.casefold()] = person
-        found = await asyncio.gather(*(self._directory.slack_id_for_email(e) for e in people))
-        ids = dict(zip(people, found, strict=True))
-
-        def resolve(person: Person) -> Person:
-            slack_id = ids.get(person.email.casefold()) if person.email else None
-            return replace(person, slack_user_id=slack_id) if slack_id else person
-
-        steps = tuple(
-            replace(s, decided_by=resolve(s.decided_by)) if s.decided_by else s for s in request.steps
-        )
-        return replace(
-            request,
-            requester=resolve(request.requester),
-            requested_by=resolve(request.requested_by),
-            steps=steps,
-        )
+    async def _slack_ids(self, emails: list[str]) -> dict[str, str | None]:
+        """Slack user ids for Marketplace emails (keys casefolded), looked up concurrently."""
+        unique = {e.casefold(): e for e in emails if e}
+        found = await asyncio.gather(*(self._directory.slack_id_for_email(e) for e in unique.values()))
+        return dict(zip(unique, found, strict=True))
 
     async def _show(
         self, request: AccessRequest, *, in_progress: InProgress | None = None, notice: str | None = None

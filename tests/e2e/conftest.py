@@ -8,7 +8,7 @@ import pytest
 
 from marketplace_slack.clock import FakeClock
 from marketplace_slack.stage import Stage, open_stage
-from store.conftest import store_database  # noqa: F401 - the same two backends as the store's tests
+from store.conftest import store_database, store_databases  # noqa: F401 - both backends, as the store tests
 
 
 @pytest.fixture
