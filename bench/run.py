@@ -49,6 +49,7 @@ from marketplace_slack.marketplace.errors import ConflictError
 from marketplace_slack.registration import register_webhook
 from marketplace_slack.sandbox.server import SandboxServer
 from marketplace_slack.slack import ids
+from marketplace_slack.stage import plausible_answers
 
 LATENCY_MS = 50
 SLOW_LATENCY_MS = 500
@@ -70,18 +71,7 @@ class Bench:
     async def request(self, username: str, product: str) -> str:
         client = self.admin.with_token(SecretStr(self.sandbox.token_for(username)))
         product_id = (await client.get_data_product_by_name(product)).id
-        form = next(
-            f for f in await client.get_request_forms(product_id) if str(f.request_type) == "DATA_ACCESS"
-        )
-        answers: dict[str, Any] = {}
-        for field in form.fields:
-            if isinstance(field, wire.AccessDurationFormField):
-                answers[field.id] = {"duration": 30, "durationUnit": "DAYS"}
-            elif isinstance(field, wire.SelectionFormField):
-                first = field.options[0].value
-                answers[field.id] = [first] if str(field.type) == "CHECKBOXES" else first
-            elif isinstance(field, wire.ShortAnswerFormField):
-                answers[field.id] = "Benchmark"
+        answers = plausible_answers(await client.get_request_forms(product_id))
         user = self.sandbox.state.users[username].global_user_id
         created = await client.request_access(product_id, wire.CreateAccessRequest(user=user, form=answers))
         return created.id

@@ -31,6 +31,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from marketplace_slack.clock import Clock, SystemClock
 from marketplace_slack.config import Settings
+from marketplace_slack.config_file import load_config_file
 from marketplace_slack.gateway import MarketplaceGateway
 from marketplace_slack.marketplace.client import MarketplaceClient
 from marketplace_slack.marketplace.webhooks import (
@@ -39,7 +40,8 @@ from marketplace_slack.marketplace.webhooks import (
     parse_notification,
     verify_signature,
 )
-from marketplace_slack.routing import load_router
+from marketplace_slack.routing import Router
+from marketplace_slack.schedule import Timekeeper, build_timekeeper
 from marketplace_slack.service import Workflow
 from marketplace_slack.slack import listeners
 from marketplace_slack.slack.directory import SlackDirectory
@@ -99,6 +101,7 @@ class Application:
         slack_client: AsyncWebClient,
         bolt: AsyncApp,
         workflow: Workflow,
+        timekeeper: Timekeeper,
         tasks: BackgroundTasks,
         metrics: Metrics,
     ) -> None:
@@ -108,6 +111,7 @@ class Application:
         self.slack_client = slack_client
         self.bolt = bolt
         self.workflow = workflow
+        self.timekeeper = timekeeper
         self.tasks = tasks
         self.metrics = metrics
         self.web = web.Application(client_max_size=MAX_WEBHOOK_BYTES)
@@ -148,6 +152,9 @@ class Application:
                 max_instances=1,
                 coalesce=True,
                 id="reconcile",
+            )
+            self.timekeeper.attach(
+                self._scheduler, tick=timedelta(seconds=self.settings.tick_seconds), scan=timedelta(hours=1)
             )
             self._scheduler.start()
             # A first pass at start-up picks up whatever happened while the app was down.
@@ -198,7 +205,8 @@ class Application:
 async def build(settings: Settings, *, clock: Clock | None = None, owner: str | None = None) -> Application:
     """Wire everything from settings. The caller starts (and later stops) the returned application."""
     clock = clock or SystemClock()
-    router = load_router(settings.default_channel, settings.routes_file)
+    config = load_config_file(settings.config_path)  # before anything opens: a bad file stops start-up
+    router = Router.from_routes(settings.default_channel, config.routes)
     vault = TokenVault(settings.encryption_keys)
     store = await open_store(settings.database_url, vault, schema=settings.database_schema)
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
@@ -208,15 +216,30 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
     gateway = MarketplaceGateway(
         marketplace, app_url=str(settings.marketplace_app_url), account_id=settings.marketplace_account_id
     )
+    messenger = SlackMessenger(slack_client, clock)
+    directory = SlackDirectory(slack_client, store, clock)
+    owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    timekeeper = build_timekeeper(
+        config,
+        store=store,
+        gateway=gateway,
+        messenger=messenger,
+        directory=directory,
+        router=router,
+        clock=clock,
+        owner=owner,
+    )
     workflow = Workflow(
         store=store,
         gateway=gateway,
-        messenger=SlackMessenger(slack_client, clock),
-        directory=SlackDirectory(slack_client, store, clock),
+        messenger=messenger,
+        directory=directory,
         router=router,
         clock=clock,
-        owner=owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
-        claim_lease=timedelta(seconds=60),
+        owner=owner,
+        observers=(timekeeper.reminders, timekeeper.digests, timekeeper.expiry),
+        # Longer than a Marketplace call with all its retries, so a claim is never taken over in flight.
+        claim_lease=timedelta(seconds=120),
     )
     bolt = AsyncApp(
         client=slack_client,
@@ -226,7 +249,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         # Listeners only ack and hand off, so Bolt can answer as soon as they return (no ack polling).
         process_before_response=True,
     )
-    listeners.register(bolt, workflow, tasks)
+    listeners.register(bolt, workflow, tasks, reminders=timekeeper.reminders, digests=timekeeper.digests)
     return Application(
         settings=settings,
         store=store,
@@ -234,6 +257,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         slack_client=slack_client,
         bolt=bolt,
         workflow=workflow,
+        timekeeper=timekeeper,
         tasks=tasks,
         metrics=Metrics.create(),
     )

@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the Slack app (settings from the environment and .env)")
     serve.set_defaults(run=_run_serve)
 
+    check = sub.add_parser("check-config", help="validate the settings and the configuration file, then exit")
+    check.set_defaults(run=_run_check_config)
+
     register = sub.add_parser("register-webhook", help="register this app's webhook with the Marketplace")
     register.add_argument("--url", required=True, help="the public URL of this app's webhook route")
     register.add_argument("--no-verify-tls", action="store_true", help="let the Marketplace skip TLS checks")
@@ -83,8 +86,40 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_serve(args: argparse.Namespace) -> int:
     from marketplace_slack.app import serve
+    from marketplace_slack.config_file import ConfigFileError
 
-    asyncio.run(serve(_settings()))
+    try:
+        asyncio.run(serve(_settings()))
+    except ConfigFileError as exc:
+        raise _ConfigExit(str(exc)) from None
+    return 0
+
+
+def _run_check_config(args: argparse.Namespace) -> int:
+    from marketplace_slack.config_file import ConfigFileError, load_config_file
+
+    settings = _settings()
+    try:
+        config = load_config_file(settings.config_path)
+    except ConfigFileError as exc:
+        raise _ConfigExit(str(exc)) from None
+    reminders = config.reminders
+    print(f"Configuration OK ({settings.config_path or 'no configuration file: defaults'}).")
+    print(f"  routes: {len(config.routes)}")
+    if reminders.enabled:
+        escalation = (
+            f"escalate after {reminders.escalation.after}" if reminders.escalation else "no escalation"
+        )
+        print(
+            f"  reminders: {reminders.mode}, first after {reminders.first_after}, "
+            f"every {reminders.repeat_every} of working time; {escalation}"
+        )
+    else:
+        print("  reminders: off")
+    for digest in config.digests:
+        print(f"  digest: {digest.channel} at '{digest.schedule}' {digest.timezone} ({digest.scope})")
+    leads = ", ".join(f"{d} days" for d in config.expiry.leads)
+    print(f"  expiry notices: {leads + ' before' if config.expiry.enabled else 'off'}")
     return 0
 
 

@@ -28,6 +28,8 @@ _EXPECTS: dict[str, str] = {
     "webhook_signing_key": "the key the Marketplace signs webhooks with",
     "port": "a TCP port number",
     "reconcile_seconds": "a number of seconds (at least 30)",
+    "tick_seconds": "a number of seconds (5 to 3600)",
+    "config_file": "the path of the YAML configuration file (routes, reminders, digests, expiry)",
 }
 
 
@@ -53,7 +55,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
     slack_api_url: AnyHttpUrl | None = Field(default=None, alias="SLACK_API_URL")
     default_channel: str = Field(alias="MPSLACK_DEFAULT_CHANNEL", min_length=1)
-    routes_file: Path | None = Field(default=None, alias="MPSLACK_ROUTES_FILE")
+    config_file: Path | None = Field(default=None, alias="MPSLACK_CONFIG_FILE")
+    routes_file: Path | None = Field(default=None, alias="MPSLACK_ROUTES_FILE")  # the old name of the same
 
     # The app
     database_url: str = Field(
@@ -64,6 +67,8 @@ class Settings(BaseSettings):
     host: str = Field(default="0.0.0.0", alias="MPSLACK_HOST")  # noqa: S104 - a server in a container
     port: int = Field(default=3000, alias="MPSLACK_PORT", ge=0, le=65535)  # 0: any free port
     reconcile_seconds: int = Field(default=300, alias="MPSLACK_RECONCILE_SECONDS", ge=30)
+    # How often due reminders and expiry notices are looked for; digests also have their own cron.
+    tick_seconds: int = Field(default=60, alias="MPSLACK_TICK_SECONDS", ge=5, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="MPSLACK_LOG_LEVEL")
     log_format: Literal["json", "console"] = Field(default="json", alias="MPSLACK_LOG_FORMAT")
 
@@ -92,7 +97,16 @@ class Settings(BaseSettings):
                 "MARKETPLACE_WEBHOOK_SIGNING_KEY is required "
                 "(or set MARKETPLACE_WEBHOOK_INSECURE=true to accept unsigned webhooks, never in production)"
             )
+        if self.config_file and self.routes_file and self.config_file != self.routes_file:
+            raise ValueError(
+                "MPSLACK_CONFIG_FILE and MPSLACK_ROUTES_FILE (its old name) name different files; set one"
+            )
         return self
+
+    @property
+    def config_path(self) -> Path | None:
+        """The YAML configuration file, under either of its names."""
+        return self.config_file or self.routes_file
 
     @property
     def socket_mode(self) -> bool:

@@ -179,6 +179,26 @@ class MarketplaceGateway:
             if str(request.status) == RequestStatus.PENDING.value:
                 yield request.id
 
+    async def user_email(self, marketplace_user: str) -> str | None:
+        """A Marketplace user's email, by global user id or username (USER approvers name either)."""
+        found = await self._client.get_immuta_users(global_user_id=[marketplace_user], limit=5)
+        users = found.users or (await self._client.get_immuta_users(filter=marketplace_user, limit=20)).users
+        match = next((u for u in users if marketplace_user in (u.global_user_id, u.username)), None)
+        return match.email if match is not None else None
+
+    def request_url(self, product_id: str, kind: RequestKind) -> str:
+        """The product's request-access page, in the deep-link format of the catalog-integration guide."""
+        access = "masking-exception" if kind is RequestKind.MASKING_EXCEPTION else "data-access"
+        query = {"type": access, **({"accountId": self._account_id} if self._account_id else {})}
+        page = f"{self._app_url}/marketplace/data-product/{quote(product_id, safe='')}/request-access"
+        return f"{page}?{urlencode(query)}"
+
+    async def temporary_grants(self) -> AsyncIterator[tuple[str, datetime]]:
+        """(request id, expiration) of every approved request with an expiration the app can see."""
+        async for request in self._client.iter_access_requests(status=["APPROVED"], expiration=True):
+            if str(request.status) == RequestStatus.APPROVED.value and request.expiration is not None:
+                yield request.id, request.expiration
+
     async def _form(self, version: str) -> wire.RequestForm | None:
         if version in self._forms:
             return self._forms[version]

@@ -8,15 +8,48 @@ tested, without Block Kit in sight.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from marketplace_slack.domain import AccessRequest, ApprovalStep, CardState, Verdict
+
+if TYPE_CHECKING:  # notices.py uses MessageRef: import its types for annotations only
+    from marketplace_slack.notices import Digest, EscalationNote, ExpiryNote, ReminderNote
 
 
 @dataclass(frozen=True, slots=True)
 class MessageRef:
     channel: str
     ts: str
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a message goes: a channel, a card's thread, or a direct message with a user."""
+
+    channel: str | None = None
+    thread_ts: str | None = None
+    user_id: str | None = None
+
+    @classmethod
+    def thread(cls, ref: MessageRef) -> Destination:
+        return cls(channel=ref.channel, thread_ts=ref.ts)
+
+    @classmethod
+    def in_channel(cls, channel: str) -> Destination:
+        return cls(channel=channel)
+
+    @classmethod
+    def dm(cls, user_id: str) -> Destination:
+        return cls(user_id=user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SlackPerson:
+    """Someone found in Slack: who to mention, and the time zone on their profile."""
+
+    user_id: str
+    tz: str | None = None
+    name: str | None = None
 
 
 class Messenger(Protocol):
@@ -26,6 +59,10 @@ class Messenger(Protocol):
 
     async def update_request(self, ref: MessageRef, state: CardState) -> None:
         """Replace a card with the rendering of `state`."""
+        ...
+
+    async def retract(self, ref: MessageRef) -> None:
+        """Delete a message the app posted (a card that lost a race to another worker's)."""
         ...
 
     async def announce_step(self, ref: MessageRef, request: AccessRequest, step: ApprovalStep) -> None:
@@ -60,10 +97,34 @@ class Messenger(Protocol):
         """Open the modal that asks for a Marketplace personal access token."""
         ...
 
+    async def send_reminder(self, to: Destination, note: ReminderNote) -> MessageRef:
+        """A reminder with snooze buttons, in a card's thread (mentioning its recipients) or a DM."""
+        ...
+
+    async def send_escalation(self, to: Destination, note: EscalationNote) -> MessageRef: ...
+
+    async def send_digest(self, to: Destination, digest: Digest) -> MessageRef:
+        """A digest, with a link to each card it shows."""
+        ...
+
+    async def send_expiry_notice(self, user_id: str, note: ExpiryNote) -> MessageRef: ...
+
+    async def permalink(self, ref: MessageRef) -> str | None:
+        """A link to a posted message (a card), or None when Slack will not give one."""
+        ...
+
 
 class Directory(Protocol):
     """Who is who in Slack, by email (Slack and Marketplace users are matched by email)."""
 
     async def slack_id_for_email(self, email: str) -> str | None: ...
 
+    async def person_for_email(self, email: str) -> SlackPerson | None:
+        """Like `slack_id_for_email`, with the profile's time zone and name."""
+        ...
+
     async def email_of(self, slack_user_id: str) -> str | None: ...
+
+    async def usergroup_members(self, usergroup_id: str) -> list[str]:
+        """Slack user ids in a user group (empty when it cannot be read)."""
+        ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -42,8 +42,10 @@ from marketplace_slack.marketplace.errors import (
 from marketplace_slack.marketplace.webhooks import Notification
 from marketplace_slack.ports import Directory, MessageRef, Messenger
 from marketplace_slack.routing import Router
+from marketplace_slack.store.records import LinkedAccount
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.tasks import KeyedLocks
+from marketplace_slack.vault import VaultError
 
 log = structlog.get_logger(__name__)
 
@@ -76,6 +78,12 @@ class Gateway(Protocol):
         ...
 
 
+class RequestObserver(Protocol):
+    """Told about each request the workflow has just shown (reminders, digests, expiry notices)."""
+
+    async def request_seen(self, request: AccessRequest) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ReconcileReport:
     checked: int
@@ -93,9 +101,10 @@ class Workflow:
         router: Router,
         clock: Clock,
         owner: str,
-        claim_lease: timedelta = timedelta(seconds=60),
+        claim_lease: timedelta = timedelta(seconds=120),
         actor_ttl: timedelta = timedelta(minutes=5),
         reconcile_concurrency: int = 8,
+        observers: Sequence[RequestObserver] = (),
     ) -> None:
         self._store = store
         self._gateway = gateway
@@ -107,6 +116,7 @@ class Workflow:
         self._lease = claim_lease
         self._actor_ttl = actor_ttl
         self._reconcile_concurrency = reconcile_concurrency
+        self._observers = tuple(observers)
         self._locks = KeyedLocks()
         self._actors: dict[str, tuple[Actor, float]] = {}
 
@@ -134,6 +144,7 @@ class Workflow:
                 log.info("request_not_found", request_id=request_id)
                 return
             await self._show(request)
+            await self._observe(request)
 
     async def reconcile(self) -> ReconcileReport:
         """Post missing cards and refresh changed ones, so a lost webhook delays a card but never loses it."""
@@ -175,7 +186,7 @@ class Workflow:
         duration_choice: str,
     ) -> None:
         """A click on Approve or Deny: check who may decide now, then open the form (or say why not)."""
-        link = await self._store.get_link(team_id, user_id)
+        link = await self._linked(team_id, user_id)
         if link is None:
             await self._messenger.prompt_link(
                 user_id=user_id,
@@ -216,7 +227,7 @@ class Workflow:
         channel: str | None,
     ) -> None:
         """A submitted Approve/Deny form: record the steward's determination with their own token."""
-        link = await self._store.get_link(team_id, user_id)
+        link = await self._linked(team_id, user_id)
         if link is None:
             await self._messenger.prompt_link(
                 user_id=user_id, channel=channel, text="Link your Marketplace account first."
@@ -282,6 +293,7 @@ class Workflow:
                 log.warning("reload_after_decision_failed", request_id=request_id)
                 return
             await self._show(request, notice=outcome_notice)
+            await self._observe(request)
 
     async def _send_decisions(
         self,
@@ -404,6 +416,15 @@ class Workflow:
         )
         await self._messenger.tell(user_id=user_id, channel=channel, text=text)
 
+    async def _linked(self, team_id: str, user_id: str) -> LinkedAccount | None:
+        """The steward's link, or None; a token no configured key can decrypt counts as unlinked."""
+        try:
+            return await self._store.get_link(team_id, user_id)
+        except VaultError:
+            log.warning("linked_token_undecryptable", user_id=user_id)
+            await self._store.delete_link(team_id, user_id)
+            return None
+
     async def _relink(self, team_id: str, user_id: str, channel: str | None) -> None:
         await self._store.delete_link(team_id, user_id)
         self._actors.pop(user_id, None)
@@ -463,9 +484,14 @@ class Workflow:
             except BaseException:
                 await self._store.release_card_claim(request.id, self._owner)
                 raise
-            await self._store.card_posted(
+            recorded = await self._store.card_posted(
                 request.id, ref.channel, ref.ts, fingerprint=fingerprint, status=request.status.value, now=now
             )
+            if not recorded:
+                # Our claim lapsed mid-post and another worker's card won: take ours back.
+                log.warning("duplicate_card_retracted", request_id=request.id)
+                await self._messenger.retract(ref)
+                return
             # Steps decided before the card existed are on the card already; they need no thread reply.
             for step in request.steps:
                 if step.status in _ANNOUNCED_STEPS:
@@ -479,6 +505,12 @@ class Workflow:
             )
         if in_progress is None:
             await self._announce(ref, request)
+
+    async def _observe(self, request: AccessRequest) -> None:
+        # After the card: a reminder or digest may link to it. The state is the one just shown, so
+        # whatever path brought the news (webhook, Slack, reconciliation) stops reminders at once.
+        for observer in self._observers:
+            await observer.request_seen(request)
 
     async def _announce(self, ref: MessageRef, request: AccessRequest) -> None:
         """Thread replies for newly decided steps and the requester's DM, each exactly once."""

@@ -12,13 +12,14 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from marketplace_slack.app import Application, build
-from marketplace_slack.clock import Clock, SystemClock
+from marketplace_slack.clock import Clock, FakeClock, SystemClock
 from marketplace_slack.config import Settings
 from marketplace_slack.fakeslack import (
     FakeSlack,
@@ -48,6 +49,7 @@ class Stage:
     app: Application
     agent: SlackUserAgent
     clock: Clock
+    reconcile: bool = False
 
     # --- the Marketplace side -------------------------------------------------------------------
 
@@ -75,18 +77,7 @@ class Stage:
         self, product_id: str, *, duration: tuple[int, str] = (30, "DAYS")
     ) -> dict[str, Any]:
         """Plausible answers to the product's current data-access form."""
-        forms = await self.app.marketplace.get_request_forms(product_id)
-        form = next((f for f in forms if str(f.request_type) == "DATA_ACCESS"), forms[0] if forms else None)
-        answers: dict[str, Any] = {}
-        for field in form.fields if form else []:
-            if isinstance(field, wire.AccessDurationFormField):
-                answers[field.id] = {"duration": duration[0], "durationUnit": duration[1]}
-            elif isinstance(field, wire.SelectionFormField):
-                first = field.options[0].value
-                answers[field.id] = [first] if str(field.type) == "CHECKBOXES" else first
-            elif isinstance(field, wire.ShortAnswerFormField):
-                answers[field.id] = "Quarterly pipeline review for the EMEA sales team."
-        return answers
+        return plausible_answers(await self.app.marketplace.get_request_forms(product_id), duration=duration)
 
     # --- the Slack side -------------------------------------------------------------------------
 
@@ -169,6 +160,32 @@ class Stage:
 
     # --- waiting --------------------------------------------------------------------------------
 
+    # --- time and restarts ----------------------------------------------------------------------
+
+    async def advance(self, delta: timedelta) -> None:
+        """Move the fake clock on; the Marketplace notices (expiry), then the app does what is due."""
+        if not isinstance(self.clock, FakeClock):
+            raise TypeError("only a stage with a FakeClock can be fast-forwarded")
+        self.clock.advance(delta)
+        await self.sandbox.tick()
+        await self.settle()
+        await self.app.timekeeper.due_work()
+        await self.settle()
+
+    async def restart(self) -> None:
+        """Stop the app and start a new one on the same database and settings, as a redeploy does."""
+        settings = self.app.settings
+        await self.app.stop()
+        for hook in list(self.sandbox.webhooks.webhooks):
+            self.sandbox.webhooks.remove(hook)
+        self.app = await build(settings, clock=self.clock)
+        await self.app.start(host="127.0.0.1", port=0, reconcile=self.reconcile)
+        self.agent.events_url = f"{self.app.url}/slack/events"
+        await register_webhook(
+            self.app.marketplace, f"{self.app.url}{settings.webhook_path}", SecretStr(WEBHOOK_KEY)
+        )
+        await self.settle()
+
     async def settle(self) -> None:
         """Wait until webhooks are delivered and the app's background work is done, then again, until
         nothing new started: a decision sends a webhook, whose handling may start more work."""
@@ -179,6 +196,23 @@ class Stage:
             if self.app.tasks.pending == 0 and not self.sandbox.webhooks.busy:
                 return
         raise RuntimeError("the stage did not settle")
+
+
+def plausible_answers(
+    forms: list[wire.DataProductRequestForm], *, duration: tuple[int, str] = (30, "DAYS")
+) -> dict[str, Any]:
+    """Answers a requester might give to a product's data-access form, keyed by field id."""
+    form = next((f for f in forms if str(f.request_type) == "DATA_ACCESS"), forms[0] if forms else None)
+    answers: dict[str, Any] = {}
+    for field in form.fields if form else []:
+        if isinstance(field, wire.AccessDurationFormField):
+            answers[field.id] = {"duration": duration[0], "durationUnit": duration[1]}
+        elif isinstance(field, wire.SelectionFormField):
+            first = field.options[0].value
+            answers[field.id] = [first] if str(field.type) == "CHECKBOXES" else first
+        elif isinstance(field, wire.ShortAnswerFormField):
+            answers[field.id] = "Quarterly pipeline review for the EMEA sales team."
+    return answers
 
 
 def _picked(blocks: list[dict[str, Any]], action_id: str, value: str) -> dict[str, dict[str, Any]]:
@@ -221,7 +255,12 @@ async def open_stage(
         slack = await stack.enter_async_context(FakeSlack(clock=clock))
         app = await build(stage_settings(sandbox, slack, database_url=database_url, **settings), clock=clock)
         await app.start(host="127.0.0.1", port=0, reconcile=reconcile)
-        stack.push_async_callback(app.stop)
+        stage: Stage | None = None
+
+        async def stop_app() -> None:
+            await (stage.app if stage is not None else app).stop()  # the running one, after a restart
+
+        stack.push_async_callback(stop_app)
         agent = await stack.enter_async_context(
             # Slack signs with the real time and Bolt checks it against the real time, whatever the clock.
             SlackUserAgent(f"{app.url}/slack/events", SIGNING_SECRET, slack=slack, clock=SystemClock())
@@ -229,7 +268,7 @@ async def open_stage(
         await register_webhook(
             app.marketplace, f"{app.url}{app.settings.webhook_path}", SecretStr(WEBHOOK_KEY)
         )
-        stage = Stage(sandbox=sandbox, slack=slack, app=app, agent=agent, clock=clock)
+        stage = Stage(sandbox=sandbox, slack=slack, app=app, agent=agent, clock=clock, reconcile=reconcile)
         await stage.settle()
         yield stage
 

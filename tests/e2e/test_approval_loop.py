@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 import httpx
+from structlog.testing import capture_logs
 
+from marketplace_slack.fakeslack import slash_command
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.webhooks import SIGNATURE_HEADER, sign
 from marketplace_slack.slack import ids
@@ -324,3 +327,72 @@ async def test_marketplace_503_is_retried_and_the_card_still_posted(stage: Stage
     request_id = await stage.request_access("rick", "Sales Pipeline")
     await stage.settle()
     assert (await stage.card(request_id)).blocks
+
+
+async def test_marketplace_down_at_decision_time_leaves_state_true(stage: Stage) -> None:
+    request_id = await stage.request_access("rick", "Sales Pipeline")
+    await stage.settle()
+    await stage.link("sara")
+    user = stage.slack_user("sara")
+    stage.sandbox.faults.set(failNext=1, failStatus=500, pathPrefix="/marketplace/api/approval-record")
+
+    await stage.decide("sara", request_id, "approve", duration="7:DAYS")
+
+    told = stage.slack.ephemeral_messages(user=user)
+    assert "try again" in told[-1].text
+    assert all(str(r.status) == "PENDING" for r in await _records(stage, request_id))
+    card = await stage.card(request_id)
+    assert ids.APPROVE in _actions(card.blocks), "the buttons are back: nothing was decided"
+    assert [a.outcome for a in await stage.app.store.list_audit(request_id)] == ["unavailable"]
+
+    await stage.decide("sara", request_id, "approve", duration="7:DAYS")  # the claim was released
+    assert str((await stage.app.marketplace.get_access_request_by_id(request_id)).status) == "APPROVED"
+
+
+async def test_revoked_and_expired_access_show_on_the_card(stage: Stage) -> None:
+    await stage.link("sara")
+    revoked = await stage.request_access("rick", "Sales Pipeline")
+    expiring = await stage.request_access("nora", "Sales Pipeline")
+    await stage.settle()
+    await stage.decide("sara", revoked, "approve", duration="indefinite")
+    await stage.decide("sara", expiring, "approve", duration="1:DAYS")
+
+    await stage.app.marketplace.revoke_access(await stage.product_id("Sales Pipeline"), revoked)
+    stage.clock.advance(timedelta(days=2))  # type: ignore[attr-defined]
+    await stage.sandbox.tick()
+    await stage.settle()
+
+    assert "Revoked" in _text((await stage.card(revoked)).blocks)
+    assert "Expired" in _text((await stage.card(expiring)).blocks)
+
+
+async def test_linking_someone_elses_token_is_refused(stage: Stage) -> None:
+    user = stage.slack_user("sara")
+    await stage.agent.send_slash_command(
+        slash_command(
+            user_id=user,
+            team_id=stage.slack.team_id,
+            channel_id="C0STEWARDS",
+            command=ids.SLASH_COMMAND,
+            text="link",
+        )
+    )
+    await stage.settle()
+    await stage.submit(
+        "sara", stage.slack.views(user)[-1], {ids.TOKEN_INPUT: stage.sandbox.token_for("omar")}
+    )
+
+    assert await stage.app.store.get_link(stage.slack.team_id, user) is None
+    assert "not linked" in stage.slack.ephemeral_messages(user=user)[-1].text
+
+
+async def test_tokens_never_reach_logs_or_slack(stage: Stage) -> None:
+    request_id = await stage.request_access("rick", "Sales Pipeline")
+    with capture_logs() as logs:
+        await stage.settle()
+        await stage.link("sara")
+        await stage.decide("sara", request_id, "approve", duration="7:DAYS", reason="ok")
+    assert logs, "nothing was logged, so the check below would prove nothing"
+    everything = repr(logs) + json.dumps([c.args for c in stage.slack.calls], default=str)
+    assert "sbx_" not in everything
+    assert stage.app.settings.marketplace_token.get_secret_value() not in everything

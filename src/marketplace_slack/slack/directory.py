@@ -9,6 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from marketplace_slack.clock import Clock
+from marketplace_slack.ports import SlackPerson
 from marketplace_slack.store.repository import Repository
 
 log = structlog.get_logger(__name__)
@@ -25,13 +26,20 @@ class SlackDirectory:
 
     async def slack_id_for_email(self, email: str) -> str | None:
         """The Slack user with this email (case-insensitive, as Slack matches), or None."""
+        found = await self.person_for_email(email)
+        return found.user_id if found else None
+
+    async def person_for_email(self, email: str) -> SlackPerson | None:
+        """The Slack user with this email, with the time zone on their profile."""
         key = email.strip().casefold()
         if not key:
             return None
         now = self._clock.now()
         cached = await self._store.get_cached_slack_user(key, now=now, ttl=self._ttl)
         if cached is not None:
-            return cached.slack_user_id
+            if cached.slack_user_id is None:
+                return None
+            return SlackPerson(cached.slack_user_id, cached.tz, cached.display_name)
         try:
             response = await self._client.users_lookupByEmail(email=email.strip())
             user = response.get("user") or {}
@@ -44,7 +52,16 @@ class SlackDirectory:
                 return None  # a passing failure is not cached: the next card tries again
             slack_id, name, tz = None, None, None
         await self._store.cache_slack_user(key, slack_user_id=slack_id, display_name=name, tz=tz, now=now)
-        return slack_id
+        return SlackPerson(slack_id, tz, name) if slack_id else None
+
+    async def usergroup_members(self, usergroup_id: str) -> list[str]:
+        try:
+            response = await self._client.usergroups_users_list(usergroup=usergroup_id)
+        except SlackApiError as exc:
+            log.warning("usergroup_members_failed", error=exc.response.get("error"))
+            return []
+        users = response.get("users") or []
+        return [str(u) for u in users if isinstance(u, str) and u]
 
     async def email_of(self, slack_user_id: str) -> str | None:
         """The email on a Slack profile (needs `users:read.email`); never cached, it proves identity."""

@@ -15,6 +15,14 @@ DURATION: Final = "mp_duration"  # static_select next to Approve
 OPEN_IN_MARKETPLACE: Final = "mp_open"  # url button; Slack still sends a block_action we must ack
 LINK_ACCOUNT: Final = "mp_link_account"  # in the "account not linked" reply
 
+# Buttons on reminders, escalations and expiry notices. Snooze values are the approval record id.
+SNOOZE_1D: Final = "mp_snooze_1d"
+SNOOZE_3D: Final = "mp_snooze_3d"
+SNOOZE_DAYS: Final = {SNOOZE_1D: 1, SNOOZE_3D: 3}
+VIEW_REQUEST: Final = "mp_view_request"  # url button to the card; acked like OPEN_IN_MARKETPLACE
+REQUEST_AGAIN: Final = "mp_request_again"  # url button (value: the expiring request's id)
+REMINDER_ACTIONS_BLOCK: Final = "mp_reminder_actions"
+
 # Block ids on the card, so the listener can find the duration picker's state.
 CARD_ACTIONS_BLOCK: Final = "mp_card_actions"
 

@@ -13,7 +13,9 @@ import structlog
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from marketplace_slack.digests import Digests
 from marketplace_slack.domain import Decision, Verdict
+from marketplace_slack.reminders import Reminders
 from marketplace_slack.service import Workflow
 from marketplace_slack.slack import ids
 from marketplace_slack.slack.views import parse_decision_submission
@@ -24,11 +26,19 @@ log = structlog.get_logger(__name__)
 HELP = (
     "*/marketplace link*: link your Marketplace account, so you can approve and deny requests here.\n"
     "*/marketplace unlink*: forget your linked account and delete its token.\n"
+    "*/marketplace digest*: post the requests waiting for a decision in this channel, now.\n"
     "*/marketplace help*: this message."
 )
 
 
-def register(app: AsyncApp, workflow: Workflow, tasks: BackgroundTasks) -> None:
+def register(
+    app: AsyncApp,
+    workflow: Workflow,
+    tasks: BackgroundTasks,
+    *,
+    reminders: Reminders | None = None,
+    digests: Digests | None = None,
+) -> None:
     """Attach every listener the app has to `app`."""
 
     async def on_verdict(ack: AsyncAck, body: dict[str, Any], verdict: Verdict) -> None:
@@ -58,10 +68,35 @@ def register(app: AsyncApp, workflow: Workflow, tasks: BackgroundTasks) -> None:
 
     @app.action(ids.DURATION)
     @app.action(ids.OPEN_IN_MARKETPLACE)
+    @app.action(ids.VIEW_REQUEST)
+    @app.action(ids.REQUEST_AGAIN)
     async def nothing_to_do(ack: AsyncAck) -> None:
         # The picker is read when Approve is clicked, and the link opens in the browser; Slack still
         # wants every interaction acknowledged.
         await ack()
+
+    async def on_snooze(ack: AsyncAck, body: dict[str, Any], days: int) -> None:
+        await ack()
+        if reminders is None:
+            return
+        action = (body.get("actions") or [{}])[0]
+        tasks.spawn(
+            reminders.snooze(
+                user_id=body["user"]["id"],
+                record_id=str(action.get("value", "")),
+                days=days,
+                channel=_channel_id(body),
+            ),
+            name="snooze",
+        )
+
+    @app.action(ids.SNOOZE_1D)
+    async def snooze_one_day(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await on_snooze(ack, body, ids.SNOOZE_DAYS[ids.SNOOZE_1D])
+
+    @app.action(ids.SNOOZE_3D)
+    async def snooze_three_days(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await on_snooze(ack, body, ids.SNOOZE_DAYS[ids.SNOOZE_3D])
 
     @app.action(ids.LINK_ACCOUNT)
     async def link_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -138,6 +173,8 @@ def register(app: AsyncApp, workflow: Workflow, tasks: BackgroundTasks) -> None:
                 workflow.unlink(team_id=body.get("team_id", ""), user_id=user_id, channel=channel),
                 name="unlink",
             )
+        elif sub == "digest" and digests is not None and channel:
+            tasks.spawn(digests.post_now(channel=channel, user_id=user_id), name="digest-now")
         elif sub == "help":
             await respond(text=HELP, response_type="ephemeral")
         else:

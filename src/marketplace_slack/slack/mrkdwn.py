@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from marketplace_slack.domain import Person
 from marketplace_slack.slack.limits import (
@@ -38,6 +39,7 @@ _WHITESPACE = re.compile(r"\s+")
 _BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")
 # Slack user ids as the API issues them (U… for users, W… for Enterprise Grid users).
 _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+_SLACK_USERGROUP_ID = re.compile(r"S[A-Z0-9]{2,30}")
 _ESCAPED_COST: Final = {"&": 5, "<": 4, ">": 4}  # len("&amp;"), len("&lt;"), len("&gt;")
 _ZWJ: Final = "\u200d"
 
@@ -241,11 +243,30 @@ def person_name(p: Person, *, with_email: bool = True) -> str:
     return name or "Unknown user"
 
 
-def date(when: datetime, fmt: str = "{date_short_pretty} at {time}") -> str:
-    """Slack date formatting, so every reader sees their own time zone; the fallback is UTC ISO."""
+def usergroup_mention(usergroup_id: str | None) -> str | None:
+    """`<!subteam^S123>` for a well-formed user group id, else None."""
+    if usergroup_id and _SLACK_USERGROUP_ID.fullmatch(usergroup_id):
+        return f"<!subteam^{usergroup_id}>"
+    return None
+
+
+def date(when: datetime, fmt: str = "{date_short_pretty} at {time}", *, tz: ZoneInfo | None = None) -> str:
+    """Slack date formatting, so every reader sees their own time zone. The fallback (shown where
+    Slack cannot format) is in `tz` when given, else UTC."""
     aware = when if when.tzinfo else when.replace(tzinfo=UTC)
-    fallback = aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(aware.timestamp())}^{fmt}|{fallback}>"
+    if tz is None:
+        fallback = aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    else:
+        fallback = aware.astimezone(tz).strftime("%Y-%m-%d %H:%M ") + (aware.astimezone(tz).tzname() or "")
+    return f"<!date^{int(aware.timestamp())}^{fmt}|{escape(fallback.strip())}>"
+
+
+def link(url: str | None, label: str) -> str:
+    """`<url|label>` when `url` is safe to link, else `label` alone. `label` must be safe mrkdwn."""
+    safe = safe_url(url)
+    if safe is None or "|" in safe or ">" in safe or "<" in safe:
+        return label
+    return f"<{safe}|{label}>"
 
 
 def plural(n: int, singular: str, plural_form: str | None = None) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import await_only
 
 DEFAULT_URL: Final = "sqlite+aiosqlite:///./marketplace-slack.db"
 
@@ -17,6 +20,7 @@ DEFAULT_URL: Final = "sqlite+aiosqlite:///./marketplace-slack.db"
 WRITE: Final = {"marketplace_slack_write": True}
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 15_000
+_WAL_RETRY_SECONDS: Final = 0.05
 
 
 class UnsupportedDatabase(ValueError):
@@ -62,7 +66,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             # WAL: readers never block the writer, and the writer never blocks readers.
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _enter_wal(cursor)
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
@@ -71,3 +75,23 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Connection) -> None:
         write = connection.get_execution_options().get("marketplace_slack_write", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _enter_wal(cursor: Any) -> None:
+    """Switch to WAL, waiting out another connection's transaction like busy_timeout would.
+
+    Changing the journal mode needs the database to itself, and SQLite answers "database is
+    locked" at once instead of calling the busy handler: two replicas opening a new database
+    together would otherwise fail at random. The wait yields to the event loop (this runs in
+    SQLAlchemy's greenlet, so `await_only` can suspend it).
+    """
+    waited = 0.0
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or waited * 1000 >= SQLITE_BUSY_TIMEOUT_MS:
+                raise
+        await_only(asyncio.sleep(_WAL_RETRY_SECONDS))
+        waited += _WAL_RETRY_SECONDS

@@ -29,6 +29,7 @@ class CardRecord:
     posted_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    summary: str | None = None  # JSON written by the digests (see digests.summary_json)
 
     @property
     def posted(self) -> bool:
@@ -116,3 +117,57 @@ class CachedSlackUser:
     @property
     def found(self) -> bool:
         return self.slack_user_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class StepToPlan:
+    """An open approval step whose reminder recipients are to be found (again)."""
+
+    record_id: str
+    request_id: str
+    opened_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewReminder:
+    record_id: str
+    recipient: str
+    request_id: str
+    mode: str
+    next_due_at: datetime
+    tz: str | None = None
+    recipient_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRecord:
+    """One recipient's reminder schedule for one approval step."""
+
+    record_id: str
+    recipient: str
+    request_id: str
+    recipient_name: str | None
+    tz: str | None
+    mode: str
+    sent: int
+    next_due_at: datetime | None
+    snoozed_until: datetime | None
+    last_sent_at: datetime | None
+    claim_owner: str | None
+    claimed_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.next_due_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryRecord:
+    request_id: str
+    days_before: int
+    expires_at: datetime
+    due_at: datetime | None
+    outcome: str | None
+    done_at: datetime | None
+    claim_owner: str | None
+    claimed_at: datetime | None

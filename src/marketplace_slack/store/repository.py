@@ -8,14 +8,14 @@ all end with one winner, and the losers are told so. Time is always an argument.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Final
 
 from pydantic import SecretStr
-from sqlalchemy import Row, Table, and_, delete, func, or_, select, update
+from sqlalchemy import Row, Table, and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,18 +28,25 @@ from marketplace_slack.store.records import (
     CardRecord,
     ClaimStatus,
     DecisionClaim,
+    ExpiryRecord,
     LinkedAccount,
+    NewReminder,
+    ReminderRecord,
+    StepToPlan,
 )
 from marketplace_slack.store.tables import (
     audit_log,
     cards,
     decision_claims,
+    expiry_notices,
     linked_accounts,
     once_marks,
+    reminder_steps,
+    reminders,
     slack_users,
     webhook_deliveries,
 )
-from marketplace_slack.vault import TokenVault
+from marketplace_slack.vault import TokenVault, VaultError
 
 # A claim can vanish between our failed INSERT and our look at it (its holder released it); then we
 # simply try again. More than a few rounds means something is badly wrong, not bad luck.
@@ -574,12 +581,468 @@ class Repository:
             result = await conn.execute(delete(slack_users).where(slack_users.c.fetched_at < older_than))
             return result.rowcount
 
+    # --- card summaries (digests) -----------------------------------------------------------------
+
+    async def set_card_summary(self, request_id: str, summary: str) -> bool:
+        """Remember what a digest lists about the request. False if there is no card row, or no change."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(cards)
+                .where(
+                    cards.c.request_id == request_id,
+                    or_(cards.c.summary.is_(None), cards.c.summary != summary),
+                )
+                .values(summary=summary)
+            )
+            return result.rowcount > 0
+
+    # --- reminders -------------------------------------------------------------------------------
+
+    async def track_steps(
+        self, request_id: str, open_steps: Mapping[str, datetime], *, now: datetime
+    ) -> None:
+        """Make the tracked steps of a request match `open_steps` (record id → when it opened).
+
+        New open steps are added, to be planned at once; tracked steps that are no longer open are
+        stopped, and so are their reminders. Cheap and idempotent: it runs whenever a card is shown.
+        """
+        _check_time(now)
+        open_ids = list(open_steps)
+        async with self._writer.begin() as conn:
+            if open_steps:
+                await conn.execute(
+                    self._insert(reminder_steps)
+                    .values(
+                        [
+                            {
+                                "record_id": record_id,
+                                "request_id": request_id,
+                                "opened_at": opened_at,
+                                "plan_at": now,
+                                "created_at": now,
+                                "updated_at": now,
+                            }
+                            for record_id, opened_at in open_steps.items()
+                        ]
+                    )
+                    .on_conflict_do_nothing(index_elements=[reminder_steps.c.record_id])
+                )
+            await conn.execute(
+                update(reminder_steps)
+                .where(
+                    reminder_steps.c.request_id == request_id,
+                    reminder_steps.c.stopped_at.is_(None),
+                    reminder_steps.c.record_id.not_in(open_ids),
+                )
+                .values(stopped_at=now, plan_at=None, updated_at=now)
+            )
+            await conn.execute(
+                update(reminders)
+                .where(
+                    reminders.c.request_id == request_id,
+                    reminders.c.next_due_at.is_not(None),
+                    reminders.c.record_id.not_in(open_ids),
+                )
+                .values(next_due_at=None, updated_at=now)
+            )
+
+    async def claim_steps_to_plan(
+        self, *, now: datetime, retry_at: datetime, limit: int = 100
+    ) -> list[StepToPlan]:
+        """Open steps due for planning, each handed to one caller; until it reports back (or
+        `retry_at` passes, if it died), nobody else gets them."""
+        _check_time(now)
+        due = and_(
+            reminder_steps.c.plan_at.is_not(None),
+            reminder_steps.c.plan_at <= now,
+            reminder_steps.c.stopped_at.is_(None),
+        )
+        rows = await self._claim(
+            reminder_steps,
+            (reminder_steps.c.record_id,),
+            due,
+            order_by=reminder_steps.c.plan_at,
+            values={"plan_at": retry_at, "updated_at": now},
+            limit=limit,
+        )
+        return [StepToPlan(row.record_id, row.request_id, row.opened_at) for row in rows]
+
+    async def step_planned(self, record_id: str, *, next_plan_at: datetime | None, now: datetime) -> None:
+        """When to look for the step's recipients again (None: never)."""
+        async with self._writer.begin() as conn:
+            await conn.execute(
+                update(reminder_steps)
+                .where(reminder_steps.c.record_id == record_id, reminder_steps.c.stopped_at.is_(None))
+                .values(plan_at=next_plan_at, updated_at=now)
+            )
+
+    async def step_stopped(self, record_id: str) -> bool:
+        """Whether the step is stopped (or was never tracked)."""
+        async with self._engine.connect() as conn:
+            stopped = await conn.scalar(
+                select(reminder_steps.c.stopped_at.is_not(None)).where(
+                    reminder_steps.c.record_id == record_id
+                )
+            )
+        return stopped is None or bool(stopped)
+
+    async def add_reminders(self, rows: Iterable[NewReminder], *, now: datetime) -> int:
+        """Start schedules for new recipients; existing ones are left as they are. Returns how many."""
+        _check_time(now)
+        values = [
+            {
+                "record_id": r.record_id,
+                "recipient": r.recipient,
+                "request_id": r.request_id,
+                "recipient_name": r.recipient_name,
+                "tz": r.tz,
+                "mode": r.mode,
+                "sent": 0,
+                "next_due_at": r.next_due_at,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for r in rows
+        ]
+        if not values:
+            return 0
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                self._insert(reminders)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=[reminders.c.record_id, reminders.c.recipient])
+                .returning(reminders.c.record_id)
+            )
+            return len(result.all())
+
+    async def claim_due_reminders(
+        self, *, now: datetime, owner: str, lease: timedelta, limit: int = 200
+    ) -> list[ReminderRecord]:
+        """Reminders due at `now`, each claimed by exactly one caller for `lease`.
+
+        On PostgreSQL the rows are picked with FOR UPDATE SKIP LOCKED, so replicas ticking at
+        once split the work instead of queueing; a claim older than `lease` (its owner died) is
+        taken over.
+        """
+        _check_time(now)
+        _check_lease(lease)
+        due = and_(
+            reminders.c.next_due_at.is_not(None),
+            reminders.c.next_due_at <= now,
+            or_(reminders.c.claim_owner.is_(None), reminders.c.claimed_at <= now - lease),
+        )
+        rows = await self._claim(
+            reminders,
+            (reminders.c.record_id, reminders.c.recipient),
+            due,
+            order_by=reminders.c.next_due_at,
+            values={"claim_owner": owner, "claimed_at": now},
+            limit=limit,
+        )
+        return [_reminder(row) for row in rows]
+
+    async def reminder_sent(
+        self,
+        record_id: str,
+        recipient: str,
+        *,
+        owner: str,
+        sent_before: int,
+        next_due_at: datetime | None,
+        now: datetime,
+    ) -> bool:
+        """Count a sent reminder and schedule the next (None: no more). False if the claim was lost
+        or the schedule stopped meanwhile (then it stays stopped)."""
+        _check_time(now)
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(reminders)
+                .where(
+                    reminders.c.record_id == record_id,
+                    reminders.c.recipient == recipient,
+                    reminders.c.claim_owner == owner,
+                    reminders.c.sent == sent_before,
+                    reminders.c.next_due_at.is_not(None),
+                )
+                .values(
+                    sent=sent_before + 1,
+                    next_due_at=next_due_at,
+                    last_sent_at=now,
+                    claim_owner=None,
+                    claimed_at=None,
+                    updated_at=now,
+                )
+            )
+            return result.rowcount > 0
+
+    async def release_reminder(
+        self, record_id: str, recipient: str, *, owner: str, postpone_to: datetime | None = None
+    ) -> bool:
+        """Give a claim back (sending failed, or it is not working hours); optionally move the due time."""
+        values: dict[str, Any] = {"claim_owner": None, "claimed_at": None}
+        if postpone_to is not None:
+            _check_time(postpone_to)
+            values["next_due_at"] = postpone_to
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(reminders)
+                .where(
+                    reminders.c.record_id == record_id,
+                    reminders.c.recipient == recipient,
+                    reminders.c.claim_owner == owner,
+                    reminders.c.next_due_at.is_not(None),
+                )
+                .values(**values)
+            )
+            return result.rowcount > 0
+
+    async def stop_step_reminders(self, record_id: str, *, now: datetime) -> int:
+        """No more reminders for this step, to anyone (it was escalated)."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(reminders)
+                .where(reminders.c.record_id == record_id, reminders.c.next_due_at.is_not(None))
+                .values(next_due_at=None, claim_owner=None, claimed_at=None, updated_at=now)
+            )
+            return result.rowcount
+
+    async def snooze_reminder(
+        self, record_id: str, recipient: str, *, until: datetime, next_due_at: datetime, now: datetime
+    ) -> ReminderRecord | None:
+        """Hold one recipient's reminders until `until` (the next at `next_due_at`); None if none active."""
+        _check_time(until)
+        async with self._writer.begin() as conn:
+            row = (
+                await conn.execute(
+                    update(reminders)
+                    .where(
+                        reminders.c.record_id == record_id,
+                        reminders.c.recipient == recipient,
+                        reminders.c.next_due_at.is_not(None),
+                    )
+                    .values(snoozed_until=until, next_due_at=next_due_at, updated_at=now)
+                    .returning(*reminders.c)
+                )
+            ).first()
+        return None if row is None else _reminder(row)
+
+    async def get_reminder(self, record_id: str, recipient: str) -> ReminderRecord | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(reminders).where(
+                        reminders.c.record_id == record_id, reminders.c.recipient == recipient
+                    )
+                )
+            ).first()
+        return None if row is None else _reminder(row)
+
+    async def list_reminders(
+        self, *, request_id: str | None = None, record_id: str | None = None
+    ) -> list[ReminderRecord]:
+        query = select(reminders).order_by(reminders.c.record_id, reminders.c.recipient)
+        if request_id is not None:
+            query = query.where(reminders.c.request_id == request_id)
+        if record_id is not None:
+            query = query.where(reminders.c.record_id == record_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_reminder(row) for row in rows]
+
+    # --- expiry notices --------------------------------------------------------------------------
+
+    async def schedule_expiry(
+        self, request_id: str, *, expires_at: datetime, leads: Iterable[int], now: datetime
+    ) -> None:
+        """Plan a notice `days_before` each lead; a changed expiration moves notices not yet sent, and
+        leads no longer wanted are stopped."""
+        _check_time(now)
+        _check_time(expires_at)
+        wanted = sorted(set(leads))
+        async with self._writer.begin() as conn:
+            if wanted:
+                insert = self._insert(expiry_notices).values(
+                    [
+                        {
+                            "request_id": request_id,
+                            "days_before": days,
+                            "expires_at": expires_at,
+                            "due_at": expires_at - timedelta(days=days),
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                        for days in wanted
+                    ]
+                )
+                await conn.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=[expiry_notices.c.request_id, expiry_notices.c.days_before],
+                        set_={
+                            "expires_at": insert.excluded.expires_at,
+                            "due_at": insert.excluded.due_at,
+                            "updated_at": insert.excluded.updated_at,
+                        },
+                        where=and_(
+                            expiry_notices.c.done_at.is_(None),
+                            expiry_notices.c.expires_at != insert.excluded.expires_at,
+                        ),
+                    )
+                )
+            await conn.execute(
+                update(expiry_notices)
+                .where(
+                    expiry_notices.c.request_id == request_id,
+                    expiry_notices.c.done_at.is_(None),
+                    expiry_notices.c.days_before.not_in(wanted),
+                )
+                .values(due_at=None, outcome="stopped", done_at=now, updated_at=now)
+            )
+
+    async def stop_expiry(self, request_id: str, *, now: datetime) -> int:
+        """The grant is over (expired, revoked) or was never temporary: no notice not yet sent goes."""
+        _check_time(now)
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(expiry_notices)
+                .where(expiry_notices.c.request_id == request_id, expiry_notices.c.done_at.is_(None))
+                .values(due_at=None, outcome="stopped", done_at=now, updated_at=now)
+            )
+            return result.rowcount
+
+    async def claim_due_expiry(
+        self, *, now: datetime, owner: str, lease: timedelta, limit: int = 200
+    ) -> list[ExpiryRecord]:
+        _check_time(now)
+        _check_lease(lease)
+        due = and_(
+            expiry_notices.c.due_at.is_not(None),
+            expiry_notices.c.due_at <= now,
+            or_(expiry_notices.c.claim_owner.is_(None), expiry_notices.c.claimed_at <= now - lease),
+        )
+        rows = await self._claim(
+            expiry_notices,
+            (expiry_notices.c.request_id, expiry_notices.c.days_before),
+            due,
+            order_by=expiry_notices.c.due_at,
+            values={"claim_owner": owner, "claimed_at": now},
+            limit=limit,
+        )
+        return [_expiry(row) for row in rows]
+
+    async def expiry_done(
+        self, request_id: str, days_before: int, *, owner: str, outcome: str, now: datetime
+    ) -> bool:
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(expiry_notices)
+                .where(
+                    expiry_notices.c.request_id == request_id,
+                    expiry_notices.c.days_before == days_before,
+                    expiry_notices.c.claim_owner == owner,
+                    expiry_notices.c.done_at.is_(None),
+                )
+                .values(
+                    due_at=None,
+                    outcome=outcome,
+                    done_at=now,
+                    claim_owner=None,
+                    claimed_at=None,
+                    updated_at=now,
+                )
+            )
+            return result.rowcount > 0
+
+    async def release_expiry(
+        self, request_id: str, days_before: int, *, owner: str, postpone_to: datetime | None = None
+    ) -> bool:
+        values: dict[str, Any] = {"claim_owner": None, "claimed_at": None}
+        if postpone_to is not None:
+            _check_time(postpone_to)
+            values["due_at"] = postpone_to
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(expiry_notices)
+                .where(
+                    expiry_notices.c.request_id == request_id,
+                    expiry_notices.c.days_before == days_before,
+                    expiry_notices.c.claim_owner == owner,
+                    expiry_notices.c.done_at.is_(None),
+                )
+                .values(**values)
+            )
+            return result.rowcount > 0
+
+    async def list_expiry(self, request_id: str | None = None) -> list[ExpiryRecord]:
+        query = select(expiry_notices).order_by(
+            expiry_notices.c.request_id, expiry_notices.c.days_before.desc()
+        )
+        if request_id is not None:
+            query = query.where(expiry_notices.c.request_id == request_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_expiry(row) for row in rows]
+
+    # --- linked accounts, listed ------------------------------------------------------------------
+
+    async def list_links(self, team_id: str | None = None) -> list[LinkedAccount]:
+        """Every linked account (tokens decrypted); links no configured key opens are left out."""
+        query = select(linked_accounts).order_by(linked_accounts.c.team_id, linked_accounts.c.slack_user_id)
+        if team_id is not None:
+            query = query.where(linked_accounts.c.team_id == team_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        found = []
+        for row in rows:
+            try:
+                found.append(self._link(row))
+            except VaultError:
+                continue  # a token under a retired key: that steward must link again
+        return found
+
+    # --- claiming due rows -----------------------------------------------------------------------
+
+    async def _claim(
+        self,
+        table: Table,
+        keys: tuple[Any, ...],
+        due: Any,
+        *,
+        order_by: Any,
+        values: Mapping[str, Any],
+        limit: int,
+    ) -> list[Row[Any]]:
+        """Mark up to `limit` due rows as ours in one statement and return them.
+
+        The condition is checked again on the rows themselves, so a row another transaction just
+        claimed is not claimed twice; on PostgreSQL the candidates are locked with SKIP LOCKED so a
+        concurrent claimer takes other rows instead of waiting for these.
+        """
+        # Most ticks find nothing due: a read answers that without taking the (SQLite) write lock.
+        async with self._engine.connect() as conn:
+            if await conn.scalar(select(keys[0]).where(due).limit(1)) is None:
+                return []
+        pick = select(*keys).where(due).order_by(order_by).limit(limit)
+        if self.dialect == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        target = keys[0] if len(keys) == 1 else tuple_(*keys)
+        stmt = update(table).where(target.in_(pick.scalar_subquery() if len(keys) == 1 else pick), due)
+        async with self._writer.begin() as conn:
+            return list((await conn.execute(stmt.values(**values).returning(*table.c))).all())
+
 
 # --- row conversion and argument checks -----------------------------------------------------------
 
 
 def _card(row: Row[Any]) -> CardRecord:
     return CardRecord(**{field.name: row._mapping[field.name] for field in fields(CardRecord)})
+
+
+def _reminder(row: Row[Any]) -> ReminderRecord:
+    return ReminderRecord(**{field.name: row._mapping[field.name] for field in fields(ReminderRecord)})
+
+
+def _expiry(row: Row[Any]) -> ExpiryRecord:
+    return ExpiryRecord(**{field.name: row._mapping[field.name] for field in fields(ExpiryRecord)})
 
 
 def _decision(row: Row[Any], status: ClaimStatus) -> DecisionClaim:

@@ -80,6 +80,7 @@ cards = Table(
     Column("posted_at", UTCDateTime()),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("summary", Text()),  # JSON: what a digest lists about the request, as the card last showed it
     UniqueConstraint("channel", "ts"),
     Index(None, "status"),
 )
@@ -150,10 +151,66 @@ slack_users = Table(
     Index(None, "fetched_at"),
 )
 
-# Things the workflow does at most once (a thread reply per decided step, a DM per outcome).
+# Things the workflow does at most once (a thread reply per decided step, a DM per outcome, each
+# reminder, escalation, digest slot and expiry notice).
 once_marks = Table(
     "once_marks",
     metadata,
     Column("key", String(255), primary_key=True),
     Column("claimed_at", UTCDateTime(), nullable=False),
+)
+
+# Approval steps the app reminds about. A row is added cheaply whenever a card shows an open step;
+# finding who to remind (Marketplace and Slack look-ups) happens later, on the scheduler's tick.
+reminder_steps = Table(
+    "reminder_steps",
+    metadata,
+    Column("record_id", String(255), primary_key=True),
+    Column("request_id", String(255), nullable=False),
+    Column("opened_at", UTCDateTime(), nullable=False),  # when the step became PENDING
+    Column("plan_at", UTCDateTime()),  # when to look for its recipients (again); None once stopped
+    Column("stopped_at", UTCDateTime()),  # decided, canceled, settled or off: nothing more to send
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index(None, "request_id"),
+    Index(None, "plan_at"),
+)
+
+# One reminder schedule per step and recipient: each person is reminded in their own working hours.
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("record_id", String(255), primary_key=True),
+    Column("recipient", String(64), primary_key=True),  # Slack user id
+    Column("request_id", String(255), nullable=False),
+    Column("recipient_name", String(255)),
+    Column("tz", String(64)),  # IANA zone from the Slack profile; None: the configured default
+    Column("mode", String(16), nullable=False),  # thread | dm
+    Column("sent", Integer(), nullable=False),  # reminders sent so far
+    Column("next_due_at", UTCDateTime()),  # None: nothing more to send (stopped or escalated)
+    Column("snoozed_until", UTCDateTime()),
+    Column("last_sent_at", UTCDateTime()),
+    Column("claim_owner", String(255)),  # the replica sending it now, for at most a lease
+    Column("claimed_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index(None, "request_id"),
+    Index(None, "next_due_at"),
+)
+
+# "Your access ends soon" DMs: one row per temporary grant and lead time (days before it ends).
+expiry_notices = Table(
+    "expiry_notices",
+    metadata,
+    Column("request_id", String(255), primary_key=True),
+    Column("days_before", Integer(), primary_key=True),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("due_at", UTCDateTime()),  # None once done
+    Column("outcome", String(32)),  # sent, superseded, stopped, no_slack_user
+    Column("done_at", UTCDateTime()),
+    Column("claim_owner", String(255)),
+    Column("claimed_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index(None, "due_at"),
 )
