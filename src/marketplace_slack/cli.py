@@ -118,7 +118,7 @@ def _run_check_config(args: argparse.Namespace) -> int:
         print("  reminders: off")
     for digest in config.digests:
         print(f"  digest: {digest.channel} at '{digest.schedule}' {digest.timezone} ({digest.scope})")
-    leads = ", ".join(f"{d} days" for d in config.expiry.leads)
+    leads = ", ".join(f"{d} day{'' if d == 1 else 's'}" for d in config.expiry.leads)
     print(f"  expiry notices: {leads + ' before' if config.expiry.enabled else 'off'}")
     return 0
 

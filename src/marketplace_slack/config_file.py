@@ -17,7 +17,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from marketplace_slack.routing import Route
 from marketplace_slack.workhours import WorkingHours, weekday_numbers
@@ -178,13 +186,14 @@ class ConfigFile(_Section):
     digests: list[DigestConfig] = []
     expiry: ExpiryConfig = ExpiryConfig()
 
-    @model_validator(mode="after")
-    def _one_digest_per_channel(self) -> ConfigFile:
-        channels = [d.channel for d in self.digests]
+    @field_validator("digests")
+    @classmethod
+    def _one_digest_per_channel(cls, digests: list[DigestConfig]) -> list[DigestConfig]:
+        channels = [d.channel for d in digests]
         repeated = sorted({c for c in channels if channels.count(c) > 1})
         if repeated:
             raise ValueError(f"one digest per channel; repeated: {', '.join(repeated)}")
-        return self
+        return digests
 
     def digest_for(self, channel: str) -> DigestConfig | None:
         return next((d for d in self.digests if d.channel == channel), None)

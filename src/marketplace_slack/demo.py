@@ -2,7 +2,9 @@
 
 It starts the Marketplace sandbox, a stand-in for Slack's Web API and the app on loopback, then plays
 a scenario: requests arrive, cards are posted, stewards link their accounts and decide in Slack, and
-a request decided in the Marketplace itself is followed by its card.
+a request decided in the Marketplace itself is followed by its card. Then time is fast-forwarded (a
+fake clock, from Monday 08:00 in Berlin) through a channel digest and reminders that wait for each
+steward's working hours.
 """
 
 from __future__ import annotations
@@ -10,12 +12,22 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+import yaml
+
+from marketplace_slack.clock import FakeClock
 from marketplace_slack.fakeslack import RecordedCall, describe_call
 from marketplace_slack.marketplace import models as wire
-from marketplace_slack.stage import Stage, open_stage
+from marketplace_slack.stage import STEWARDS_CHANNEL, Stage, open_stage
+
+# Monday 08:00 in Berlin (Sara), 16:00 in Tokyo (Omar); the demo's clock only moves when told to.
+START = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+CONFIG = {
+    "digests": [{"channel": STEWARDS_CHANNEL, "schedule": "0 9 * * mon-fri", "timezone": "Europe/Berlin"}]
+}
 
 # What a person would have seen in Slack; the rest (lookups, auth) is plumbing.
 _SHOWN = {"chat.postMessage", "chat.update", "chat.postEphemeral", "views.open", "views.update"}
@@ -45,7 +57,11 @@ async def run_demo(out: TextIO = sys.stdout) -> int:
     printer = _Printer(out)
     with tempfile.TemporaryDirectory(prefix="marketplace-slack-demo-") as tmp:
         database_url = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
-        async with open_stage(database_url=database_url) as stage:
+        config = Path(tmp) / "marketplace-slack.yml"
+        config.write_text(yaml.safe_dump(CONFIG), encoding="utf-8")
+        async with open_stage(
+            database_url=database_url, clock=FakeClock(START), MPSLACK_CONFIG_FILE=str(config)
+        ) as stage:
             stage.slack.subscribe(printer)
             out.write(
                 "marketplace-slack demo: Marketplace sandbox, a stand-in Slack and the app, on loopback.\n"
@@ -90,3 +106,20 @@ async def _scenario(stage: Stage, p: _Printer) -> None:
         ),
     )
     await stage.settle()
+
+    p.say("Nora asks for Sales Pipeline too, and Rick for Finance Ledger; then nobody looks at them.")
+    await stage.request_access("nora", "Sales Pipeline")
+    await stage.request_access("rick", "Finance Ledger")
+    await stage.settle()
+
+    p.say("⏩ 09:00 in Berlin: the channel's morning digest of what is waiting, oldest first.")
+    await stage.advance(timedelta(hours=1))
+
+    p.say(
+        "⏩ 13:00 in Berlin, four working hours on: Sara is reminded in the card's thread. Omar, in "
+        "Tokyo where it is 21:00, is left alone until his own morning."
+    )
+    await stage.advance(timedelta(hours=4))
+
+    p.say("⏩ Tuesday 11:00 in Tokyo: Omar's reminder, four of his working hours after the request.")
+    await stage.advance(timedelta(hours=14))

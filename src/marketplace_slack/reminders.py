@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -323,17 +323,19 @@ class Reminders:
             card_url=await self._messenger.permalink(ref) if ref is not None else None,
             marketplace_url=request.marketplace_url,
         )
-        targets: list[tuple[Destination, str]] = []
+        targets: list[tuple[Destination, str, EscalationNote]] = []
         if escalation.channel:
-            targets.append((Destination.in_channel(escalation.channel), f"escalation:{step.id}"))
+            targets.append((Destination.in_channel(escalation.channel), f"escalation:{step.id}", note))
         elif escalation.usergroup:
+            # A DM to each member: the group is who they are, not someone to mention to them.
             members = await self._directory.usergroup_members(escalation.usergroup)
-            targets += [(Destination.dm(m), f"escalation:{step.id}:{m}") for m in members]
-        for to, key in targets:
+            personal = replace(note, usergroup=None)
+            targets += [(Destination.dm(m), f"escalation:{step.id}:{m}", personal) for m in members]
+        for to, key, message in targets:
             if not await self._store.claim_once(key, now=now):
                 continue
             try:
-                await self._messenger.send_escalation(to, note)
+                await self._messenger.send_escalation(to, message)
             except BaseException:
                 await self._store.forget_once(key)
                 raise

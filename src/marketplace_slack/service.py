@@ -509,8 +509,7 @@ class Workflow:
     async def _observe(self, request: AccessRequest) -> None:
         # After the card: a reminder or digest may link to it. The state is the one just shown, so
         # whatever path brought the news (webhook, Slack, reconciliation) stops reminders at once.
-        for observer in self._observers:
-            await observer.request_seen(request)
+        await asyncio.gather(*(observer.request_seen(request) for observer in self._observers))
 
     async def _announce(self, ref: MessageRef, request: AccessRequest) -> None:
         """Thread replies for newly decided steps and the requester's DM, each exactly once."""

@@ -585,6 +585,10 @@ class Repository:
 
     async def set_card_summary(self, request_id: str, summary: str) -> bool:
         """Remember what a digest lists about the request. False if there is no card row, or no change."""
+        async with self._engine.connect() as conn:
+            current = await conn.scalar(select(cards.c.summary).where(cards.c.request_id == request_id))
+        if current == summary:
+            return False  # the usual case: a card shown again without a change that a digest shows
         async with self._writer.begin() as conn:
             result = await conn.execute(
                 update(cards)
@@ -608,6 +612,8 @@ class Repository:
         """
         _check_time(now)
         open_ids = list(open_steps)
+        if not await self._steps_differ(request_id, open_ids):
+            return  # nearly every time a card is shown: reads only, no write lock
         async with self._writer.begin() as conn:
             if open_steps:
                 await conn.execute(
@@ -645,6 +651,30 @@ class Repository:
                 )
                 .values(next_due_at=None, updated_at=now)
             )
+
+    async def _steps_differ(self, request_id: str, open_ids: list[str]) -> bool:
+        async with self._engine.connect() as conn:
+            tracked = {
+                row.record_id: row.stopped_at
+                for row in await conn.execute(
+                    select(reminder_steps.c.record_id, reminder_steps.c.stopped_at).where(
+                        reminder_steps.c.request_id == request_id
+                    )
+                )
+            }
+            active = set(
+                await conn.scalars(
+                    select(reminders.c.record_id)
+                    .where(reminders.c.request_id == request_id, reminders.c.next_due_at.is_not(None))
+                    .distinct()
+                )
+            )
+        wanted = set(open_ids)
+        return (
+            bool(wanted - tracked.keys())
+            or any(stopped is None and record_id not in wanted for record_id, stopped in tracked.items())
+            or bool(active - wanted)
+        )
 
     async def claim_steps_to_plan(
         self, *, now: datetime, retry_at: datetime, limit: int = 100
@@ -859,6 +889,20 @@ class Repository:
         _check_time(now)
         _check_time(expires_at)
         wanted = sorted(set(leads))
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(
+                        expiry_notices.c.days_before, expiry_notices.c.expires_at, expiry_notices.c.done_at
+                    ).where(expiry_notices.c.request_id == request_id)
+                )
+            ).all()
+        planned = {row.days_before for row in rows}
+        if set(wanted) <= planned and all(
+            row.done_at is not None or (row.expires_at == expires_at and row.days_before in wanted)
+            for row in rows
+        ):
+            return  # already planned for this expiration: the usual case when a grant is seen again
         async with self._writer.begin() as conn:
             if wanted:
                 insert = self._insert(expiry_notices).values(
@@ -901,6 +945,14 @@ class Repository:
     async def stop_expiry(self, request_id: str, *, now: datetime) -> int:
         """The grant is over (expired, revoked) or was never temporary: no notice not yet sent goes."""
         _check_time(now)
+        async with self._engine.connect() as conn:
+            open_notice = await conn.scalar(
+                select(expiry_notices.c.request_id)
+                .where(expiry_notices.c.request_id == request_id, expiry_notices.c.done_at.is_(None))
+                .limit(1)
+            )
+        if open_notice is None:
+            return 0
         async with self._writer.begin() as conn:
             result = await conn.execute(
                 update(expiry_notices)
