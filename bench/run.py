@@ -124,6 +124,7 @@ async def bench_world(tmp: Path) -> AsyncIterator[Bench]:
             "MPSLACK_PORT": str(port),
             "MPSLACK_LOG_LEVEL": "WARNING",
             "MPSLACK_RECONCILE_SECONDS": "3600",
+            "MPSLACK_TICK_SECONDS": "3600",
         }
         process = await asyncio.create_subprocess_exec(
             sys.executable,
