@@ -416,6 +416,12 @@ class Workflow:
         )
         await self._messenger.tell(user_id=user_id, channel=channel, text=text)
 
+    async def forget_workspace(self, team_id: str) -> None:
+        """The app was uninstalled (or its tokens revoked): delete the stewards' Marketplace tokens."""
+        removed = await self._store.delete_team_links(team_id)
+        self._actors.clear()
+        log.info("workspace_forgotten", team_id=team_id, links_deleted=removed)
+
     async def _linked(self, team_id: str, user_id: str) -> LinkedAccount | None:
         """The steward's link, or None; a token no configured key can decrypt counts as unlinked."""
         try:

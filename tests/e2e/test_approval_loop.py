@@ -12,7 +12,7 @@ from datetime import timedelta
 import httpx
 from structlog.testing import capture_logs
 
-from marketplace_slack.fakeslack import slash_command
+from marketplace_slack.fakeslack import event_callback, slash_command
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.webhooks import SIGNATURE_HEADER, sign
 from marketplace_slack.slack import ids
@@ -396,3 +396,33 @@ async def test_tokens_never_reach_logs_or_slack(stage: Stage) -> None:
     everything = repr(logs) + json.dumps([c.args for c in stage.slack.calls], default=str)
     assert "sbx_" not in everything
     assert stage.app.settings.marketplace_token.get_secret_value() not in everything
+
+
+async def test_answer_arrives_by_dm_where_the_bot_cannot_whisper(stage: Stage) -> None:
+    user = stage.slack_user("sara")
+    await stage.agent.send_slash_command(
+        slash_command(
+            user_id=user,
+            team_id=stage.slack.team_id,
+            channel_id="C0NOWHERE",
+            command=ids.SLASH_COMMAND,
+            text="unlink",
+        )
+    )
+    await stage.settle()
+
+    assert [c.error for c in stage.slack.calls_to("chat.postEphemeral")] == ["channel_not_found"]
+    dms = stage.slack.messages(stage.slack.dm_channel(user))
+    assert len(dms) == 1 and "No Marketplace account was linked" in dms[0].text
+
+
+async def test_uninstalling_the_app_deletes_stored_tokens(stage: Stage) -> None:
+    await stage.link("sara")
+    team = stage.slack.team_id
+    assert await stage.app.store.get_link(team, stage.slack_user("sara")) is not None
+
+    answer = await stage.agent.send_event(event_callback({"type": "app_uninstalled"}, team_id=team))
+    await stage.settle()
+
+    assert answer.status == 200
+    assert await stage.app.store.get_link(team, stage.slack_user("sara")) is None

@@ -158,6 +158,12 @@ def register(
             name="complete-link",
         )
 
+    @app.event("app_uninstalled")
+    @app.event("tokens_revoked")
+    async def uninstalled(body: dict[str, Any]) -> None:
+        # Bolt acks events itself. Without the app, stored stewards' tokens have no business existing.
+        tasks.spawn(workflow.forget_workspace(str(body.get("team_id") or "")), name="forget-workspace")
+
     @app.command(ids.SLASH_COMMAND)
     async def slash(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()

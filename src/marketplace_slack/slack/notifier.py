@@ -29,6 +29,10 @@ _PERMALINKS_CACHED: Final = 4096  # a message's permalink never changes
 _PERMALINK_CONCURRENCY: Final = 8
 
 
+# chat.postEphemeral errors that mean "not in that channel", where a DM reaches the person instead.
+_NOT_THERE = frozenset({"channel_not_found", "not_in_channel", "is_archived", "user_not_in_channel"})
+
+
 class SlackMessenger:
     def __init__(self, client: AsyncWebClient, clock: Clock) -> None:
         self._client = client
@@ -153,10 +157,15 @@ class SlackMessenger:
 
     async def _whisper(self, user_id: str, channel: str | None, message: Any) -> None:
         if channel and not channel.startswith("D"):
-            await self._client.chat_postEphemeral(
-                channel=channel, user=user_id, text=message.text, blocks=message.blocks
-            )
-            return
+            try:
+                await self._client.chat_postEphemeral(
+                    channel=channel, user=user_id, text=message.text, blocks=message.blocks
+                )
+                return
+            except SlackApiError as exc:
+                # e.g. a slash command in a channel the bot is not in: the answer still has to arrive.
+                if exc.response.get("error") not in _NOT_THERE:
+                    raise
         await self._client.chat_postMessage(
             channel=await self._dm_channel(user_id), text=message.text, blocks=message.blocks
         )

@@ -361,6 +361,12 @@ class Repository:
             )
             return result.rowcount > 0
 
+    async def delete_team_links(self, team_id: str) -> int:
+        """Forget every linked account of a workspace (the app was uninstalled); returns how many."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(delete(linked_accounts).where(linked_accounts.c.team_id == team_id))
+            return int(result.rowcount or 0)
+
     async def rotate_tokens(self, vault: TokenVault | None = None) -> int:
         """Re-encrypt every stored token under the vault's newest key; returns how many.
 
