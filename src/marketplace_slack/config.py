@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from cryptography.fernet import Fernet
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -81,9 +82,17 @@ class Settings(BaseSettings):
 
     @field_validator("encryption_keys")
     @classmethod
-    def _keys_present(cls, value: list[SecretStr]) -> list[SecretStr]:
+    def _keys_valid(cls, value: list[SecretStr]) -> list[SecretStr]:
         if not value:
             raise ValueError("at least one key is required")
+        for number, key in enumerate(value, start=1):
+            try:
+                Fernet(key.get_secret_value())
+            except ValueError:
+                # Which key, never what it is: the message is printed.
+                raise ValueError(
+                    f"key {number} is not a Fernet key (32 url-safe base64-encoded bytes)"
+                ) from None
         return value
 
     @model_validator(mode="after")
@@ -124,8 +133,9 @@ def load_settings(**overrides: Any) -> Settings:
 def describe_errors(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors(include_input=False, include_url=False):
-        field_name = str(error["loc"][0]) if error["loc"] else ""
-        variable = _variable_for(field_name)
+        location = str(error["loc"][0]) if error["loc"] else ""
+        variable = _variable_for(location)
+        field_name = _field_for(variable)
         if not variable:  # a cross-field rule: its message already names the variables
             lines.append(str(error["msg"]).removeprefix("Value error, "))
             continue
@@ -133,6 +143,10 @@ def describe_errors(exc: ValidationError) -> str:
         expects = _EXPECTS.get(field_name)
         lines.append(f"{variable} {problem}" + (f": expected {expects}" if expects else ""))
     return "\n".join(lines)
+
+
+def _field_for(variable: str) -> str:
+    return next((name for name, f in Settings.model_fields.items() if f.alias == variable), variable)
 
 
 def _variable_for(name: str) -> str:
