@@ -10,13 +10,15 @@ import json
 from datetime import timedelta
 
 import httpx
+from pydantic import SecretStr
 from structlog.testing import capture_logs
 
 from marketplace_slack.fakeslack import event_callback, slash_command
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.webhooks import SIGNATURE_HEADER, sign
+from marketplace_slack.registration import register_webhook
 from marketplace_slack.slack import ids
-from marketplace_slack.stage import WEBHOOK_KEY, Stage
+from marketplace_slack.stage import WEBHOOK_KEY, Stage, plausible_answers
 
 
 def _text(blocks: list[dict]) -> str:
@@ -426,3 +428,37 @@ async def test_uninstalling_the_app_deletes_stored_tokens(stage: Stage) -> None:
 
     assert answer.status == 200
     assert await stage.app.store.get_link(team, stage.slack_user("sara")) is None
+
+
+async def test_masking_exception_card_lists_the_columns(stage: Stage) -> None:
+    product_id = await stage.product_id("Customer 360")
+    rick = stage.marketplace_as("rick")
+    masked = (
+        await stage.app.marketplace.search_data_product_columns(product_id, masked_only=True, limit=50)
+    ).data
+    assert masked, "the seeded product has masked columns"
+    forms = await rick.get_request_forms(product_id)
+    form = next((f for f in forms if str(f.request_type) == "MASKING_EXCEPTION"), None)
+    answers = plausible_answers([form]) if form else None
+    created = await rick.request_masking_exception(
+        product_id,
+        wire.CreateMaskingExceptionRequest(
+            user=stage.sandbox.state.users["rick"].global_user_id,
+            form=answers,
+            columns=[wire.ColumnRef(column_name=c.name, source_id=c.source_id) for c in masked],
+        ),
+    )
+    await stage.settle()
+
+    body = _text((await stage.card(created.id)).blocks)
+    assert "Masking exception" in body
+    assert all(c.name in body for c in masked[:5])
+
+
+async def test_registering_the_webhook_twice_keeps_one(stage: Stage) -> None:
+    url = f"{stage.app.url}{stage.app.settings.webhook_path}"
+    again = await register_webhook(stage.app.marketplace, url, SecretStr(WEBHOOK_KEY))
+
+    hooks = [w for w in await stage.app.marketplace.get_webhooks() if w.url == url]
+    assert len(hooks) == 1 and hooks[0].signing_key is True
+    assert not again.created and again.test_passed
