@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any, Final
 
 from pydantic import SecretStr
-from sqlalchemy import Row, Table, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Row, Table, and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -790,47 +790,31 @@ class Repository:
         """Count a sent reminder and schedule the next (None: no more). False if the claim was lost
         or the schedule stopped meanwhile (then it stays stopped)."""
         _check_time(now)
-        async with self._writer.begin() as conn:
-            result = await conn.execute(
-                update(reminders)
-                .where(
-                    reminders.c.record_id == record_id,
-                    reminders.c.recipient == recipient,
-                    reminders.c.claim_owner == owner,
-                    reminders.c.sent == sent_before,
-                    reminders.c.next_due_at.is_not(None),
-                )
-                .values(
-                    sent=sent_before + 1,
-                    next_due_at=next_due_at,
-                    last_sent_at=now,
-                    claim_owner=None,
-                    claimed_at=None,
-                    updated_at=now,
-                )
-            )
-            return result.rowcount > 0
+        return await self._settle_claim(
+            reminders,
+            self._claimed_reminder(record_id, recipient, owner),
+            {"sent": sent_before + 1, "next_due_at": next_due_at, "last_sent_at": now, "updated_at": now},
+            reminders.c.sent == sent_before,
+        )
 
     async def release_reminder(
         self, record_id: str, recipient: str, *, owner: str, postpone_to: datetime | None = None
     ) -> bool:
         """Give a claim back (sending failed, or it is not working hours); optionally move the due time."""
-        values: dict[str, Any] = {"claim_owner": None, "claimed_at": None}
-        if postpone_to is not None:
-            _check_time(postpone_to)
-            values["next_due_at"] = postpone_to
-        async with self._writer.begin() as conn:
-            result = await conn.execute(
-                update(reminders)
-                .where(
-                    reminders.c.record_id == record_id,
-                    reminders.c.recipient == recipient,
-                    reminders.c.claim_owner == owner,
-                    reminders.c.next_due_at.is_not(None),
-                )
-                .values(**values)
-            )
-            return result.rowcount > 0
+        return await self._settle_claim(
+            reminders,
+            self._claimed_reminder(record_id, recipient, owner),
+            _postponed("next_due_at", postpone_to),
+        )
+
+    @staticmethod
+    def _claimed_reminder(record_id: str, recipient: str, owner: str) -> list[ColumnElement[bool]]:
+        return [
+            reminders.c.record_id == record_id,
+            reminders.c.recipient == recipient,
+            reminders.c.claim_owner == owner,
+            reminders.c.next_due_at.is_not(None),
+        ]
 
     async def stop_step_reminders(self, record_id: str, *, now: datetime) -> int:
         """No more reminders for this step, to anyone (it was escalated)."""
@@ -990,43 +974,42 @@ class Repository:
     async def expiry_done(
         self, request_id: str, days_before: int, *, owner: str, outcome: str, now: datetime
     ) -> bool:
-        async with self._writer.begin() as conn:
-            result = await conn.execute(
-                update(expiry_notices)
-                .where(
-                    expiry_notices.c.request_id == request_id,
-                    expiry_notices.c.days_before == days_before,
-                    expiry_notices.c.claim_owner == owner,
-                    expiry_notices.c.done_at.is_(None),
-                )
-                .values(
-                    due_at=None,
-                    outcome=outcome,
-                    done_at=now,
-                    claim_owner=None,
-                    claimed_at=None,
-                    updated_at=now,
-                )
-            )
-            return result.rowcount > 0
+        return await self._settle_claim(
+            expiry_notices,
+            self._claimed_expiry(request_id, days_before, owner),
+            {"due_at": None, "outcome": outcome, "done_at": now, "updated_at": now},
+        )
 
     async def release_expiry(
         self, request_id: str, days_before: int, *, owner: str, postpone_to: datetime | None = None
     ) -> bool:
-        values: dict[str, Any] = {"claim_owner": None, "claimed_at": None}
-        if postpone_to is not None:
-            _check_time(postpone_to)
-            values["due_at"] = postpone_to
+        return await self._settle_claim(
+            expiry_notices,
+            self._claimed_expiry(request_id, days_before, owner),
+            _postponed("due_at", postpone_to),
+        )
+
+    @staticmethod
+    def _claimed_expiry(request_id: str, days_before: int, owner: str) -> list[ColumnElement[bool]]:
+        return [
+            expiry_notices.c.request_id == request_id,
+            expiry_notices.c.days_before == days_before,
+            expiry_notices.c.claim_owner == owner,
+            expiry_notices.c.done_at.is_(None),
+        ]
+
+    async def _settle_claim(
+        self,
+        table: Table,
+        claimed: list[ColumnElement[bool]],
+        values: dict[str, Any],
+        *also: ColumnElement[bool],
+    ) -> bool:
+        """End the caller's claim on a row (sent, done or given back) with `values`; False when the
+        claim was lost meanwhile (taken over after its lease, or the row stopped)."""
         async with self._writer.begin() as conn:
             result = await conn.execute(
-                update(expiry_notices)
-                .where(
-                    expiry_notices.c.request_id == request_id,
-                    expiry_notices.c.days_before == days_before,
-                    expiry_notices.c.claim_owner == owner,
-                    expiry_notices.c.done_at.is_(None),
-                )
-                .values(**values)
+                update(table).where(*claimed, *also).values(claim_owner=None, claimed_at=None, **values)
             )
             return result.rowcount > 0
 
@@ -1136,6 +1119,14 @@ def _audit(row: Row[Any]) -> AuditRecord:
 
 def _email(email: str) -> str:
     return email.strip().lower()
+
+
+def _postponed(due_column: str, to: datetime | None) -> dict[str, Any]:
+    """What giving a claim back changes besides the claim: the due time, when it moves."""
+    if to is None:
+        return {}
+    _check_time(to)
+    return {due_column: to}
 
 
 def _check_time(when: datetime) -> None:
