@@ -1,8 +1,7 @@
-"""Shared fixtures: real servers on loopback, an injected clock, and the PostgreSQL switch."""
+"""Shared fixtures: real servers on loopback and an injected clock; the two store backends are a plugin."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +10,9 @@ import pytest
 from marketplace_slack.clock import FakeClock
 
 DATA = Path(__file__).parent / "data"
+
+# The `store` / `store_database` fixtures (SQLite and PostgreSQL) live in tests/backends.py.
+pytest_plugins = ["backends"]
 
 
 @pytest.fixture
@@ -25,10 +27,3 @@ async def sandbox(clock: FakeClock) -> AsyncIterator[object]:
 
     async with SandboxServer(clock=clock) as server:
         yield server
-
-
-def pg_url() -> str | None:
-    """PostgreSQL for the tests that run on both databases; CI and the dev machine have one at 5432."""
-    return os.environ.get(
-        "MARKETPLACE_SLACK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-    )

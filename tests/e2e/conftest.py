@@ -8,12 +8,11 @@ import pytest
 
 from marketplace_slack.clock import FakeClock
 from marketplace_slack.stage import Stage, open_stage
-from store.conftest import store_database, store_databases  # noqa: F401 - both backends, as the store tests
 
 
 @pytest.fixture
 async def stage(
-    store_database: object,  # noqa: F811 - the imported fixture
+    store_database: object,
     clock: FakeClock,
 ) -> AsyncIterator[Stage]:
     db = store_database

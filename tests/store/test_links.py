@@ -9,12 +9,11 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from backends import StoreDatabase
 from marketplace_slack.clock import FakeClock
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.store.tables import linked_accounts
 from marketplace_slack.vault import TokenVault, VaultError
-
-from .conftest import StoreDatabase
 
 TOKEN = "mp-pat-0123456789-very-secret"
 

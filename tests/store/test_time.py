@@ -7,10 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
+from backends import StoreDatabase
 from marketplace_slack.domain import Verdict
 from marketplace_slack.store.repository import Repository
-
-from .conftest import StoreDatabase
 
 KOLKATA = timezone(timedelta(hours=5, minutes=30))
 NEW_YORK_WINTER = timezone(timedelta(hours=-5))

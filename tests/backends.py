@@ -1,4 +1,4 @@
-"""A real store on both backends, for these tests and any other that needs one.
+"""A real store on both backends, for every test that needs one (a plugin of the root conftest).
 
 `store` is a migrated, empty `Repository`, parametrised over SQLite (a file in tmp_path) and
 PostgreSQL (a fresh schema per test in the database named by `pg_url()`, dropped afterwards, so
@@ -24,14 +24,19 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-# tests/ itself is on sys.path (it has no __init__.py), so the root conftest imports as `conftest`.
-from conftest import pg_url
 from marketplace_slack.store.database import open_store
 from marketplace_slack.store.engine import create_engine
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.vault import TokenVault
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def pg_url() -> str:
+    """PostgreSQL for the tests that run on both databases; CI and the dev machine have one at 5432."""
+    return os.environ.get(
+        "MARKETPLACE_SLACK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    )
 
 
 @dataclass(frozen=True)
