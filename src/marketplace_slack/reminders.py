@@ -244,31 +244,32 @@ class Reminders:
         # Thread mode needs the card; without one (never posted) a DM is the only way to reach them.
         in_thread = [(r, k) for r, k in won if r.mode == "thread" and ref is not None]
         direct = [(r, k) for r, k in won if not (r.mode == "thread" and ref is not None)]
-        if in_thread and ref is not None:
-            note = self._note(
-                request,
-                step,
-                recipients=tuple(r.recipient for r, _ in in_thread),
-                number=max(r.sent for r, _ in in_thread) + 1,
-            )
-            await self._send(Destination.thread(ref), note, [k for _, k in in_thread])
-            for row, _ in in_thread:
+        unsent = {k for _, k in won}
+        try:
+            if in_thread and ref is not None:
+                note = self._note(
+                    request,
+                    step,
+                    recipients=tuple(r.recipient for r, _ in in_thread),
+                    number=max(r.sent for r, _ in in_thread) + 1,
+                )
+                await self._messenger.send_reminder(Destination.thread(ref), note)
+                for row, key in in_thread:
+                    unsent.discard(key)
+                    await self._sent(row, now)
+                    report.sent += 1
+            card_url = await self._messenger.permalink(ref) if direct and ref is not None else None
+            for row, key in direct:
+                note = self._note(
+                    request, step, recipients=(row.recipient,), number=row.sent + 1, card_url=card_url
+                )
+                await self._messenger.send_reminder(Destination.dm(row.recipient), note)
+                unsent.discard(key)
                 await self._sent(row, now)
                 report.sent += 1
-        card_url = await self._messenger.permalink(ref) if direct and ref is not None else None
-        for row, key in direct:
-            note = self._note(
-                request, step, recipients=(row.recipient,), number=row.sent + 1, card_url=card_url
-            )
-            await self._send(Destination.dm(row.recipient), note, [key])
-            await self._sent(row, now)
-            report.sent += 1
-
-    async def _send(self, to: Destination, note: ReminderNote, keys: list[str]) -> None:
-        try:
-            await self._messenger.send_reminder(to, note)
         except BaseException:
-            for key in keys:
+            # Every reminder not sent yet, not only the one that failed, goes back for the next tick.
+            for key in unsent:
                 await self._store.forget_once(key)
             raise
 

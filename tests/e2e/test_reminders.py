@@ -511,3 +511,20 @@ async def test_a_digest_of_500_pending_requests_fits_slack_and_links_only_what_i
         assert "…and 12 more in Product 19" in body and "…and 160 more in 10 other data products" in body
         assert len(stage.slack.calls_to("chat.getPermalink")) == 100  # 20 products, 5 lines each
         assert body.count("https://marketplace-demo.slack.com/archives/C0STEWARDS/") == 100
+
+
+async def test_a_failed_dm_loses_no_other_stewards_reminder(configured_stage: StageFactory) -> None:
+    every_hour = {"start": "00:00", "end": "23:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+    config = {
+        "routes": [{"product": "Sales Pipeline", "channel": STEWARDS_CHANNEL, "reminders": "dm"}],
+        "reminders": {"working_hours": every_hour},
+    }
+    async with configured_stage(config) as stage:
+        await _request(stage)
+        stage.slack.fail_next("chat.postMessage", error="fatal_error")  # the first DM of the tick fails
+
+        await stage.advance(timedelta(hours=4))  # Sara and Omar are both due now
+        await stage.advance(timedelta(minutes=1))  # the next tick tries again
+
+        assert len(_sent_to(stage, "U0SARA")) == 1
+        assert len(_sent_to(stage, "U0OMAR")) == 1
