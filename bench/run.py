@@ -33,7 +33,13 @@ import httpx
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from marketplace_slack.fakeslack import (
+from marketplace_slack.infra.logs import configure
+from marketplace_slack.marketplace import models as wire
+from marketplace_slack.marketplace.client import MarketplaceClient
+from marketplace_slack.marketplace.errors import ConflictError
+from marketplace_slack.marketplace.registration import register_webhook
+from marketplace_slack.slack import ids
+from marketplace_slack_standins.fakeslack import (
     FakeSlack,
     RecordedCall,
     SlackUserAgent,
@@ -42,14 +48,8 @@ from marketplace_slack.fakeslack import (
     view_state,
     view_submission,
 )
-from marketplace_slack.logs import configure
-from marketplace_slack.marketplace import models as wire
-from marketplace_slack.marketplace.client import MarketplaceClient
-from marketplace_slack.marketplace.errors import ConflictError
-from marketplace_slack.registration import register_webhook
-from marketplace_slack.sandbox.server import SandboxServer
-from marketplace_slack.slack import ids
-from marketplace_slack.stage import plausible_answers
+from marketplace_slack_standins.sandbox.server import SandboxServer
+from marketplace_slack_standins.stage import plausible_answers
 
 LATENCY_MS = 50
 SLOW_LATENCY_MS = 500

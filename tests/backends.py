@@ -24,10 +24,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from marketplace_slack.infra.vault import TokenVault
 from marketplace_slack.store.database import open_store
 from marketplace_slack.store.engine import create_engine
 from marketplace_slack.store.repository import Repository
-from marketplace_slack.vault import TokenVault
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 

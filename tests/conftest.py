@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from marketplace_slack.clock import FakeClock
+from marketplace_slack.infra.clock import FakeClock
 
 DATA = Path(__file__).parent / "data"
 
@@ -23,7 +23,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 async def sandbox(clock: FakeClock) -> AsyncIterator[object]:
     """A running Marketplace sandbox on 127.0.0.1 with the seeded world, driven by the fake clock."""
-    from marketplace_slack.sandbox.server import SandboxServer
+    from marketplace_slack_standins.sandbox.server import SandboxServer
 
     async with SandboxServer(clock=clock) as server:
         yield server

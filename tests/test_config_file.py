@@ -11,7 +11,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from marketplace_slack.config import load_settings
 from marketplace_slack.config_file import ConfigFileError, crontab, load_config_file
-from marketplace_slack.routing import Router
+from marketplace_slack.workflow.routing import Router
 
 DOCS = Path(__file__).parents[1] / "docs" / "reminders.md"
 
@@ -169,7 +169,7 @@ def test_the_old_variable_still_names_the_file_and_two_different_files_are_refus
 
 
 async def test_the_scheduler_gets_a_tick_a_cron_per_digest_and_the_grant_scan(tmp_path: Path) -> None:
-    from marketplace_slack.schedule import Timekeeper
+    from marketplace_slack.workflow.schedule import Timekeeper
 
     config = load_config_file(_write(tmp_path, COMPLETE))
 

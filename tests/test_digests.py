@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from marketplace_slack.digests import entry_for, summary_json
 from marketplace_slack.domain import ApprovalStep, RecordStatus, RiskAssessment
-from marketplace_slack.ports import MessageRef
 from marketplace_slack.store.records import CardRecord
+from marketplace_slack.workflow.digests import entry_for, summary_json
+from marketplace_slack.workflow.ports import MessageRef
 from slack.factories import GOVERNANCE, STEWARDS, pending_data_access
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from marketplace_slack.workhours import (
+from marketplace_slack.workflow.workhours import (
     WorkingHours,
     add_working_time,
     is_working,

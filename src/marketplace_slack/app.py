@@ -29,27 +29,27 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from marketplace_slack.clock import Clock, SystemClock
 from marketplace_slack.config import Settings
 from marketplace_slack.config_file import load_config_file
-from marketplace_slack.gateway import MarketplaceGateway
+from marketplace_slack.infra.clock import Clock, SystemClock
+from marketplace_slack.infra.tasks import BackgroundTasks
+from marketplace_slack.infra.vault import TokenVault
 from marketplace_slack.marketplace.client import MarketplaceClient
+from marketplace_slack.marketplace.gateway import MarketplaceGateway
 from marketplace_slack.marketplace.webhooks import (
     SIGNATURE_HEADER,
     WebhookRejected,
     parse_notification,
     verify_signature,
 )
-from marketplace_slack.routing import Router
-from marketplace_slack.schedule import Timekeeper, build_timekeeper
-from marketplace_slack.service import Workflow
 from marketplace_slack.slack import listeners
 from marketplace_slack.slack.directory import SlackDirectory
-from marketplace_slack.slack.notifier import SlackMessenger
+from marketplace_slack.slack.messenger import SlackMessenger
 from marketplace_slack.store.database import open_store
 from marketplace_slack.store.repository import Repository
-from marketplace_slack.tasks import BackgroundTasks
-from marketplace_slack.vault import TokenVault
+from marketplace_slack.workflow.routing import Router
+from marketplace_slack.workflow.schedule import Timekeeper, build_timekeeper
+from marketplace_slack.workflow.service import Workflow
 
 log = structlog.get_logger(__name__)
 

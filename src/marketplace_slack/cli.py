@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings() -> Any:
     from marketplace_slack.config import ConfigError, load_settings
-    from marketplace_slack.logs import configure
+    from marketplace_slack.infra.logs import configure
 
     try:
         settings = load_settings()
@@ -77,8 +77,8 @@ def _settings() -> Any:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from marketplace_slack.demo import run_demo
-    from marketplace_slack.logs import configure
+    from marketplace_slack.infra.logs import configure
+    from marketplace_slack_standins.demo import run_demo
 
     configure("WARNING", "console")
     return asyncio.run(run_demo())
@@ -126,7 +126,7 @@ def _run_check_config(args: argparse.Namespace) -> int:
 def _run_register(args: argparse.Namespace) -> int:
     from marketplace_slack.marketplace.client import MarketplaceClient
     from marketplace_slack.marketplace.errors import MarketplaceError
-    from marketplace_slack.registration import register_webhook
+    from marketplace_slack.marketplace.registration import register_webhook
 
     settings = _settings()
     if settings.webhook_signing_key is None:
@@ -148,8 +148,8 @@ def _run_register(args: argparse.Namespace) -> int:
 
 
 def _run_rotate(args: argparse.Namespace) -> int:
+    from marketplace_slack.infra.vault import TokenVault
     from marketplace_slack.store.database import open_store
-    from marketplace_slack.vault import TokenVault
 
     settings = _settings()
 
@@ -168,7 +168,7 @@ def _run_rotate(args: argparse.Namespace) -> int:
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:
-    from marketplace_slack.sandbox.server import run
+    from marketplace_slack_standins.sandbox.server import run
 
     asyncio.run(run(args.host, args.port))
     return 0

@@ -27,8 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from marketplace_slack.routing import Route
-from marketplace_slack.workhours import WorkingHours, weekday_numbers
+from marketplace_slack.workflow.routing import Route
+from marketplace_slack.workflow.workhours import WorkingHours, weekday_numbers
 
 
 class ConfigFileError(Exception):

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from marketplace_slack.clock import FakeClock
-from marketplace_slack.stage import Stage, open_stage
+from marketplace_slack.infra.clock import FakeClock
+from marketplace_slack_standins.stage import Stage, open_stage
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ import httpx
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from marketplace_slack.fakeslack import event_callback, slash_command
 from marketplace_slack.marketplace import models as wire
+from marketplace_slack.marketplace.registration import register_webhook
 from marketplace_slack.marketplace.webhooks import SIGNATURE_HEADER, sign
-from marketplace_slack.registration import register_webhook
 from marketplace_slack.slack import ids
-from marketplace_slack.stage import WEBHOOK_KEY, Stage, plausible_answers
+from marketplace_slack_standins.fakeslack import event_callback, slash_command
+from marketplace_slack_standins.stage import WEBHOOK_KEY, Stage, plausible_answers
 
 
 def _text(blocks: list[dict]) -> str:
@@ -154,7 +154,7 @@ async def test_double_submit_makes_one_decision(stage: Stage) -> None:
     user = stage.slack_user("sara")
     await stage.click("sara", request_id, ids.APPROVE, duration="7:DAYS")
     modal = stage.slack.views(user)[-1]
-    from marketplace_slack.fakeslack import view_state, view_submission
+    from marketplace_slack_standins.fakeslack import view_state, view_submission
 
     payload = view_submission(
         user_id=user, team_id=stage.slack.team_id, view=modal, state_values=view_state(modal)
@@ -179,7 +179,7 @@ async def test_two_stewards_at_once_end_in_one_decision_and_a_true_card(stage: S
     await stage.click("omar", request_id, ids.DENY)
     sara_modal = stage.slack.views(stage.slack_user("sara"))[-1]
     omar_modal = stage.slack.views(stage.slack_user("omar"))[-1]
-    from marketplace_slack.fakeslack import view_state, view_submission
+    from marketplace_slack_standins.fakeslack import view_state, view_submission
 
     payloads = [
         view_submission(
@@ -280,7 +280,7 @@ async def test_forged_and_stale_slack_requests_are_rejected(stage: Stage) -> Non
     card = await stage.card(request_id)
     record = await stage.app.store.get_card(request_id)
     assert record is not None and record.ts is not None
-    from marketplace_slack.fakeslack import block_action
+    from marketplace_slack_standins.fakeslack import block_action
 
     payload = block_action(
         user_id=stage.slack_user("sara"),

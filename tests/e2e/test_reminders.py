@@ -23,11 +23,11 @@ import pytest
 import yaml
 
 from marketplace_slack.app import build
-from marketplace_slack.clock import FakeClock
-from marketplace_slack.fakeslack import RecordedCall, block_action, slash_command
+from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.slack import ids
-from marketplace_slack.stage import STEWARDS_CHANNEL, Stage, open_stage
+from marketplace_slack_standins.fakeslack import RecordedCall, block_action, slash_command
+from marketplace_slack_standins.stage import STEWARDS_CHANNEL, Stage, open_stage
 
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -455,8 +455,8 @@ async def test_a_digest_of_500_pending_requests_fits_slack_and_links_only_what_i
 
     from sqlalchemy import insert
 
-    from marketplace_slack.digests import summary_json
     from marketplace_slack.store.tables import cards
+    from marketplace_slack.workflow.digests import summary_json
     from slack.factories import pending_data_access
 
     async with configured_stage() as stage:

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from marketplace_slack.clock import FakeClock
-from marketplace_slack.fakeslack import FakeSlack
+from marketplace_slack.infra.clock import FakeClock
+from marketplace_slack_standins.fakeslack import FakeSlack
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from marketplace_slack.fakeslack import (
+from marketplace_slack_standins.fakeslack import (
     FakeSlack,
     SlackUserAgent,
     block_action,
@@ -20,7 +20,7 @@ from marketplace_slack.fakeslack import (
     view_state,
     view_submission,
 )
-from marketplace_slack.fakeslack.agent import Forgery
+from marketplace_slack_standins.fakeslack.agent import Forgery
 
 from .samples import card_blocks, modal_view
 

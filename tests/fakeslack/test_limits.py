@@ -8,8 +8,8 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from marketplace_slack.fakeslack import FakeSlack
 from marketplace_slack.slack import limits
+from marketplace_slack_standins.fakeslack import FakeSlack
 
 from .samples import card_blocks, modal_view
 

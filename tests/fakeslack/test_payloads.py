@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl
 import pytest
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from marketplace_slack.fakeslack import payloads
-from marketplace_slack.fakeslack.payloads import (
+from marketplace_slack_standins.fakeslack import payloads
+from marketplace_slack_standins.fakeslack.payloads import (
     app_home_opened,
     block_action,
     encode_event,

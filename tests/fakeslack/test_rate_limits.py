@@ -14,7 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
-from marketplace_slack.fakeslack import FakeSlack
+from marketplace_slack_standins.fakeslack import FakeSlack
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from marketplace_slack.fakeslack import FakeSlack, blocks_to_text
+from marketplace_slack_standins.fakeslack import FakeSlack, blocks_to_text
 
 from .samples import card_blocks, modal_view
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from marketplace_slack.fakeslack.signing import sign
+from marketplace_slack_standins.fakeslack.signing import sign
 
 PAYLOADS = Path(__file__).parents[1] / "data" / "slack-payloads"
 

@@ -12,8 +12,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from marketplace_slack.clock import FakeClock
-from marketplace_slack.fakeslack import FakeSlack, view_submission
+from marketplace_slack.infra.clock import FakeClock
+from marketplace_slack_standins.fakeslack import FakeSlack, view_submission
 
 from .samples import card_blocks, modal_view
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from marketplace_slack.clock import FakeClock
+from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack.marketplace.client import MarketplaceClient
 from marketplace_slack.marketplace.errors import ConflictError, ForbiddenError, ServerError
 from marketplace_slack.marketplace.models import (

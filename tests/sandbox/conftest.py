@@ -13,7 +13,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from marketplace_slack.sandbox.server import SandboxServer
+from marketplace_slack_standins.sandbox.server import SandboxServer
 
 
 class Api:

@@ -16,7 +16,7 @@ import pytest
 from openapi_core import OpenAPI
 from openapi_core.exceptions import OpenAPIError
 
-from marketplace_slack.sandbox.world import (
+from marketplace_slack_standins.sandbox.world import (
     ADMIN,
     CUSTOMER_360,
     FINANCE_STEWARDS,

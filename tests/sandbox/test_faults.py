@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from marketplace_slack.sandbox.world import RICK, SALES_PIPELINE
+from marketplace_slack_standins.sandbox.world import RICK, SALES_PIPELINE
 
 from .conftest import Api
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from marketplace_slack.sandbox.world import CUSTOMER_360
+from marketplace_slack_standins.sandbox.world import CUSTOMER_360
 
 from .conftest import Api
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from marketplace_slack.clock import FakeClock
-from marketplace_slack.sandbox.ids import iso
-from marketplace_slack.sandbox.world import (
+from marketplace_slack.infra.clock import FakeClock
+from marketplace_slack_standins.sandbox.ids import iso
+from marketplace_slack_standins.sandbox.world import (
     ADMIN,
     CUSTOMER_360,
     FINANCE_LEDGER,

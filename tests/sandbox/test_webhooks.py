@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from marketplace_slack.clock import FakeClock
-from marketplace_slack.sandbox.ids import iso
-from marketplace_slack.sandbox.world import ADMIN, NORA, RICK, SALES_PIPELINE, SARA, WEB_ANALYTICS
+from marketplace_slack.infra.clock import FakeClock
+from marketplace_slack_standins.sandbox.ids import iso
+from marketplace_slack_standins.sandbox.world import ADMIN, NORA, RICK, SALES_PIPELINE, SARA, WEB_ANALYTICS
 
 from .conftest import Api, Receiver, receiving_app, serve
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from marketplace_slack.clock import FakeClock
-from marketplace_slack.sandbox import server as server_module
-from marketplace_slack.sandbox import world
-from marketplace_slack.sandbox.policy import AllStage, AnyStage, ApproveEvent, ReviewEvent
-from marketplace_slack.sandbox.state import SandboxState
+from marketplace_slack.infra.clock import FakeClock
+from marketplace_slack_standins.sandbox import server as server_module
+from marketplace_slack_standins.sandbox import world
+from marketplace_slack_standins.sandbox.policy import AllStage, AnyStage, ApproveEvent, ReviewEvent
+from marketplace_slack_standins.sandbox.state import SandboxState
 
 
 def _flow(state: SandboxState, product: str) -> ApproveEvent | ReviewEvent:

@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from marketplace_slack.domain import Approver, Person, RequestKind
-from marketplace_slack.notices import Digest, DigestEntry, EscalationNote, ExpiryNote, ReminderNote, age_words
-from marketplace_slack.ports import MessageRef
 from marketplace_slack.slack import ids
 from marketplace_slack.slack.digest import (
     GROUPS_SHOWN_MAX,
@@ -21,6 +19,15 @@ from marketplace_slack.slack.digest import (
 from marketplace_slack.slack.expiry import expiry_message
 from marketplace_slack.slack.limits import validate_message
 from marketplace_slack.slack.reminders import escalation_message, reminder_message
+from marketplace_slack.workflow.ports import (
+    Digest,
+    DigestEntry,
+    EscalationNote,
+    ExpiryNote,
+    MessageRef,
+    ReminderNote,
+    age_words,
+)
 
 from .golden import assert_golden
 from .hostile import EMOJI, HOSTILE, INJECTIONS

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from marketplace_slack.clock import FakeClock
 from marketplace_slack.domain import Duration, DurationUnit, Verdict
+from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack.store.repository import Repository
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from marketplace_slack.clock import FakeClock
+from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack.store.repository import Repository
 
 LEASE = timedelta(minutes=2)

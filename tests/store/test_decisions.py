@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from marketplace_slack.clock import FakeClock
 from marketplace_slack.domain import Verdict
+from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack.store.records import ClaimStatus
 from marketplace_slack.store.repository import Repository
 

@@ -10,10 +10,10 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from backends import StoreDatabase
-from marketplace_slack.clock import FakeClock
+from marketplace_slack.infra.clock import FakeClock
+from marketplace_slack.infra.vault import TokenVault, VaultError
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.store.tables import linked_accounts
-from marketplace_slack.vault import TokenVault, VaultError
 
 TOKEN = "mp-pat-0123456789-very-secret"
 

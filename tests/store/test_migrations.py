@@ -11,11 +11,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
 from backends import StoreDatabase, StoreDatabases
-from marketplace_slack.clock import FakeClock
+from marketplace_slack.infra.clock import FakeClock
+from marketplace_slack.infra.vault import TokenVault
 from marketplace_slack.store.database import current_revision, downgrade, head_revision, upgrade
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.store.tables import metadata
-from marketplace_slack.vault import TokenVault
 
 EXPECTED_TABLES = {table.name for table in metadata.sorted_tables} | {"alembic_version"}
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from marketplace_slack.clock import FakeClock
+from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack.store.repository import Repository
 
 TTL = timedelta(hours=6)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from marketplace_slack.vault import TokenVault, VaultError
+from marketplace_slack.infra.vault import TokenVault, VaultError
 
 
 def _key() -> SecretStr:

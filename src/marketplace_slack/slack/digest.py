@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from marketplace_slack.notices import Digest, DigestEntry, age_words
 from marketplace_slack.slack.cards import RISK_BADGES, Card, approver_label
 from marketplace_slack.slack.limits import FALLBACK_TEXT_MAX, SECTION_TEXT_MAX, measure
 from marketplace_slack.slack.mrkdwn import (
@@ -29,6 +28,7 @@ from marketplace_slack.slack.mrkdwn import (
     plural,
     section_block,
 )
+from marketplace_slack.workflow.ports import Digest, DigestEntry, age_words
 
 GROUPS_SHOWN_MAX: Final = 20
 LINES_PER_GROUP_MAX: Final = 5

@@ -8,9 +8,9 @@ import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from marketplace_slack.clock import Clock
-from marketplace_slack.ports import SlackPerson
+from marketplace_slack.infra.clock import Clock
 from marketplace_slack.store.repository import Repository
+from marketplace_slack.workflow.ports import SlackPerson
 
 log = structlog.get_logger(__name__)
 

@@ -11,7 +11,6 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marketplace_slack.domain import RequestKind
-from marketplace_slack.notices import ExpiryNote, age_words
 from marketplace_slack.slack import ids
 from marketplace_slack.slack.cards import Card
 from marketplace_slack.slack.limits import FALLBACK_TEXT_MAX
@@ -25,6 +24,7 @@ from marketplace_slack.slack.mrkdwn import (
     safe_url,
     section_block,
 )
+from marketplace_slack.workflow.ports import ExpiryNote, age_words
 
 PRODUCT_MAX: Final = 300
 

@@ -13,13 +13,13 @@ import structlog
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from marketplace_slack.digests import Digests
 from marketplace_slack.domain import Decision, Verdict
-from marketplace_slack.reminders import Reminders
-from marketplace_slack.service import Workflow
+from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.slack import ids
 from marketplace_slack.slack.views import parse_decision_submission
-from marketplace_slack.tasks import BackgroundTasks
+from marketplace_slack.workflow.digests import Digests
+from marketplace_slack.workflow.reminders import Reminders
+from marketplace_slack.workflow.service import Workflow
 
 log = structlog.get_logger(__name__)
 

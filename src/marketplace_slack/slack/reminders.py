@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any, Final
 
 from marketplace_slack.domain import Approver, RequestKind
-from marketplace_slack.notices import EscalationNote, ReminderNote, age_words
 from marketplace_slack.slack import ids
 from marketplace_slack.slack.cards import Card, approver_label
 from marketplace_slack.slack.limits import FALLBACK_TEXT_MAX, measure
@@ -30,6 +29,7 @@ from marketplace_slack.slack.mrkdwn import (
     section_block,
     usergroup_mention,
 )
+from marketplace_slack.workflow.ports import EscalationNote, ReminderNote, age_words
 
 PRODUCT_MAX: Final = 200
 NAME_MAX: Final = 100

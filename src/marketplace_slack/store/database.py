@@ -16,9 +16,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from marketplace_slack.infra.vault import TokenVault
 from marketplace_slack.store.engine import WRITE, create_engine
 from marketplace_slack.store.repository import Repository
-from marketplace_slack.vault import TokenVault
 
 # Inside the package, so it ships in the wheel and is found from any working directory.
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"

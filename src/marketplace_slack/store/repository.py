@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from marketplace_slack.domain import DurationUnit, Verdict
+from marketplace_slack.infra.vault import TokenVault, VaultError
 from marketplace_slack.store.engine import WRITE
 from marketplace_slack.store.records import (
     OUTCOME_OK,
@@ -46,7 +47,6 @@ from marketplace_slack.store.tables import (
     slack_users,
     webhook_deliveries,
 )
-from marketplace_slack.vault import TokenVault, VaultError
 
 # A claim can vanish between our failed INSERT and our look at it (its holder released it); then we
 # simply try again. More than a few rounds means something is badly wrong, not bad luck.

@@ -1,0 +1,181 @@
+"""The workflow's `Messenger`, done with Slack's Web API: render with the pure builders, then deliver.
+
+Rate limits are handled by slack-sdk's retry handlers on the client (see `app.build_slack_client`),
+so a 429 waits for Retry-After and the same call goes again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any, Final
+
+import structlog
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from marketplace_slack.domain import AccessRequest, ApprovalStep, CardState, Verdict
+from marketplace_slack.infra.clock import Clock
+from marketplace_slack.slack import cards, messages, views
+from marketplace_slack.slack.digest import render_digest, visible_entries
+from marketplace_slack.slack.expiry import expiry_message
+from marketplace_slack.slack.reminders import escalation_message, reminder_message
+from marketplace_slack.workflow.ports import (
+    Destination,
+    Digest,
+    EscalationNote,
+    ExpiryNote,
+    MessageRef,
+    ReminderNote,
+)
+
+log = structlog.get_logger(__name__)
+
+_PERMALINKS_CACHED: Final = 4096  # a message's permalink never changes
+_PERMALINK_CONCURRENCY: Final = 8
+
+
+# chat.postEphemeral errors that mean "not in that channel", where a DM reaches the person instead.
+_NOT_THERE = frozenset({"channel_not_found", "not_in_channel", "is_archived", "user_not_in_channel"})
+
+
+class SlackMessenger:
+    def __init__(self, client: AsyncWebClient, clock: Clock) -> None:
+        self._client = client
+        self._clock = clock
+        self._permalinks: dict[MessageRef, str] = {}
+
+    async def post_request(self, channel: str, state: CardState) -> MessageRef:
+        card = cards.render_card(state, now=self._clock.now())
+        response = await self._client.chat_postMessage(
+            channel=channel, text=card.text, blocks=card.blocks, unfurl_links=False, unfurl_media=False
+        )
+        return MessageRef(str(response["channel"]), str(response["ts"]))
+
+    async def update_request(self, ref: MessageRef, state: CardState) -> None:
+        card = cards.render_card(state, now=self._clock.now())
+        await self._client.chat_update(channel=ref.channel, ts=ref.ts, text=card.text, blocks=card.blocks)
+
+    async def retract(self, ref: MessageRef) -> None:
+        await self._client.chat_delete(channel=ref.channel, ts=ref.ts)
+
+    async def announce_step(self, ref: MessageRef, request: AccessRequest, step: ApprovalStep) -> None:
+        message = messages.decision_thread_reply(request, step)
+        await self._client.chat_postMessage(
+            channel=ref.channel,
+            thread_ts=ref.ts,
+            text=message.text,
+            blocks=message.blocks,
+            unfurl_links=False,
+        )
+
+    async def notify_requester(self, slack_user_id: str, request: AccessRequest) -> None:
+        message = messages.requester_dm(request, now=self._clock.now())
+        channel = await self._dm_channel(slack_user_id)
+        await self._client.chat_postMessage(
+            channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False
+        )
+
+    async def tell(self, *, user_id: str, channel: str | None, text: str) -> None:
+        await self._whisper(user_id, channel, messages.ephemeral(text))
+
+    async def prompt_link(self, *, user_id: str, channel: str | None, text: str) -> None:
+        await self._whisper(user_id, channel, messages.link_account_prompt(text))
+
+    async def open_decision_form(
+        self,
+        trigger_id: str,
+        request: AccessRequest,
+        verdict: Verdict,
+        *,
+        initial_duration: str,
+        context: str,
+    ) -> None:
+        if verdict is Verdict.APPROVE:
+            view = views.approve_modal(
+                request.id, request.product_name, initial_duration=initial_duration, private_metadata=context
+            )
+        else:
+            view = views.deny_modal(request.id, request.product_name, private_metadata=context)
+        await self._client.views_open(trigger_id=trigger_id, view=view)
+
+    async def open_link_form(self, trigger_id: str, *, context: str) -> None:
+        await self._client.views_open(trigger_id=trigger_id, view=views.link_modal(private_metadata=context))
+
+    async def send_reminder(self, to: Destination, note: ReminderNote) -> MessageRef:
+        message = reminder_message(note, now=self._clock.now(), in_thread=to.thread_ts is not None)
+        return await self._send(to, message)
+
+    async def send_escalation(self, to: Destination, note: EscalationNote) -> MessageRef:
+        return await self._send(to, escalation_message(note, now=self._clock.now()))
+
+    async def send_digest(self, to: Destination, digest: Digest) -> MessageRef:
+        # Only the entries the message can show get a link; a failed look-up shows a plain name.
+        shown = [e for e in visible_entries(digest) if e.url is None and e.card is not None]
+        gate = asyncio.Semaphore(_PERMALINK_CONCURRENCY)
+
+        async def link(ref: MessageRef) -> str | None:
+            async with gate:
+                return await self.permalink(ref)
+
+        urls = await asyncio.gather(*(link(e.card) for e in shown if e.card is not None))
+        found = {e.request_id: url for e, url in zip(shown, urls, strict=True) if url}
+        entries = tuple(replace(e, url=found.get(e.request_id, e.url)) for e in digest.entries)
+        return await self._send(to, render_digest(replace(digest, entries=entries), now=self._clock.now()))
+
+    async def send_expiry_notice(self, user_id: str, note: ExpiryNote) -> MessageRef:
+        return await self._send(Destination.dm(user_id), expiry_message(note, now=self._clock.now()))
+
+    async def permalink(self, ref: MessageRef) -> str | None:
+        """The message's permalink (chat.getPermalink), or None when Slack will not give one."""
+        cached = self._permalinks.get(ref)
+        if cached is not None:
+            return cached
+        try:
+            response = await self._client.chat_getPermalink(channel=ref.channel, message_ts=ref.ts)
+        except SlackApiError as exc:
+            log.warning("permalink_failed", channel=ref.channel, error=exc.response.get("error"))
+            return None
+        link = response.get("permalink")
+        if not isinstance(link, str) or not link:
+            return None
+        if len(self._permalinks) >= _PERMALINKS_CACHED:
+            self._permalinks.pop(next(iter(self._permalinks)))
+        self._permalinks[ref] = link
+        return link
+
+    async def _send(self, to: Destination, message: Any) -> MessageRef:
+        if to.user_id is not None:
+            channel = await self._dm_channel(to.user_id)
+        elif to.channel is not None:
+            channel = to.channel
+        else:
+            raise ValueError("a destination needs a channel or a user")
+        response = await self._client.chat_postMessage(
+            channel=channel,
+            thread_ts=to.thread_ts,
+            text=message.text,
+            blocks=message.blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return MessageRef(str(response["channel"]), str(response["ts"]))
+
+    async def _whisper(self, user_id: str, channel: str | None, message: Any) -> None:
+        if channel and not channel.startswith("D"):
+            try:
+                await self._client.chat_postEphemeral(
+                    channel=channel, user=user_id, text=message.text, blocks=message.blocks
+                )
+                return
+            except SlackApiError as exc:
+                # e.g. a slash command in a channel the bot is not in: the answer still has to arrive.
+                if exc.response.get("error") not in _NOT_THERE:
+                    raise
+        await self._client.chat_postMessage(
+            channel=await self._dm_channel(user_id), text=message.text, blocks=message.blocks
+        )
+
+    async def _dm_channel(self, user_id: str) -> str:
+        response = await self._client.conversations_open(users=user_id)
+        return str(response["channel"]["id"])

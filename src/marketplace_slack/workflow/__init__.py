@@ -1,0 +1,1 @@
+"""The workflow: what happens to a request, decided here and delivered through the ports it declares."""

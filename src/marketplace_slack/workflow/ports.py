@@ -1,0 +1,226 @@
+"""The narrow interfaces the workflow declares for the outside world it talks to in Slack.
+
+`service.Workflow` decides; an implementation of these only renders and delivers (`slack/notifier.py`
+does it with Slack's Web API). Keeping Slack behind this seam is what lets the workflow be read, and
+tested, without Block Kit in sight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from marketplace_slack.domain import (
+    AccessRequest,
+    ApprovalStep,
+    Approver,
+    CardState,
+    Person,
+    RequestKind,
+    Verdict,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    channel: str
+    ts: str
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a message goes: a channel, a card's thread, or a direct message with a user."""
+
+    channel: str | None = None
+    thread_ts: str | None = None
+    user_id: str | None = None
+
+    @classmethod
+    def thread(cls, ref: MessageRef) -> Destination:
+        return cls(channel=ref.channel, thread_ts=ref.ts)
+
+    @classmethod
+    def in_channel(cls, channel: str) -> Destination:
+        return cls(channel=channel)
+
+    @classmethod
+    def dm(cls, user_id: str) -> Destination:
+        return cls(user_id=user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SlackPerson:
+    """Someone found in Slack: who to mention, and the time zone on their profile."""
+
+    user_id: str
+    tz: str | None = None
+    name: str | None = None
+
+
+# What the workflow asks Slack to say besides the card: reminders, escalations, digests, expiry
+# notices. Plain frozen values, free of Block Kit: the workflow decides who gets which, `slack/`
+# renders and delivers them. Untrusted strings stay raw here; the renderers escape them.
+@dataclass(frozen=True, slots=True)
+class ReminderNote:
+    """One reminder about one approval step, to `recipients` (Slack user ids, mentioned)."""
+
+    request_id: str
+    record_id: str
+    product_name: str
+    kind: RequestKind
+    requester: Person
+    waiting_since: datetime  # when the step became open
+    recipients: tuple[str, ...]
+    number: int  # 1 for the first reminder
+    step_number: int | None = None
+    steps_total: int = 1
+    card_url: str | None = None  # the card's permalink, for reminders outside its thread
+    marketplace_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationNote:
+    """A step that stayed undecided after its reminders, for an escalation channel or user group."""
+
+    request_id: str
+    record_id: str
+    product_name: str
+    kind: RequestKind
+    requester: Person
+    waiting_since: datetime
+    reminders: int
+    not_acted: tuple[str, ...]  # names of the reminded approvers, shown, not mentioned
+    approvers: tuple[Approver, ...] = ()
+    usergroup: str | None = None  # a Slack user group id to mention
+    step_number: int | None = None
+    steps_total: int = 1
+    card_url: str | None = None
+    marketplace_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    """One pending request as a digest lists it (from what its card last showed)."""
+
+    request_id: str
+    product_name: str
+    requester: str  # a name, never a mention: a digest pings nobody
+    created_at: datetime
+    product_id: str = ""
+    risk: str | None = None
+    waiting_for: tuple[Approver, ...] = ()
+    step_number: int | None = None
+    steps_total: int = 1
+    card: MessageRef | None = None
+    url: str | None = None  # the card's permalink, once known
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    entries: tuple[DigestEntry, ...]
+    scope: str = "channel"  # "channel": the requests whose cards are in this channel; "all"
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryNote:
+    """Temporary access ending soon, for the member who holds it."""
+
+    request_id: str
+    product_id: str
+    product_name: str
+    kind: RequestKind
+    expires_at: datetime
+    timezone: str  # the member's, for the fallback text (Slack renders dates per reader anyway)
+    request_again_url: str | None = None
+    marketplace_url: str | None = None
+
+
+def age_words(delta: timedelta) -> str:
+    """`45 minutes`, `5 hours`, `3 days`: coarse on purpose, it is read at a glance."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    if minutes < 60:
+        return f"{minutes} minute{'' if minutes == 1 else 's'}"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} hour{'' if hours == 1 else 's'}"
+    days = hours // 24
+    return f"{days} days"
+
+
+class Messenger(Protocol):
+    async def post_request(self, channel: str, state: CardState) -> MessageRef:
+        """Post a new request card; return where it landed."""
+        ...
+
+    async def update_request(self, ref: MessageRef, state: CardState) -> None:
+        """Replace a card with the rendering of `state`."""
+        ...
+
+    async def retract(self, ref: MessageRef) -> None:
+        """Delete a message the app posted (a card that lost a race to another worker's)."""
+        ...
+
+    async def announce_step(self, ref: MessageRef, request: AccessRequest, step: ApprovalStep) -> None:
+        """Record a determination as a reply in the card's thread."""
+        ...
+
+    async def notify_requester(self, slack_user_id: str, request: AccessRequest) -> None:
+        """Tell the requester, in a DM, how their request ended."""
+        ...
+
+    async def tell(self, *, user_id: str, channel: str | None, text: str) -> None:
+        """One sentence only `user_id` sees: ephemeral in `channel`, or a DM when there is none."""
+        ...
+
+    async def prompt_link(self, *, user_id: str, channel: str | None, text: str) -> None:
+        """Like `tell`, with a button that starts account linking."""
+        ...
+
+    async def open_decision_form(
+        self,
+        trigger_id: str,
+        request: AccessRequest,
+        verdict: Verdict,
+        *,
+        initial_duration: str,
+        context: str,
+    ) -> None:
+        """Open the Approve or Deny modal; `context` comes back with the submission."""
+        ...
+
+    async def open_link_form(self, trigger_id: str, *, context: str) -> None:
+        """Open the modal that asks for a Marketplace personal access token."""
+        ...
+
+    async def send_reminder(self, to: Destination, note: ReminderNote) -> MessageRef:
+        """A reminder with snooze buttons, in a card's thread (mentioning its recipients) or a DM."""
+        ...
+
+    async def send_escalation(self, to: Destination, note: EscalationNote) -> MessageRef: ...
+
+    async def send_digest(self, to: Destination, digest: Digest) -> MessageRef:
+        """A digest, with a link to each card it shows."""
+        ...
+
+    async def send_expiry_notice(self, user_id: str, note: ExpiryNote) -> MessageRef: ...
+
+    async def permalink(self, ref: MessageRef) -> str | None:
+        """A link to a posted message (a card), or None when Slack will not give one."""
+        ...
+
+
+class Directory(Protocol):
+    """Who is who in Slack, by email (Slack and Marketplace users are matched by email)."""
+
+    async def slack_id_for_email(self, email: str) -> str | None: ...
+
+    async def person_for_email(self, email: str) -> SlackPerson | None:
+        """Like `slack_id_for_email`, with the profile's time zone and name."""
+        ...
+
+    async def email_of(self, slack_user_id: str) -> str | None: ...
+
+    async def usergroup_members(self, usergroup_id: str) -> list[str]:
+        """Slack user ids in a user group (empty when it cannot be read)."""
+        ...

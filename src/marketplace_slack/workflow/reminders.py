@@ -1,0 +1,449 @@
+"""Reminders for pending approval steps: who is reminded, when, how often, and when it escalates.
+
+The store holds the whole schedule, so a restart loses nothing and replicas share it:
+
+1. Whenever a card is shown (`request_seen`), the request's open steps are recorded and those no
+   longer open are stopped with their reminders: a decision in Slack or the Marketplace, a
+   cancellation or any settling ends them, whichever path brought the news.
+2. On the tick, new steps are planned: their approvers are found in Slack (`approvers.py`), and each
+   gets a schedule whose first reminder is `first_after` of *their* working time after the step
+   opened. Steps are planned again every few hours, to pick up stewards who linked since.
+3. Due reminders are claimed (one replica each), checked against the Marketplace's fresh state,
+   held back until the recipient's working hours, then sent: one thread reply per step mentioning
+   everyone due, or a DM each, as the route says. Each send is guarded by a once-key
+   `reminder:{record}:{recipient}:{n}`, claimed before sending and released if Slack fails, so a
+   reminder is never sent twice even if a replica dies mid-send (it may then be lost: at most once).
+4. After `escalation.after` reminders, when the next would be due, the step is escalated once
+   (`escalation:{record}`) and its reminders end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Final, Protocol, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import structlog
+
+from marketplace_slack.config_file import RemindersConfig
+from marketplace_slack.domain import AccessRequest, ApprovalStep, RequestStatus
+from marketplace_slack.infra.clock import Clock
+from marketplace_slack.marketplace.errors import NotFoundError
+from marketplace_slack.store.records import NewReminder, ReminderRecord
+from marketplace_slack.store.repository import Repository
+from marketplace_slack.workflow.approvers import ApproverFinder
+from marketplace_slack.workflow.ports import (
+    Destination,
+    Directory,
+    EscalationNote,
+    MessageRef,
+    Messenger,
+    ReminderNote,
+)
+from marketplace_slack.workflow.routing import Router
+from marketplace_slack.workflow.workhours import add_working_time, is_working, next_working_instant
+
+log = structlog.get_logger(__name__)
+
+REPLAN_EVERY: Final = timedelta(hours=6)
+PLAN_RETRY: Final = timedelta(minutes=5)
+BATCH: Final = 500
+
+T = TypeVar("T")
+
+
+class RequestGateway(Protocol):
+    async def load(self, request_id: str, *, enrich: bool = True) -> AccessRequest: ...
+
+
+@dataclass
+class ReminderReport:
+    planned: int = 0
+    sent: int = 0
+    escalated: int = 0
+    postponed: int = 0
+    stopped: int = 0
+    failed: int = 0
+
+
+class Reminders:
+    def __init__(
+        self,
+        *,
+        store: Repository,
+        gateway: RequestGateway,
+        finder: ApproverFinder,
+        messenger: Messenger,
+        directory: Directory,
+        router: Router,
+        config: RemindersConfig,
+        clock: Clock,
+        owner: str,
+        lease: timedelta = timedelta(minutes=2),
+        concurrency: int = 8,
+    ) -> None:
+        self._store = store
+        self._gateway = gateway
+        self._finder = finder
+        self._messenger = messenger
+        self._directory = directory
+        self._router = router
+        self._config = config
+        self._hours = config.hours
+        self._default_zone = ZoneInfo(config.timezone)
+        self._clock = clock
+        self._owner = owner
+        self._lease = lease
+        self._concurrency = concurrency
+
+    # --- what the workflow tells us ----------------------------------------------------------------
+
+    async def request_seen(self, request: AccessRequest) -> None:
+        """Track the request's open steps; stop reminders for everything else. Makes no remote calls."""
+        if not self._config.enabled:
+            return
+        now = self._clock.now()
+        await self._store.track_steps(request.id, self._open_steps(request, now), now=now)
+
+    def _open_steps(self, request: AccessRequest, now: datetime) -> dict[str, datetime]:
+        if request.status is not RequestStatus.PENDING or self._mode(request) == "off":
+            return {}
+        return {s.id: s.updated_at or request.created_at or now for s in request.open_steps}
+
+    def _mode(self, request: AccessRequest) -> str:
+        route = self._router.route_for(
+            product_id=request.product_id, product_name=request.product_name, domain_id=request.domain_id
+        )
+        return (route.reminders if route is not None else None) or self._config.mode
+
+    # --- the tick ------------------------------------------------------------------------------------
+
+    async def run_due(self, now: datetime | None = None) -> ReminderReport:
+        """Plan new steps, then send (or escalate) what is due at `now`."""
+        report = ReminderReport()
+        if not self._config.enabled:
+            return report
+        now = now or self._clock.now()
+        await self._plan(now, report)
+        await self._send_due(now, report)
+        if report.sent or report.escalated or report.failed:
+            log.info("reminders", **vars(report))
+        return report
+
+    async def _plan(self, now: datetime, report: ReminderReport) -> None:
+        steps = await self._store.claim_steps_to_plan(now=now, retry_at=now + PLAN_RETRY, limit=BATCH)
+        by_request: dict[str, dict[str, datetime]] = defaultdict(dict)
+        for step in steps:
+            by_request[step.request_id][step.record_id] = step.opened_at
+
+        async def plan(request_id: str, opened: dict[str, datetime]) -> None:
+            request = await self._fresh(request_id, now)
+            if request is None:
+                return
+            mode = self._mode(request)
+            open_steps = {s.id: s for s in request.open_steps} if self._open_steps(request, now) else {}
+            for record_id, opened_at in opened.items():
+                step = open_steps.get(record_id)
+                if step is None:
+                    continue
+                recipients = await self._finder.recipients(request, step)
+                report.planned += await self._store.add_reminders(
+                    [
+                        NewReminder(
+                            record_id=record_id,
+                            recipient=r.slack_user_id,
+                            request_id=request_id,
+                            mode=mode,
+                            next_due_at=add_working_time(
+                                opened_at, self._config.first_delay, self._zone(r.tz), self._hours
+                            ),
+                            tz=r.tz,
+                            recipient_name=r.name,
+                        )
+                        for r in recipients
+                    ],
+                    now=now,
+                )
+                await self._store.step_planned(record_id, next_plan_at=now + REPLAN_EVERY, now=now)
+
+        await self._each(by_request.items(), plan, report, what="plan")
+
+    async def _send_due(self, now: datetime, report: ReminderReport) -> None:
+        rows = await self._store.claim_due_reminders(
+            now=now, owner=self._owner, lease=self._lease, limit=BATCH
+        )
+        by_request: dict[str, list[ReminderRecord]] = defaultdict(list)
+        for row in rows:
+            by_request[row.request_id].append(row)
+
+        async def remind(request_id: str, claimed: list[ReminderRecord]) -> None:
+            try:
+                await self._remind(request_id, claimed, now, report)
+            except BaseException:
+                # Whatever was not finished goes back, to be tried on a later tick.
+                for row in claimed:
+                    await self._store.release_reminder(row.record_id, row.recipient, owner=self._owner)
+                raise
+
+        await self._each(by_request.items(), remind, report, what="remind")
+
+    async def _remind(
+        self, request_id: str, rows: list[ReminderRecord], now: datetime, report: ReminderReport
+    ) -> None:
+        # Fresh state first: a step decided a second ago must not be reminded about.
+        request = await self._fresh(request_id, now)
+        open_steps = (
+            {s.id: s for s in request.open_steps} if request and self._open_steps(request, now) else {}
+        )
+        card = await self._store.get_card(request_id)
+        ref = MessageRef(card.channel, card.ts) if card is not None and card.ts else None
+        by_record: dict[str, list[ReminderRecord]] = defaultdict(list)
+        for row in rows:
+            by_record[row.record_id].append(row)
+        for record_id, group in by_record.items():
+            step = open_steps.get(record_id)
+            if request is None or step is None:
+                report.stopped += len(group)  # request_seen has stopped them
+                continue
+            escalation = self._config.escalation
+            due: list[ReminderRecord] = []
+            if escalation is not None and any(r.sent >= escalation.after for r in group):
+                await self._escalate(request, step, ref, group, now, report)
+                continue
+            for row in group:
+                zone = self._zone(row.tz)
+                if is_working(now, zone, self._hours):
+                    due.append(row)
+                    continue
+                # Nobody is pinged outside their working hours: wait for their next morning.
+                await self._store.release_reminder(
+                    row.record_id,
+                    row.recipient,
+                    owner=self._owner,
+                    postpone_to=next_working_instant(now, zone, self._hours),
+                )
+                report.postponed += 1
+            if due:
+                await self._deliver(request, step, ref, due, now, report)
+
+    async def _deliver(
+        self,
+        request: AccessRequest,
+        step: ApprovalStep,
+        ref: MessageRef | None,
+        rows: list[ReminderRecord],
+        now: datetime,
+        report: ReminderReport,
+    ) -> None:
+        won: list[tuple[ReminderRecord, str]] = []
+        for row in rows:
+            key = f"reminder:{row.record_id}:{row.recipient}:{row.sent + 1}"
+            if await self._store.claim_once(key, now=now):
+                won.append((row, key))
+            else:
+                # A replica whose claim lapsed sent (or was sending) this one: count it, never resend.
+                await self._sent(row, now)
+        # Thread mode needs the card; without one (never posted) a DM is the only way to reach them.
+        in_thread = [(r, k) for r, k in won if r.mode == "thread" and ref is not None]
+        direct = [(r, k) for r, k in won if not (r.mode == "thread" and ref is not None)]
+        unsent = {k for _, k in won}
+        try:
+            if in_thread and ref is not None:
+                note = self._note(
+                    request,
+                    step,
+                    recipients=tuple(r.recipient for r, _ in in_thread),
+                    number=max(r.sent for r, _ in in_thread) + 1,
+                )
+                await self._messenger.send_reminder(Destination.thread(ref), note)
+                for row, key in in_thread:
+                    unsent.discard(key)
+                    await self._sent(row, now)
+                    report.sent += 1
+            card_url = await self._messenger.permalink(ref) if direct and ref is not None else None
+            for row, key in direct:
+                note = self._note(
+                    request, step, recipients=(row.recipient,), number=row.sent + 1, card_url=card_url
+                )
+                await self._messenger.send_reminder(Destination.dm(row.recipient), note)
+                unsent.discard(key)
+                await self._sent(row, now)
+                report.sent += 1
+        except BaseException:
+            # Every reminder not sent yet, not only the one that failed, goes back for the next tick.
+            for key in unsent:
+                await self._store.forget_once(key)
+            raise
+
+    async def _sent(self, row: ReminderRecord, now: datetime) -> None:
+        next_due = add_working_time(now, self._config.interval, self._zone(row.tz), self._hours)
+        await self._store.reminder_sent(
+            row.record_id,
+            row.recipient,
+            owner=self._owner,
+            sent_before=row.sent,
+            next_due_at=next_due,
+            now=now,
+        )
+
+    async def _escalate(
+        self,
+        request: AccessRequest,
+        step: ApprovalStep,
+        ref: MessageRef | None,
+        rows: list[ReminderRecord],
+        now: datetime,
+        report: ReminderReport,
+    ) -> None:
+        escalation = self._config.escalation
+        assert escalation is not None
+        zone = ZoneInfo(escalation.timezone) if escalation.timezone else self._default_zone
+        if not is_working(now, zone, self._hours):
+            for row in rows:
+                await self._store.release_reminder(
+                    row.record_id,
+                    row.recipient,
+                    owner=self._owner,
+                    postpone_to=next_working_instant(now, zone, self._hours),
+                )
+            report.postponed += len(rows)
+            return
+        everyone = await self._store.list_reminders(record_id=step.id)
+        number, total = _position(request, step)
+        note = EscalationNote(
+            request_id=request.id,
+            record_id=step.id,
+            product_name=request.product_name,
+            kind=request.kind,
+            requester=request.requester,
+            waiting_since=_opened(request, step),
+            reminders=max((r.sent for r in everyone), default=0),
+            not_acted=tuple(r.recipient_name or r.recipient for r in everyone),
+            approvers=step.approvers,
+            usergroup=escalation.usergroup,
+            step_number=number,
+            steps_total=total,
+            card_url=await self._messenger.permalink(ref) if ref is not None else None,
+            marketplace_url=request.marketplace_url,
+        )
+        targets: list[tuple[Destination, str, EscalationNote]] = []
+        if escalation.channel:
+            targets.append((Destination.in_channel(escalation.channel), f"escalation:{step.id}", note))
+        elif escalation.usergroup:
+            # A DM to each member: the group is who they are, not someone to mention to them.
+            members = await self._directory.usergroup_members(escalation.usergroup)
+            personal = replace(note, usergroup=None)
+            targets += [(Destination.dm(m), f"escalation:{step.id}:{m}", personal) for m in members]
+        for to, key, message in targets:
+            if not await self._store.claim_once(key, now=now):
+                continue
+            try:
+                await self._messenger.send_escalation(to, message)
+            except BaseException:
+                await self._store.forget_once(key)
+                raise
+            report.escalated += 1
+        await self._store.stop_step_reminders(step.id, now=now)
+
+    # --- snooze --------------------------------------------------------------------------------------
+
+    async def snooze(self, *, user_id: str, record_id: str, days: int, channel: str | None) -> None:
+        """A click on "Snooze": hold the clicker's own reminders about this step for `days` days."""
+        row = await self._store.get_reminder(record_id, user_id)
+        if row is None:
+            text = "You have no reminders about this request to snooze."
+        elif not row.active or row.next_due_at is None:
+            text = "This request no longer waits for you, so there is nothing to snooze."
+        else:
+            now = self._clock.now()
+            until = now + timedelta(days=days)
+            resume = max(row.next_due_at, next_working_instant(until, self._zone(row.tz), self._hours))
+            snoozed = await self._store.snooze_reminder(
+                record_id, user_id, until=until, next_due_at=resume, now=now
+            )
+            word = "day" if days == 1 else "days"
+            text = (
+                f"Snoozed: no reminders about this request for {days} {word}."
+                if snoozed is not None
+                else "This request no longer waits for you, so there is nothing to snooze."
+            )
+        await self._messenger.tell(user_id=user_id, channel=channel, text=text)
+
+    # --- helpers -------------------------------------------------------------------------------------
+
+    async def _fresh(self, request_id: str, now: datetime) -> AccessRequest | None:
+        """The request as the Marketplace has it now (and tracking brought up to date), or None if gone."""
+        try:
+            request = await self._gateway.load(request_id, enrich=False)
+        except NotFoundError:
+            await self._store.track_steps(request_id, {}, now=now)
+            return None
+        await self._store.track_steps(request.id, self._open_steps(request, now), now=now)
+        return request
+
+    def _note(
+        self,
+        request: AccessRequest,
+        step: ApprovalStep,
+        *,
+        recipients: tuple[str, ...],
+        number: int,
+        card_url: str | None = None,
+    ) -> ReminderNote:
+        position, total = _position(request, step)
+        return ReminderNote(
+            request_id=request.id,
+            record_id=step.id,
+            product_name=request.product_name,
+            kind=request.kind,
+            requester=request.requester,
+            waiting_since=_opened(request, step),
+            recipients=recipients,
+            number=number,
+            step_number=position,
+            steps_total=total,
+            card_url=card_url,
+            marketplace_url=request.marketplace_url,
+        )
+
+    def _zone(self, name: str | None) -> ZoneInfo:
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                log.info("unknown_time_zone", tz=name)
+        return self._default_zone
+
+    async def _each(
+        self,
+        items: Iterable[tuple[str, T]],
+        work: Callable[[str, T], Awaitable[None]],
+        report: ReminderReport,
+        *,
+        what: str,
+    ) -> None:
+        """Run `work` per request, a few at a time; one request's failure does not stop the others."""
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def one(key: str, value: T) -> None:
+            async with gate:
+                await work(key, value)
+
+        results = await asyncio.gather(*(one(k, v) for k, v in items), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                report.failed += 1
+                log.warning("reminder_work_failed", stage=what, error=type(result).__name__, exc_info=result)
+
+
+def _position(request: AccessRequest, step: ApprovalStep) -> tuple[int | None, int]:
+    number = next((n for n, s in enumerate(request.steps, start=1) if s.id == step.id), None)
+    return number, len(request.steps)
+
+
+def _opened(request: AccessRequest, step: ApprovalStep) -> datetime:
+    return step.updated_at or request.created_at

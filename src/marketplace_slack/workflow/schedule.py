@@ -1,0 +1,133 @@
+"""Time-driven work: reminders, expiry notices and digests, and the APScheduler jobs that wake it.
+
+APScheduler is only the clock. What is due, what was sent and when all live in the store, so the
+jobs carry no state: `due_work(now)` asks the store what is due at `now` and does it, exactly once
+across replicas (see `reminders.py`, `expiry.py`, `digests.py`). A restart, a missed tick or two
+replicas firing together change nothing but the moment work is noticed. Tests call `due_work`
+directly after moving a `FakeClock`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from marketplace_slack.config_file import ConfigFile
+from marketplace_slack.infra.clock import Clock
+from marketplace_slack.marketplace.gateway import MarketplaceGateway
+from marketplace_slack.store.repository import Repository
+from marketplace_slack.workflow.approvers import ApproverFinder
+from marketplace_slack.workflow.digests import Digests
+from marketplace_slack.workflow.expiry import ExpiryNotices, ExpiryReport
+from marketplace_slack.workflow.ports import Directory, Messenger
+from marketplace_slack.workflow.reminders import ReminderReport, Reminders
+from marketplace_slack.workflow.routing import Router
+
+log = structlog.get_logger(__name__)
+
+FIRST_SCAN_AFTER: Final = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class DueReport:
+    reminders: ReminderReport
+    expiry: ExpiryReport
+    digests: int
+
+
+class Timekeeper:
+    def __init__(
+        self, *, reminders: Reminders, digests: Digests, expiry: ExpiryNotices, clock: Clock
+    ) -> None:
+        self.reminders = reminders
+        self.digests = digests
+        self.expiry = expiry
+        self._clock = clock
+
+    async def due_work(self, now: datetime | None = None) -> DueReport:
+        """Everything due at `now` (default: the clock's now)."""
+        now = now or self._clock.now()
+        return DueReport(
+            reminders=await self.reminders.run_due(now),
+            expiry=await self.expiry.run_due(now),
+            digests=await self.digests.run_due(now),
+        )
+
+    async def scan_grants(self) -> None:
+        seen = await self.expiry.scan()
+        log.info("temporary_grants_scanned", seen=seen)
+
+    def attach(self, scheduler: AsyncIOScheduler, *, tick: timedelta, scan: timedelta) -> None:
+        """Wake `due_work` every `tick`, each digest at its cron times, and the grant scan every `scan`
+        (first a few minutes after start, so a restart does not add to its own busiest moment)."""
+        scheduler.add_job(
+            self.due_work,
+            "interval",
+            seconds=tick.total_seconds(),
+            max_instances=1,
+            coalesce=True,
+            id="due-work",
+        )
+        for digest in self.digests.configured:
+            # Fires on time, where the tick could be up to a tick late; the slot claim makes it once.
+            scheduler.add_job(
+                self.digests.run_due,
+                CronTrigger.from_crontab(digest.schedule, timezone=digest.timezone),
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=int(tick.total_seconds()),
+                id=f"digest:{digest.channel}",
+            )
+        scheduler.add_job(
+            self.scan_grants,
+            "interval",
+            seconds=scan.total_seconds(),
+            next_run_time=datetime.now(UTC) + FIRST_SCAN_AFTER,  # APScheduler runs on real time
+            max_instances=1,
+            coalesce=True,
+            id="grants",
+        )
+
+
+def build_timekeeper(
+    config: ConfigFile,
+    *,
+    store: Repository,
+    gateway: MarketplaceGateway,
+    messenger: Messenger,
+    directory: Directory,
+    router: Router,
+    clock: Clock,
+    owner: str,
+) -> Timekeeper:
+    """Reminders, digests and expiry notices as the configuration file describes them."""
+    finder = ApproverFinder(store=store, gateway=gateway, directory=directory, clock=clock)
+    reminders = Reminders(
+        store=store,
+        gateway=gateway,
+        finder=finder,
+        messenger=messenger,
+        directory=directory,
+        router=router,
+        config=config.reminders,
+        clock=clock,
+        owner=owner,
+    )
+    digests = Digests(store=store, messenger=messenger, digests=config.digests, clock=clock)
+    expiry = ExpiryNotices(
+        store=store,
+        gateway=gateway,
+        directory=directory,
+        messenger=messenger,
+        config=config.expiry,
+        hours=config.reminders.hours,
+        timezone=config.reminders.timezone,
+        clock=clock,
+        owner=owner,
+    )
+    return Timekeeper(reminders=reminders, digests=digests, expiry=expiry, clock=clock)

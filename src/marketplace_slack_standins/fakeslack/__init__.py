@@ -1,0 +1,52 @@
+"""A stand-in for Slack on loopback: the Web API, signed deliveries to the app, and readable output.
+
+Used by the offline `marketplace-slack demo`, the tests and the benchmarks.
+"""
+
+from marketplace_slack_standins.fakeslack.agent import Delivery, Forgery, SlackUserAgent
+from marketplace_slack_standins.fakeslack.api import Message
+from marketplace_slack_standins.fakeslack.errors import Violation
+from marketplace_slack_standins.fakeslack.payloads import (
+    app_home_opened,
+    block_action,
+    event_callback,
+    slash_command,
+    url_verification,
+    view_closed,
+    view_state,
+    view_submission,
+)
+from marketplace_slack_standins.fakeslack.render import blocks_to_text, describe_call
+from marketplace_slack_standins.fakeslack.server import FakeSlack, RecordedCall
+from marketplace_slack_standins.fakeslack.signing import sign
+from marketplace_slack_standins.fakeslack.workspace import (
+    DEFAULT_CHANNELS,
+    DEFAULT_USERS,
+    SlackChannel,
+    SlackUser,
+)
+
+__all__ = [
+    "DEFAULT_CHANNELS",
+    "DEFAULT_USERS",
+    "Delivery",
+    "FakeSlack",
+    "Forgery",
+    "Message",
+    "RecordedCall",
+    "SlackChannel",
+    "SlackUser",
+    "SlackUserAgent",
+    "Violation",
+    "app_home_opened",
+    "block_action",
+    "blocks_to_text",
+    "describe_call",
+    "event_callback",
+    "sign",
+    "slash_command",
+    "url_verification",
+    "view_closed",
+    "view_state",
+    "view_submission",
+]

@@ -1,0 +1,452 @@
+"""The Web API methods the app calls, answered from an in-memory workspace the way Slack answers them."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from marketplace_slack.infra.clock import Clock
+from marketplace_slack.slack import limits
+from marketplace_slack_standins.fakeslack.errors import ApiError, Violation
+from marketplace_slack_standins.fakeslack.views import ViewRegistry, parse_json_arg, with_block_ids
+from marketplace_slack_standins.fakeslack.workspace import SlackChannel, SlackUser
+
+Json = dict[str, Any]
+
+MAX_RESPONSE_URL_USES = 5
+
+
+@dataclass(slots=True)
+class Message:
+    """A message as it stands now in the fake workspace, after any chat.update."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[Json]
+    user: str
+    thread_ts: str | None = None
+    ephemeral_to: str | None = None  # set for chat.postEphemeral: only this user sees it
+    edits: int = 0
+    edited_ts: str | None = None
+    metadata: Json | None = None
+    history: list[tuple[str, list[Json]]] = field(default_factory=list)  # earlier (text, blocks)
+
+
+@dataclass(slots=True)
+class ResponseTarget:
+    """What a response_url minted by the fake points at."""
+
+    channel: str
+    user_id: str
+    message_ts: str | None = None
+    uses: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    team_id: str
+    team_name: str
+    team_domain: str
+    app_id: str
+    bot_id: str
+    bot_user_id: str
+
+
+def _flag(value: Any) -> bool:
+    return value is True or value in ("true", "1", 1)
+
+
+def _arg(args: Mapping[str, Any], key: str) -> str | None:
+    value = args.get(key)
+    return None if value is None or value == "" else str(value)
+
+
+class Workspace:
+    """State plus one handler per Web API method; handlers raise ApiError to refuse."""
+
+    def __init__(
+        self,
+        *,
+        identity: Identity,
+        users: Iterable[SlackUser],
+        channels: Iterable[SlackChannel],
+        usergroups: Mapping[str, Iterable[str]],
+        clock: Clock,
+        trigger_ttl: timedelta | None,
+    ) -> None:
+        self.identity = identity
+        self.users = {u.id: u for u in users}
+        self.channels = {c.id: c for c in channels}
+        self.usergroups = {k: list(v) for k, v in usergroups.items()}
+        self.clock = clock
+        self.violations: list[Violation] = []
+        self.dms: dict[str, str] = {}  # DM channel id -> user id
+        self._messages: dict[str, dict[str, Message]] = {}  # channel -> ts -> message
+        self._ephemeral: list[Message] = []
+        self._last_ts = 0
+        self.views = ViewRegistry(
+            clock=clock,
+            team_id=identity.team_id,
+            app_id=identity.app_id,
+            bot_id=identity.bot_id,
+            trigger_ttl=trigger_ttl,
+            record=self.violations.append,
+            user_exists=lambda user_id: user_id in self.users,
+        )
+        self.methods: dict[str, Callable[[Json], Json]] = {
+            "auth.test": self.auth_test,
+            "chat.postMessage": self.chat_post_message,
+            "chat.update": self.chat_update,
+            "chat.postEphemeral": self.chat_post_ephemeral,
+            "chat.getPermalink": self.chat_get_permalink,
+            "chat.delete": self.chat_delete,
+            "conversations.open": self.conversations_open,
+            "conversations.info": self.conversations_info,
+            "users.info": self.users_info,
+            "users.list": self.users_list,
+            "users.lookupByEmail": self.users_lookup_by_email,
+            "usergroups.users.list": self.usergroups_users_list,
+            "views.open": self.views.open,
+            "views.update": self.views.update,
+            "views.push": self.views.push,
+            "views.publish": self.views.publish,
+        }
+
+    # --- reading state -----------------------------------------------------------------------------
+
+    def messages(self, channel: str) -> list[Message]:
+        return sorted(self._messages.get(channel, {}).values(), key=lambda m: _ts_key(m.ts))
+
+    def ephemeral_messages(self, channel: str | None = None, user: str | None = None) -> list[Message]:
+        return [
+            m
+            for m in self._ephemeral
+            if (channel is None or m.channel == channel) and (user is None or m.ephemeral_to == user)
+        ]
+
+    def message_json(self, message: Message) -> Json:
+        out: Json = {
+            "user": message.user,
+            "type": "message",
+            "ts": message.ts,
+            "bot_id": self.identity.bot_id,
+            "app_id": self.identity.app_id,
+            "text": message.text,
+            "team": self.identity.team_id,
+            "bot_profile": {
+                "id": self.identity.bot_id,
+                "app_id": self.identity.app_id,
+                "name": "Marketplace",
+                "team_id": self.identity.team_id,
+                "deleted": False,
+            },
+            "blocks": message.blocks,
+        }
+        if message.thread_ts is not None:
+            out["thread_ts"] = message.thread_ts
+        if message.metadata is not None:
+            out["metadata"] = message.metadata
+        if message.edited_ts is not None:
+            out["edited"] = {"user": message.user, "ts": message.edited_ts}
+        return out
+
+    # --- helpers -----------------------------------------------------------------------------------
+
+    def next_ts(self) -> str:
+        """Slack message ts: epoch seconds + 6 digits, unique and increasing within the workspace."""
+        micros = int(self.clock.now().timestamp()) * 1_000_000
+        self._last_ts = max(micros, self._last_ts + 100)
+        return f"{self._last_ts // 1_000_000}.{self._last_ts % 1_000_000:06d}"
+
+    def dm_channel(self, user_id: str) -> str:
+        """The app's DM with a user; opened on first use, like the app's Messages tab."""
+        user = self.users.get(user_id)
+        if user is None:
+            raise ApiError("user_not_found")
+        if user.deleted:
+            raise ApiError("user_disabled")
+        channel = "D" + user_id.removeprefix("U").removeprefix("W")
+        self.dms[channel] = user_id
+        return channel
+
+    def resolve_channel(self, raw: str | None) -> str:
+        if not raw:
+            raise ApiError("channel_not_found")
+        if raw.startswith("#"):
+            found = next((c.id for c in self.channels.values() if c.name == raw[1:]), None)
+            if found is None:
+                raise ApiError("channel_not_found")
+            return found
+        if raw in self.channels or raw in self.dms:
+            return raw
+        if raw in self.users:  # Slack posts to the app's DM with that user.
+            return self.dm_channel(raw)
+        raise ApiError("channel_not_found")
+
+    def _record(self, method: str, surface: str, problems: list[str]) -> None:
+        self.violations.append(Violation(method, surface, tuple(problems)))
+
+    def _content(self, method: str, args: Json, *, required: bool) -> tuple[str | None, list[Json] | None]:
+        text = args.get("text")
+        text = None if text is None else str(text)
+        blocks: Any = parse_json_arg(args.get("blocks"))
+        if blocks is not None and (
+            not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks)
+        ):
+            self._record(method, "message", ["blocks is not a JSON array of objects"])
+            raise ApiError("invalid_blocks_format")
+        if required and not text and not blocks and not args.get("attachments"):
+            raise ApiError("no_text")
+        if text is not None and limits.measure(text) > limits.MESSAGE_TEXT_MAX:
+            self._record(
+                method, "message", [f"text: {limits.measure(text)} characters > {limits.MESSAGE_TEXT_MAX}"]
+            )
+            raise ApiError("msg_too_long")
+        if blocks:
+            # Looked up on the module at call time so a test can swap the validator.
+            problems = limits.validate_blocks(blocks, surface="message")
+            if problems:
+                self._record(method, "message", problems)
+                raise ApiError(
+                    "invalid_blocks",
+                    errors=problems,
+                    response_metadata={"messages": [f"[ERROR] {p}" for p in problems]},
+                )
+            blocks = with_block_ids(blocks)
+        return text, blocks
+
+    def _find(self, channel: str, ts: str | None) -> Message:
+        message = self._messages.get(channel, {}).get(ts or "")
+        if message is None:
+            raise ApiError("message_not_found")
+        return message
+
+    # --- auth, chat --------------------------------------------------------------------------------
+
+    def auth_test(self, args: Json) -> Json:
+        ident = self.identity
+        return {
+            "ok": True,
+            "url": f"https://{ident.team_domain}.slack.com/",
+            "team": ident.team_name,
+            "user": "marketplace",
+            "team_id": ident.team_id,
+            "user_id": ident.bot_user_id,
+            "bot_id": ident.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def chat_post_message(self, args: Json) -> Json:
+        channel = self.resolve_channel(_arg(args, "channel"))
+        text, blocks = self._content("chat.postMessage", args, required=True)
+        thread_ts = _arg(args, "thread_ts")
+        if thread_ts is not None:
+            parent = self._messages.get(channel, {}).get(thread_ts)
+            if parent is None:
+                raise ApiError("thread_not_found")
+            thread_ts = parent.thread_ts or parent.ts  # a reply to a reply joins the same thread
+        message = Message(
+            channel=channel,
+            ts=self.next_ts(),
+            text=text or "",
+            blocks=blocks or [],
+            user=self.identity.bot_user_id,
+            thread_ts=thread_ts,
+            metadata=parse_json_arg(args.get("metadata")),
+        )
+        self._messages.setdefault(channel, {})[message.ts] = message
+        return {"ok": True, "channel": channel, "ts": message.ts, "message": self.message_json(message)}
+
+    def chat_update(self, args: Json) -> Json:
+        channel = self.resolve_channel(_arg(args, "channel"))
+        message = self._find(channel, _arg(args, "ts"))
+        text, blocks = self._content("chat.update", args, required=True)
+        self._replace(message, text, blocks)
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": message.ts,
+            "text": message.text,
+            "message": self.message_json(message),
+        }
+
+    def chat_post_ephemeral(self, args: Json) -> Json:
+        channel = self.resolve_channel(_arg(args, "channel"))
+        user = _arg(args, "user")
+        if user is None or user not in self.users:
+            raise ApiError("user_not_in_channel")
+        if channel in self.dms and self.dms[channel] != user:
+            raise ApiError("user_not_in_channel")
+        text, blocks = self._content("chat.postEphemeral", args, required=True)
+        message = Message(
+            channel=channel,
+            ts=self.next_ts(),
+            text=text or "",
+            blocks=blocks or [],
+            user=self.identity.bot_user_id,
+            thread_ts=_arg(args, "thread_ts"),
+            ephemeral_to=user,
+        )
+        self._ephemeral.append(message)
+        return {"ok": True, "message_ts": message.ts}
+
+    def chat_get_permalink(self, args: Json) -> Json:
+        channel = self.resolve_channel(_arg(args, "channel"))
+        message = self._find(channel, _arg(args, "message_ts"))
+        link = (
+            f"https://{self.identity.team_domain}.slack.com/archives/{channel}/p{message.ts.replace('.', '')}"
+        )
+        if message.thread_ts is not None:
+            link += f"?thread_ts={message.thread_ts}&cid={channel}"
+        return {"ok": True, "channel": channel, "permalink": link}
+
+    def chat_delete(self, args: Json) -> Json:
+        channel = self.resolve_channel(_arg(args, "channel"))
+        message = self._find(channel, _arg(args, "ts"))
+        del self._messages[channel][message.ts]
+        return {"ok": True, "channel": channel, "ts": message.ts}
+
+    def _replace(self, message: Message, text: str | None, blocks: list[Json] | None) -> None:
+        message.history.append((message.text, message.blocks))
+        # Slack keeps the fields an update leaves out; an empty `blocks` array removes the blocks.
+        if text is not None:
+            message.text = text
+        if blocks is not None:
+            message.blocks = blocks
+        message.edits += 1
+        message.edited_ts = self.next_ts()
+
+    # --- response_url ------------------------------------------------------------------------------
+
+    def respond(self, target: ResponseTarget, body: Json) -> Json:
+        """A POST to a response_url: replace or delete the original, or post ephemeral / in channel."""
+        target.uses += 1
+        if target.uses > MAX_RESPONSE_URL_USES:
+            raise ApiError("used_url")
+        original = self._original(target) if target.message_ts is not None else None
+        if _flag(body.get("delete_original")):
+            if original is None:
+                raise ApiError("message_not_found")
+            if original.ephemeral_to is None:
+                del self._messages[original.channel][original.ts]
+            else:
+                self._ephemeral.remove(original)
+            return {"ok": True}
+        text, blocks = self._content("response_url", body, required=True)
+        if _flag(body.get("replace_original")):
+            if original is None:
+                raise ApiError("message_not_found")
+            self._replace(original, text, blocks)
+            return {"ok": True}
+        args = {**body, "channel": target.channel}
+        if body.get("response_type") == "in_channel":
+            self.chat_post_message(args)
+        else:
+            self.chat_post_ephemeral({**args, "user": target.user_id})
+        return {"ok": True}
+
+    def _original(self, target: ResponseTarget) -> Message | None:
+        found = self._messages.get(target.channel, {}).get(target.message_ts or "")
+        if found is not None:
+            return found
+        return next(
+            (m for m in self._ephemeral if m.channel == target.channel and m.ts == target.message_ts), None
+        )
+
+    # --- conversations, users ----------------------------------------------------------------------
+
+    def conversations_open(self, args: Json) -> Json:
+        channel = _arg(args, "channel")
+        if channel is not None:
+            return {"ok": True, "channel": {"id": self.resolve_channel(channel)}}
+        users = [u for u in (_arg(args, "users") or "").split(",") if u]
+        if not users:
+            raise ApiError("users_list_not_supplied")
+        if len(users) > 1:
+            for user in users:
+                if user not in self.users:
+                    raise ApiError("user_not_found")
+            digest = hashlib.sha1(",".join(sorted(users)).encode(), usedforsecurity=False).hexdigest()
+            mpim = "G" + digest[:9].upper()
+            self.channels[mpim] = SlackChannel(
+                mpim, "mpdm-" + "--".join(sorted(users)) + "-1", is_private=True
+            )
+            return {"ok": True, "channel": {"id": mpim}}
+        already_open = ("D" + users[0].removeprefix("U").removeprefix("W")) in self.dms
+        dm = self.dm_channel(users[0])
+        body: Json = {"id": dm}
+        if _flag(args.get("return_im")):
+            body = self._channel_json(dm)
+        return {"ok": True, "no_op": already_open, "already_open": already_open, "channel": body}
+
+    def _channel_json(self, channel_id: str) -> Json:
+        if channel_id in self.dms:
+            return {
+                "id": channel_id,
+                "created": 1700000000,
+                "is_im": True,
+                "is_org_shared": False,
+                "user": self.dms[channel_id],
+                "is_user_deleted": self.users[self.dms[channel_id]].deleted,
+            }
+        channel = self.channels[channel_id]
+        return {
+            "id": channel.id,
+            "name": channel.name,
+            "is_channel": not channel.is_private,
+            "is_group": channel.is_private,
+            "is_im": False,
+            "is_mpim": channel.name.startswith("mpdm-"),
+            "is_private": channel.is_private,
+            "is_archived": False,
+            "is_member": True,
+            "created": 1700000000,
+        }
+
+    def conversations_info(self, args: Json) -> Json:
+        channel = _arg(args, "channel")
+        if channel is None or (channel not in self.channels and channel not in self.dms):
+            raise ApiError("channel_not_found")
+        return {"ok": True, "channel": self._channel_json(channel)}
+
+    def _user_json(self, user: SlackUser) -> Json:
+        return user.as_slack(team_id=self.identity.team_id, at=self.clock.now())
+
+    def users_info(self, args: Json) -> Json:
+        user = self.users.get(_arg(args, "user") or "")
+        if user is None:
+            raise ApiError("user_not_found")
+        return {"ok": True, "user": self._user_json(user)}
+
+    def users_list(self, args: Json) -> Json:
+        members = [self._user_json(u) for u in self.users.values()]
+        return {
+            "ok": True,
+            "members": members,
+            "cache_ts": 1700000000,
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def users_lookup_by_email(self, args: Json) -> Json:
+        email = _arg(args, "email")
+        if email is None:
+            raise ApiError("invalid_arguments")
+        for user in self.users.values():
+            if not user.deleted and user.email.casefold() == email.casefold():
+                return {"ok": True, "user": self._user_json(user)}
+        raise ApiError("users_not_found")
+
+    def usergroups_users_list(self, args: Json) -> Json:
+        group = self.usergroups.get(_arg(args, "usergroup") or "")
+        if group is None:
+            raise ApiError("no_such_subteam")
+        return {"ok": True, "users": list(group)}
+
+
+def _ts_key(ts: str) -> tuple[int, int]:
+    seconds, _, micros = ts.partition(".")
+    return int(seconds), int(micros or 0)

@@ -1,0 +1,408 @@
+"""A Slack Web API stand-in on 127.0.0.1 that slack-sdk's clients talk to as if it were slack.com.
+
+Every call is recorded; tests await calls with `wait_for` instead of sleeping, make Slack fail on
+purpose with `fail_next`, and assert `violations` is empty to prove every block set fits Slack's limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import json
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from marketplace_slack.infra.clock import Clock, SystemClock
+from marketplace_slack_standins.fakeslack.api import Identity, Message, ResponseTarget, Workspace
+from marketplace_slack_standins.fakeslack.errors import ApiError, Violation
+from marketplace_slack_standins.fakeslack.payloads import new_trigger_id
+from marketplace_slack_standins.fakeslack.render import describe_call
+from marketplace_slack_standins.fakeslack.workspace import (
+    DEFAULT_APP_ID,
+    DEFAULT_BOT_ID,
+    DEFAULT_BOT_TOKEN,
+    DEFAULT_BOT_USER_ID,
+    DEFAULT_CHANNELS,
+    DEFAULT_TEAM_DOMAIN,
+    DEFAULT_TEAM_ID,
+    DEFAULT_TEAM_NAME,
+    DEFAULT_USERS,
+    SlackChannel,
+    SlackUser,
+)
+
+Json = dict[str, Any]
+
+RESPONSE_URL = "response_url"  # the method name calls to a response_url are recorded under
+DEFAULT_USERGROUPS: Mapping[str, Sequence[str]] = {"S0STEWARDS": ("U0SARA", "U0GINA")}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedCall:
+    method: str
+    args: Json  # query, form and JSON body merged; blocks/view decoded; token removed
+    headers: dict[str, str]  # the Authorization value is redacted
+    at: datetime  # the fake's clock when the call arrived
+    monotonic: float  # time.perf_counter() on arrival, for measuring gaps between calls
+    http_method: str = "POST"
+    status: int = 200
+    response: Json = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and bool(self.response.get("ok"))
+
+    @property
+    def error(self) -> str | None:
+        return None if self.ok else str(self.response.get("error", f"http_{self.status}"))
+
+
+@dataclass(slots=True)
+class _Failure:
+    error: str
+    status: int
+    retry_after: int
+    times: int
+
+
+class FakeSlack:
+    """Async context manager: `async with FakeSlack() as slack: AsyncWebClient(base_url=slack.base_url)`."""
+
+    def __init__(
+        self,
+        *,
+        users: Iterable[SlackUser] = DEFAULT_USERS,
+        channels: Iterable[SlackChannel] = DEFAULT_CHANNELS,
+        usergroups: Mapping[str, Sequence[str]] = DEFAULT_USERGROUPS,
+        bot_token: str = DEFAULT_BOT_TOKEN,
+        team_id: str = DEFAULT_TEAM_ID,
+        team_name: str = DEFAULT_TEAM_NAME,
+        team_domain: str = DEFAULT_TEAM_DOMAIN,
+        app_id: str = DEFAULT_APP_ID,
+        bot_id: str = DEFAULT_BOT_ID,
+        bot_user_id: str = DEFAULT_BOT_USER_ID,
+        clock: Clock | None = None,
+        trigger_ttl: timedelta | None = timedelta(seconds=3),
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.bot_token = bot_token
+        self.clock: Clock = clock or SystemClock()
+        self.workspace = Workspace(
+            identity=Identity(team_id, team_name, team_domain, app_id, bot_id, bot_user_id),
+            users=users,
+            channels=channels,
+            usergroups=usergroups,
+            clock=self.clock,
+            trigger_ttl=trigger_ttl,
+        )
+        self.calls: list[RecordedCall] = []
+        self._host, self._port = host, port
+        self._runner: web.AppRunner | None = None
+        self._origin = ""
+        self._changed = asyncio.Condition()
+        self._failures: dict[str, deque[_Failure]] = {}
+        self._latency: dict[str | None, float] = {}
+        self._response_urls: dict[str, ResponseTarget] = {}
+        self._listeners: list[Callable[[RecordedCall], None]] = []
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/hooks/{key}", self._handle_response_url)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self._origin = f"http://{host}:{port}"
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def base_url(self) -> str:
+        if not self._origin:
+            raise RuntimeError("FakeSlack is not running; use `async with FakeSlack() as slack`")
+        return f"{self._origin}/api/"
+
+    @property
+    def team_id(self) -> str:
+        return self.workspace.identity.team_id
+
+    @property
+    def users(self) -> list[SlackUser]:
+        return list(self.workspace.users.values())
+
+    @property
+    def violations(self) -> list[Violation]:
+        return self.workspace.violations
+
+    # --- what tests read ---------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[RecordedCall]:
+        return [c for c in self.calls if c.method == method]
+
+    def messages(self, channel: str) -> list[Message]:
+        """Current messages in a channel (after updates and deletes), thread replies included, by ts."""
+        return self.workspace.messages(channel)
+
+    def ephemeral_messages(self, channel: str | None = None, user: str | None = None) -> list[Message]:
+        return self.workspace.ephemeral_messages(channel, user)
+
+    def message(self, channel: str, ts: str) -> Message:
+        found = next((m for m in self.messages(channel) if m.ts == ts), None)
+        if found is None:
+            raise KeyError(f"no message {ts} in {channel}")
+        return found
+
+    def dm_channel(self, user_id: str) -> str:
+        return self.workspace.dm_channel(user_id)
+
+    def views(self, user_id: str | None = None) -> list[Json]:
+        """Open modal views (root first) of one user, or every view ever opened when user_id is None."""
+        registry = self.workspace.views
+        if user_id is None:
+            return list(registry.views.values())
+        return [registry.views[v] for v in registry.stacks.get(user_id, [])]
+
+    def home_view(self, user_id: str) -> Json | None:
+        registry = self.workspace.views
+        view_id = registry.home.get(user_id)
+        return registry.views[view_id] if view_id else None
+
+    def view_errors(self, view_id: str) -> dict[str, str]:
+        """Errors the app last asked Slack to show on a modal (response_action=errors)."""
+        return self.workspace.views.errors.get(view_id, {})
+
+    def describe(self, call: RecordedCall) -> str:
+        """The call as readable text, with this workspace's people and channels resolved."""
+        return describe_call(call, users=self.users, channels=self.workspace.channels.values())
+
+    def transcript(self, methods: Iterable[str] | None = None) -> str:
+        """Every recorded call (or those to `methods`) as the demo would print them."""
+        wanted = set(methods) if methods is not None else None
+        return "\n\n".join(self.describe(c) for c in self.calls if wanted is None or c.method in wanted)
+
+    def subscribe(self, listener: Callable[[RecordedCall], None]) -> None:
+        """Call `listener` with every call as it is recorded (the demo prints them)."""
+        self._listeners.append(listener)
+
+    async def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        predicate: Callable[[RecordedCall], bool] | None = None,
+        timeout: float = 5,  # noqa: ASYNC109 - tests read better with the deadline next to the wait
+    ) -> list[RecordedCall]:
+        """Wait until `count` calls to `method` (failed ones too, unless `predicate` says otherwise)."""
+
+        def matching() -> list[RecordedCall]:
+            return [c for c in self.calls_to(method) if predicate is None or predicate(c)]
+
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: len(matching()) >= count)
+        except TimeoutError:
+            seen = [c.method for c in self.calls]
+            got = len(matching())
+            raise TimeoutError(
+                f"waited {timeout}s for {count} matching {method} call(s), got {got}; calls: {seen}"
+            ) from None
+        return matching()
+
+    # --- what tests control ------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        error: str = "ratelimited",
+        status: int | None = None,
+        retry_after: int = 1,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` calls to `method` ("*" = any) with a failure.
+
+        `ratelimited` is HTTP 429 with Retry-After, like Slack; other errors are HTTP 200 with
+        ok=false unless `status` says otherwise (e.g. 500 or 503 for an outage).
+        """
+        if status is None:
+            status = 429 if error == "ratelimited" else 200
+        self._failures.setdefault(method, deque()).append(_Failure(error, status, retry_after, times))
+
+    def set_latency(self, seconds: float, method: str | None = None) -> None:
+        """Delay every answer (or only `method`'s) by real time, to exercise the app's 3 s budgets."""
+        self._latency[method] = seconds
+
+    def issue_trigger_id(self, user_id: str) -> str:
+        """A trigger id views.open accepts for `user_id`, as if the user had just clicked something."""
+        trigger_id = new_trigger_id()
+        self.workspace.views.remember_trigger(trigger_id, user_id)
+        return trigger_id
+
+    def response_url(self, *, channel: str, user_id: str, message_ts: str | None = None) -> str:
+        """A response_url served by this fake, bound to a channel (and the message it came from)."""
+        key = secrets.token_urlsafe(16)
+        self._response_urls[key] = ResponseTarget(channel, user_id, message_ts)
+        return f"{self._origin}/hooks/{key}"
+
+    def adopt(self, payload: Json) -> Json:
+        """Make an interaction payload deliverable offline: remember its trigger id and point its
+        response_url at this fake. The user agent does this for every payload it sends."""
+        adopted = copy.deepcopy(payload)
+        user_id = adopted.get("user", {}).get("id") or adopted.get("user_id")
+        if user_id and adopted.get("trigger_id"):
+            self.workspace.views.remember_trigger(adopted["trigger_id"], user_id)
+        channel = adopted.get("channel_id") or (adopted.get("channel") or {}).get("id")
+        if user_id and channel and "response_url" in adopted:
+            message_ts = (adopted.get("container") or {}).get("message_ts")
+            adopted["response_url"] = self.response_url(
+                channel=channel, user_id=user_id, message_ts=message_ts
+            )
+        return adopted
+
+    def note_delivery(self, payload: Json, status: int, body: str) -> None:
+        """Apply the app's answer to a modal interaction the way Slack would (close, errors, update)."""
+        kind = payload.get("type")
+        if kind == "view_submission":
+            self.workspace.views.apply_submission_ack(payload, status, body)
+        elif kind == "view_closed":
+            self.workspace.views.close(
+                payload["user"]["id"], payload["view"]["id"], clear=bool(payload.get("is_cleared"))
+            )
+
+    # --- HTTP --------------------------------------------------------------------------------------
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        arrived, started = self.clock.now(), time.perf_counter()
+        method = request.match_info["method"]
+        status, headers = 200, {}
+        try:
+            args, token = await _read_args(request)
+        except ApiError as refusal:
+            args, token, body = {}, None, refusal.body()
+        else:
+            failure = self._take_failure(method)
+            if failure is not None:
+                status, body = failure.status, {"ok": False, "error": failure.error}
+                if status == 429:
+                    headers["Retry-After"] = str(failure.retry_after)
+            else:
+                body = self._dispatch(method, args, token)
+        await self._delay(method)
+        # A snapshot: the answer may share dicts with live state that later calls replace.
+        call = RecordedCall(
+            method,
+            args,
+            _redact(request.headers),
+            arrived,
+            started,
+            request.method,
+            status,
+            copy.deepcopy(body),
+        )
+        await self._record(call)
+        return web.json_response(body, status=status, headers=headers)
+
+    def _dispatch(self, method: str, args: Json, token: str | None) -> Json:
+        handler = self.workspace.methods.get(method)
+        if handler is None:
+            return {"ok": False, "error": "unknown_method", "req_method": method}
+        if not token:
+            return {"ok": False, "error": "not_authed"}
+        if token != self.bot_token:
+            return {"ok": False, "error": "invalid_auth"}
+        try:
+            return handler(args)
+        except ApiError as refusal:
+            return refusal.body()
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        arrived, started = self.clock.now(), time.perf_counter()
+        target = self._response_urls.get(request.match_info["key"])
+        status = 200
+        args: Json = {}
+        try:
+            args, _ = await _read_args(request)
+            if target is None:
+                raise ApiError("expired_url")
+            body = self.workspace.respond(target, args)
+        except ApiError as refusal:
+            status = 404 if refusal.error in ("expired_url", "used_url") else 400
+            body = refusal.body()
+        await self._delay(RESPONSE_URL)
+        await self._record(
+            RecordedCall(RESPONSE_URL, args, _redact(request.headers), arrived, started, "POST", status, body)
+        )
+        return web.json_response(body, status=status)
+
+    def _take_failure(self, method: str) -> _Failure | None:
+        for key in (method, "*"):
+            queue = self._failures.get(key)
+            if queue:
+                failure = queue[0]
+                failure.times -= 1
+                if failure.times <= 0:
+                    queue.popleft()
+                return failure
+        return None
+
+    async def _delay(self, method: str) -> None:
+        seconds = self._latency.get(method, self._latency.get(None, 0.0))
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    async def _record(self, call: RecordedCall) -> None:
+        async with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+        for listener in self._listeners:
+            listener(call)
+
+
+async def _read_args(request: web.Request) -> tuple[Json, str | None]:
+    """Arguments as Slack reads them: query string, then a form or JSON body; plus the token."""
+    args: Json = dict(request.query)
+    raw = await request.read()
+    if raw:
+        if request.content_type == "application/json":
+            try:
+                loaded = json.loads(raw)
+            except json.JSONDecodeError:
+                raise ApiError("invalid_json") from None
+            if not isinstance(loaded, dict):
+                raise ApiError("invalid_json")
+            args.update(loaded)
+        else:
+            args.update(parse_qsl(raw.decode(), keep_blank_values=True))
+    for key in ("blocks", "view", "attachments", "metadata"):
+        if isinstance(args.get(key), str) and args[key][:1] in ("[", "{"):
+            # Undecodable text stays as it is; the method answers with its format error.
+            with contextlib.suppress(json.JSONDecodeError):
+                args[key] = json.loads(args[key])
+    token = args.pop("token", None)
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        token = auth.removeprefix("Bearer ")
+    return args, token
+
+
+def _redact(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: ("<redacted>" if k.lower() == "authorization" else v) for k, v in headers.items()}
