@@ -19,7 +19,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from functools import cache
 from types import TracebackType
 from typing import Any, Final, Self, TypedDict, TypeVar, Unpack
 from urllib.parse import quote
@@ -286,10 +285,15 @@ def _camel_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
     return {to_camel(name): value for name, value in filters.items()}
 
 
-@cache
-def _adapter(response_type: Any) -> TypeAdapter[Any]:
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(response_type: type[T]) -> TypeAdapter[T]:
     # Building a TypeAdapter is costly; build each once, on first use rather than at import.
-    return TypeAdapter(response_type)
+    adapter = _ADAPTERS.get(response_type)
+    if adapter is None:
+        adapter = _ADAPTERS[response_type] = TypeAdapter(response_type)
+    return adapter
 
 
 @dataclass(frozen=True)
@@ -397,16 +401,17 @@ class MarketplaceClient:
     async def _call(
         self,
         op: Operation,
-        response_type: Any,
+        response_type: type[T],
         *,
         path: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         body: WireModel | None = None,
-    ) -> Any:
-        """Perform ``op`` and parse its JSON body as ``response_type`` (``None``: no body expected)."""
+    ) -> T:
+        """Perform ``op`` and parse its JSON body as ``response_type`` (a model, page or list of them).
+
+        Operations that answer with no body use :meth:`_send` and ignore the response.
+        """
         response = await self._send(op, path=path, params=params, body=body)
-        if response_type is None:
-            return None
         try:
             return _adapter(response_type).validate_json(response.content)
         except ValidationError as exc:
@@ -422,10 +427,11 @@ class MarketplaceClient:
         self,
         op: Operation,
         *,
-        path: Mapping[str, str] | None,
-        params: Mapping[str, Any] | None,
-        body: WireModel | None,
+        path: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        body: WireModel | None = None,
     ) -> httpx.Response:
+        """Perform ``op``, retrying where that is safe; the successful response, or its error raised."""
         url = self._base_url + self._fill(op.path, path or {})
         query = _query(params or {})
         json_body = body.model_dump(mode="json", exclude_unset=True) if body is not None else None
@@ -529,10 +535,7 @@ class MarketplaceClient:
     ) -> OffsetPage[AccessRequest]:
         """One page of the access requests the caller can see or manage."""
         params = {**_camel_filters(filters), "offset": offset, "limit": limit}
-        result: OffsetPage[AccessRequest] = await self._call(
-            SEARCH_ACCESS_REQUESTS, OffsetPage[AccessRequest], params=params
-        )
-        return result
+        return await self._call(SEARCH_ACCESS_REQUESTS, OffsetPage[AccessRequest], params=params)
 
     def iter_access_requests(
         self, *, page_size: int = 50, **filters: Unpack[AccessRequestSearchFilters]
@@ -545,45 +548,38 @@ class MarketplaceClient:
 
     async def get_approved_masking_exception_columns(self, user_id: str) -> list[RequestedColumn]:
         """The columns ``user_id`` (a global user id) holds approved masking exceptions for."""
-        result: list[RequestedColumn] = await self._call(
+        return await self._call(
             GET_APPROVED_MASKING_EXCEPTION_COLUMNS, list[RequestedColumn], params={"userId": user_id}
         )
-        return result
 
     async def get_access_request_by_id(self, id: str) -> AccessRequest:
         """One access request."""
-        result: AccessRequest = await self._call(GET_ACCESS_REQUEST_BY_ID, AccessRequest, path={"id": id})
-        return result
+        return await self._call(GET_ACCESS_REQUEST_BY_ID, AccessRequest, path={"id": id})
 
     get_access_request = get_access_request_by_id
 
     async def cancel_access_request(self, id: str) -> None:
         """Cancel a pending request (the requester's action); pending and blocked records cancel too."""
-        await self._call(CANCEL_ACCESS_REQUEST, None, path={"id": id})
+        await self._send(CANCEL_ACCESS_REQUEST, path={"id": id})
 
     async def get_access_request_records(self, id: str) -> ApprovalRecords:
         """The approval records (review stages) of a request, in ``.approval_records``."""
-        result: ApprovalRecords = await self._call(
-            GET_ACCESS_REQUEST_RECORDS, ApprovalRecords, path={"id": id}
-        )
-        return result
+        return await self._call(GET_ACCESS_REQUEST_RECORDS, ApprovalRecords, path={"id": id})
 
     async def get_risk_assessment(self, id: str) -> RiskAssessment:
         """The risk assessment of a request (only ``approval_risk`` while it is still pending)."""
-        result: RiskAssessment = await self._call(GET_RISK_ASSESSMENT, RiskAssessment, path={"id": id})
-        return result
+        return await self._call(GET_RISK_ASSESSMENT, RiskAssessment, path={"id": id})
 
     async def search_access_request_masking_exception_columns(
         self, id: str, *, offset: int = 0, limit: int = 10
     ) -> OffsetPage[MaskingExceptionColumn]:
         """One page of the columns a masking-exception request asks for."""
-        result: OffsetPage[MaskingExceptionColumn] = await self._call(
+        return await self._call(
             SEARCH_ACCESS_REQUEST_MASKING_EXCEPTION_COLUMNS,
             OffsetPage[MaskingExceptionColumn],
             path={"id": id},
             params={"offset": offset, "limit": limit},
         )
-        return result
 
     def iter_access_request_masking_exception_columns(
         self, id: str, *, page_size: int = 50
@@ -598,10 +594,7 @@ class MarketplaceClient:
 
     async def update_approval_record(self, id: str, body: UpdateApprovalRecordRequest) -> ApprovalRecord:
         """Decide an approval record as one of its approvers (approve, optionally for a time; deny)."""
-        result: ApprovalRecord = await self._call(
-            UPDATE_APPROVAL_RECORD, ApprovalRecord, path={"id": id}, body=body
-        )
-        return result
+        return await self._call(UPDATE_APPROVAL_RECORD, ApprovalRecord, path={"id": id}, body=body)
 
     # ---------------------------------------------------------------------------------------------
     # Data products.
@@ -630,10 +623,7 @@ class MarketplaceClient:
             "roleFilter": role_filter,
             "expiration": expiration,
         }
-        result: TokenPage[DataProduct] = await self._call(
-            SEARCH_DATA_PRODUCTS, TokenPage[DataProduct], params=params
-        )
-        return result
+        return await self._call(SEARCH_DATA_PRODUCTS, TokenPage[DataProduct], params=params)
 
     def iter_data_products(
         self,
@@ -662,32 +652,27 @@ class MarketplaceClient:
 
     async def create_data_product(self, body: CreateDataProductRequest) -> DataProduct:
         """Create a data product."""
-        result: DataProduct = await self._call(CREATE_DATA_PRODUCT, DataProduct, body=body)
-        return result
+        return await self._call(CREATE_DATA_PRODUCT, DataProduct, body=body)
 
     async def get_data_product_by_id(self, id: str) -> DataProduct:
         """One data product."""
-        result: DataProduct = await self._call(GET_DATA_PRODUCT_BY_ID, DataProduct, path={"id": id})
-        return result
+        return await self._call(GET_DATA_PRODUCT_BY_ID, DataProduct, path={"id": id})
 
     async def update_data_product(self, id: str, body: UpdateDataProductRequest) -> DataProduct:
         """Change a data product."""
-        result: DataProduct = await self._call(UPDATE_DATA_PRODUCT, DataProduct, path={"id": id}, body=body)
-        return result
+        return await self._call(UPDATE_DATA_PRODUCT, DataProduct, path={"id": id}, body=body)
 
     async def delete_data_product(self, id: str) -> None:
         """Delete a data product."""
-        await self._call(DELETE_DATA_PRODUCT, None, path={"id": id})
+        await self._send(DELETE_DATA_PRODUCT, path={"id": id})
 
     async def get_data_product_by_name(self, name: str) -> DataProduct:
         """The data product called ``name``."""
-        result: DataProduct = await self._call(GET_DATA_PRODUCT_BY_NAME, DataProduct, path={"name": name})
-        return result
+        return await self._call(GET_DATA_PRODUCT_BY_NAME, DataProduct, path={"name": name})
 
     async def update_data_sources(self, id: str, body: UpdateDataSourcesRequest) -> DataProduct:
         """Replace the data sources of a data product."""
-        result: DataProduct = await self._call(UPDATE_DATA_SOURCES, DataProduct, path={"id": id}, body=body)
-        return result
+        return await self._call(UPDATE_DATA_SOURCES, DataProduct, path={"id": id}, body=body)
 
     async def search_data_sources(
         self,
@@ -700,10 +685,9 @@ class MarketplaceClient:
     ) -> TokenPage[DataSourceWithStatus]:
         """One page of a product's data sources, with ``user``'s (default: caller's) subscription."""
         params = {"nextToken": next_token, "limit": limit, "user": user, "nameFilter": name_filter}
-        result: TokenPage[DataSourceWithStatus] = await self._call(
+        return await self._call(
             SEARCH_DATA_SOURCES, TokenPage[DataSourceWithStatus], path={"id": id}, params=params
         )
-        return result
 
     def iter_data_sources(
         self, id: str, *, page_size: int = 50, user: str | None = None, name_filter: str | None = None
@@ -717,18 +701,16 @@ class MarketplaceClient:
 
     async def get_all_data_sources(self, id: str) -> AllDataSources:
         """The ids of all of a product's data sources, unpaginated."""
-        result: AllDataSources = await self._call(GET_ALL_DATA_SOURCES, AllDataSources, path={"id": id})
-        return result
+        return await self._call(GET_ALL_DATA_SOURCES, AllDataSources, path={"id": id})
 
     async def search_data_product_access_requests(
         self, id: str, *, offset: int = 0, limit: int = 10, **filters: Unpack[DataProductRequestFilters]
     ) -> OffsetPage[AccessRequest]:
         """One page of the access requests for a data product."""
         params = {**_camel_filters(filters), "offset": offset, "limit": limit}
-        result: OffsetPage[AccessRequest] = await self._call(
+        return await self._call(
             SEARCH_DATA_PRODUCT_ACCESS_REQUESTS, OffsetPage[AccessRequest], path={"id": id}, params=params
         )
-        return result
 
     def iter_data_product_access_requests(
         self, id: str, *, page_size: int = 50, **filters: Unpack[DataProductRequestFilters]
@@ -743,18 +725,16 @@ class MarketplaceClient:
 
     async def request_access(self, id: str, body: CreateAccessRequest) -> AccessRequest:
         """Request access to data product ``id``. Never retried once it may have reached the server."""
-        result: AccessRequest = await self._call(REQUEST_ACCESS, AccessRequest, path={"id": id}, body=body)
-        return result
+        return await self._call(REQUEST_ACCESS, AccessRequest, path={"id": id}, body=body)
 
     async def search_data_product_members(
         self, id: str, *, offset: int = 0, limit: int = 10, **filters: Unpack[AccessRequestFilters]
     ) -> OffsetPage[AccessRequest]:
         """One page of a product's members: the requests that give (or gave) someone access."""
         params = {**_camel_filters(filters), "offset": offset, "limit": limit}
-        result: OffsetPage[AccessRequest] = await self._call(
+        return await self._call(
             SEARCH_DATA_PRODUCT_MEMBERS, OffsetPage[AccessRequest], path={"id": id}, params=params
         )
-        return result
 
     def iter_data_product_members(
         self, id: str, *, page_size: int = 50, **filters: Unpack[AccessRequestFilters]
@@ -767,30 +747,23 @@ class MarketplaceClient:
 
     async def request_masking_exception(self, id: str, body: CreateMaskingExceptionRequest) -> AccessRequest:
         """Request unmasked access to columns of data product ``id``. Not retried (it creates)."""
-        result: AccessRequest = await self._call(
-            REQUEST_MASKING_EXCEPTION, AccessRequest, path={"id": id}, body=body
-        )
-        return result
+        return await self._call(REQUEST_MASKING_EXCEPTION, AccessRequest, path={"id": id}, body=body)
 
     async def revoke_access(self, id: str, request_id: str) -> None:
         """Revoke the access granted by request ``request_id`` on data product ``id``."""
-        await self._call(REVOKE_ACCESS, None, path={"id": id, "requestId": request_id})
+        await self._send(REVOKE_ACCESS, path={"id": id, "requestId": request_id})
 
     async def recent_determinations(
         self, id: str, *, type: RequestType | str | None = None
     ) -> RecentDeterminations:
         """Recent manual decisions on a product's requests (of one request type, default data access)."""
-        result: RecentDeterminations = await self._call(
+        return await self._call(
             RECENT_DETERMINATIONS, RecentDeterminations, path={"id": id}, params={"type": type}
         )
-        return result
 
     async def get_request_forms(self, id: str) -> list[DataProductRequestForm]:
         """The request forms of a data product, one per request type."""
-        result: list[DataProductRequestForm] = await self._call(
-            GET_REQUEST_FORMS, list[DataProductRequestForm], path={"id": id}
-        )
-        return result
+        return await self._call(GET_REQUEST_FORMS, list[DataProductRequestForm], path={"id": id})
 
     async def search_data_product_columns(
         self,
@@ -816,10 +789,9 @@ class MarketplaceClient:
             "dir": dir,
             "dataSourceIds": data_source_ids,
         }
-        result: OffsetPage[DataProductColumn] = await self._call(
+        return await self._call(
             SEARCH_DATA_PRODUCT_COLUMNS, OffsetPage[DataProductColumn], path={"id": id}, params=params
         )
-        return result
 
     def iter_data_product_columns(
         self,
@@ -843,13 +815,11 @@ class MarketplaceClient:
 
     async def get_available_domains(self) -> DomainList:
         """The domains the caller can see."""
-        result: DomainList = await self._call(GET_AVAILABLE_DOMAINS, DomainList)
-        return result
+        return await self._call(GET_AVAILABLE_DOMAINS, DomainList)
 
     async def get_domain(self, id: str) -> Domain:
         """One domain."""
-        result: Domain = await self._call(GET_DOMAIN, Domain, path={"id": id})
-        return result
+        return await self._call(GET_DOMAIN, Domain, path={"id": id})
 
     async def get_domain_data_sources(
         self,
@@ -867,10 +837,9 @@ class MarketplaceClient:
             "searchText": search_text,
             "dataSourceIds": data_source_ids,
         }
-        result: OffsetPage[ImmutaDataSource] = await self._call(
+        return await self._call(
             GET_DOMAIN_DATA_SOURCES, OffsetPage[ImmutaDataSource], path={"id": id}, params=params
         )
-        return result
 
     def iter_domain_data_sources(
         self, id: str, *, page_size: int = 50, search_text: str | None = None
@@ -892,34 +861,28 @@ class MarketplaceClient:
     ) -> ImmutaUserList:
         """Immuta users matching ``filter`` or with the given global user ids."""
         params = {"limit": limit, "filter": filter, "globalUserId": global_user_id}
-        result: ImmutaUserList = await self._call(GET_IMMUTA_USERS, ImmutaUserList, params=params)
-        return result
+        return await self._call(GET_IMMUTA_USERS, ImmutaUserList, params=params)
 
     async def get_immuta_groups(
         self, *, limit: int | None = None, filter: str | None = None
     ) -> ImmutaGroupList:
         """Immuta groups matching ``filter``."""
-        result: ImmutaGroupList = await self._call(
-            GET_IMMUTA_GROUPS, ImmutaGroupList, params={"limit": limit, "filter": filter}
-        )
-        return result
+        return await self._call(GET_IMMUTA_GROUPS, ImmutaGroupList, params={"limit": limit, "filter": filter})
 
     async def get_immuta_attributes(
         self, *, search: str | None = None, type: str | None = None
     ) -> ImmutaAttributeList:
         """User attributes (key/value pairs) matching ``search``."""
-        result: ImmutaAttributeList = await self._call(
+        return await self._call(
             GET_IMMUTA_ATTRIBUTES, ImmutaAttributeList, params={"search": search, "type": type}
         )
-        return result
 
     async def get_immuta_tags(
         self, *, search_text: str | None = None, fuzzy_search: bool | None = None, limit: int | None = None
     ) -> list[ImmutaTag]:
         """Immuta tags matching ``search_text``."""
         params = {"searchText": search_text, "fuzzySearch": fuzzy_search, "limit": limit}
-        result: list[ImmutaTag] = await self._call(GET_IMMUTA_TAGS, list[ImmutaTag], params=params)
-        return result
+        return await self._call(GET_IMMUTA_TAGS, list[ImmutaTag], params=params)
 
     # ---------------------------------------------------------------------------------------------
     # Notifications and webhooks.
@@ -927,53 +890,44 @@ class MarketplaceClient:
 
     async def get_user_preferences(self) -> list[UserPreference]:
         """The caller's notification preferences, per provider."""
-        result: list[UserPreference] = await self._call(GET_USER_PREFERENCES, list[UserPreference])
-        return result
+        return await self._call(GET_USER_PREFERENCES, list[UserPreference])
 
     async def update_user_preferences(
         self, body: UpdateUserPreferencesRequest
     ) -> UpdateUserPreferencesResponse:
         """Change the caller's notification preferences."""
-        result: UpdateUserPreferencesResponse = await self._call(
-            UPDATE_USER_PREFERENCES, UpdateUserPreferencesResponse, body=body
-        )
-        return result
+        return await self._call(UPDATE_USER_PREFERENCES, UpdateUserPreferencesResponse, body=body)
 
     async def get_webhooks(self) -> list[Webhook]:
         """The registered webhooks."""
-        result: list[Webhook] = await self._call(GET_WEBHOOKS, list[Webhook])
-        return result
+        return await self._call(GET_WEBHOOKS, list[Webhook])
 
     async def create_webhook(self, body: CreateWebhookRequest) -> Webhook:
         """Register a webhook. Not retried once it may have reached the server."""
-        result: Webhook = await self._call(CREATE_WEBHOOK, Webhook, body=body)
-        return result
+        return await self._call(CREATE_WEBHOOK, Webhook, body=body)
 
     async def get_webhook(self, id: str) -> Webhook:
         """One webhook."""
-        result: Webhook = await self._call(GET_WEBHOOK, Webhook, path={"id": id})
-        return result
+        return await self._call(GET_WEBHOOK, Webhook, path={"id": id})
 
     async def update_webhook(self, id: str, body: UpdateWebhookRequest) -> Webhook:
         """Change a webhook's URL, TLS verification or signing key."""
-        result: Webhook = await self._call(UPDATE_WEBHOOK, Webhook, path={"id": id}, body=body)
-        return result
+        return await self._call(UPDATE_WEBHOOK, Webhook, path={"id": id}, body=body)
 
     async def delete_webhook(self, id: str) -> None:
         """Remove a webhook."""
-        await self._call(DELETE_WEBHOOK, None, path={"id": id})
+        await self._send(DELETE_WEBHOOK, path={"id": id})
 
     async def get_webhook_history(
         self, id: str, *, offset: int = 0, limit: int = 10
     ) -> OffsetPage[WebhookDelivery]:
         """One page of a webhook's delivery history."""
-        result: OffsetPage[WebhookDelivery] = await self._call(
+        return await self._call(
             GET_WEBHOOK_HISTORY,
             OffsetPage[WebhookDelivery],
             path={"id": id},
             params={"offset": offset, "limit": limit},
         )
-        return result
 
     def iter_webhook_history(self, id: str, *, page_size: int = 50) -> AsyncIterator[WebhookDelivery]:
         """A webhook's whole delivery history, across pages."""
@@ -984,13 +938,11 @@ class MarketplaceClient:
 
     async def test_webhook(self, id: str) -> WebhookTestResult:
         """Send a test delivery to a registered webhook."""
-        result: WebhookTestResult = await self._call(TEST_WEBHOOK, WebhookTestResult, path={"id": id})
-        return result
+        return await self._call(TEST_WEBHOOK, WebhookTestResult, path={"id": id})
 
     async def test_webhook_config(self, body: CreateWebhookRequest) -> WebhookTestResult:
         """Send a test delivery to a webhook configuration before registering it."""
-        result: WebhookTestResult = await self._call(TEST_WEBHOOK_CONFIG, WebhookTestResult, body=body)
-        return result
+        return await self._call(TEST_WEBHOOK_CONFIG, WebhookTestResult, body=body)
 
     # ---------------------------------------------------------------------------------------------
     # Data use agreements.
@@ -998,8 +950,7 @@ class MarketplaceClient:
 
     async def create_data_use_agreement(self, body: CreateDataUseAgreementRequest) -> DataUseAgreement:
         """Create a data use agreement."""
-        result: DataUseAgreement = await self._call(CREATE_DATA_USE_AGREEMENT, DataUseAgreement, body=body)
-        return result
+        return await self._call(CREATE_DATA_USE_AGREEMENT, DataUseAgreement, body=body)
 
     async def search_data_use_agreements(
         self,
@@ -1020,10 +971,7 @@ class MarketplaceClient:
             "nameFilter": name_filter,
             "exactMatch": exact_match,
         }
-        result: OffsetPage[DataUseAgreement] = await self._call(
-            SEARCH_DATA_USE_AGREEMENTS, OffsetPage[DataUseAgreement], params=params
-        )
-        return result
+        return await self._call(SEARCH_DATA_USE_AGREEMENTS, OffsetPage[DataUseAgreement], params=params)
 
     def iter_data_use_agreements(
         self, *, page_size: int = 50, name_filter: str | None = None
@@ -1038,30 +986,21 @@ class MarketplaceClient:
 
     async def get_data_use_agreement_by_id(self, id: str) -> DataUseAgreement:
         """One data use agreement."""
-        result: DataUseAgreement = await self._call(
-            GET_DATA_USE_AGREEMENT_BY_ID, DataUseAgreement, path={"id": id}
-        )
-        return result
+        return await self._call(GET_DATA_USE_AGREEMENT_BY_ID, DataUseAgreement, path={"id": id})
 
     async def update_data_use_agreement(
         self, id: str, body: UpdateDataUseAgreementRequest
     ) -> DataUseAgreement:
         """Change a data use agreement."""
-        result: DataUseAgreement = await self._call(
-            UPDATE_DATA_USE_AGREEMENT, DataUseAgreement, path={"id": id}, body=body
-        )
-        return result
+        return await self._call(UPDATE_DATA_USE_AGREEMENT, DataUseAgreement, path={"id": id}, body=body)
 
     async def delete_data_use_agreement(self, id: str) -> None:
         """Delete a data use agreement."""
-        await self._call(DELETE_DATA_USE_AGREEMENT, None, path={"id": id})
+        await self._send(DELETE_DATA_USE_AGREEMENT, path={"id": id})
 
     async def get_associated_request_forms(self, id: str) -> list[AssociatedRequestForm]:
         """The request forms that include a data use agreement."""
-        result: list[AssociatedRequestForm] = await self._call(
-            GET_ASSOCIATED_REQUEST_FORMS, list[AssociatedRequestForm], path={"id": id}
-        )
-        return result
+        return await self._call(GET_ASSOCIATED_REQUEST_FORMS, list[AssociatedRequestForm], path={"id": id})
 
     # ---------------------------------------------------------------------------------------------
     # Request forms.
@@ -1069,8 +1008,7 @@ class MarketplaceClient:
 
     async def create_request_form(self, body: CreateRequestFormRequest) -> RequestForm:
         """Create a request form."""
-        result: RequestForm = await self._call(CREATE_REQUEST_FORM, RequestForm, body=body)
-        return result
+        return await self._call(CREATE_REQUEST_FORM, RequestForm, body=body)
 
     async def search_request_forms(
         self,
@@ -1091,10 +1029,7 @@ class MarketplaceClient:
             "nameFilter": name_filter,
             "exactMatch": exact_match,
         }
-        result: OffsetPage[RequestFormSummary] = await self._call(
-            SEARCH_REQUEST_FORMS, OffsetPage[RequestFormSummary], params=params
-        )
-        return result
+        return await self._call(SEARCH_REQUEST_FORMS, OffsetPage[RequestFormSummary], params=params)
 
     def iter_request_forms(
         self, *, page_size: int = 50, name_filter: str | None = None
@@ -1109,31 +1044,23 @@ class MarketplaceClient:
 
     async def get_request_form_by_id(self, id: str) -> RequestForm:
         """The current version of a request form."""
-        result: RequestForm = await self._call(GET_REQUEST_FORM_BY_ID, RequestForm, path={"id": id})
-        return result
+        return await self._call(GET_REQUEST_FORM_BY_ID, RequestForm, path={"id": id})
 
     async def update_request_form(self, id: str, body: UpdateRequestFormRequest) -> RequestForm:
         """Change a request form (this makes a new version)."""
-        result: RequestForm = await self._call(UPDATE_REQUEST_FORM, RequestForm, path={"id": id}, body=body)
-        return result
+        return await self._call(UPDATE_REQUEST_FORM, RequestForm, path={"id": id}, body=body)
 
     async def delete_request_form_by_id(self, id: str) -> None:
         """Delete a request form."""
-        await self._call(DELETE_REQUEST_FORM_BY_ID, None, path={"id": id})
+        await self._send(DELETE_REQUEST_FORM_BY_ID, path={"id": id})
 
     async def get_request_form_by_version(self, version: str) -> RequestForm:
         """A request form as it was at ``version`` (an access request's ``form_version``)."""
-        result: RequestForm = await self._call(
-            GET_REQUEST_FORM_BY_VERSION, RequestForm, path={"version": version}
-        )
-        return result
+        return await self._call(GET_REQUEST_FORM_BY_VERSION, RequestForm, path={"version": version})
 
     async def get_data_products(self, id: str) -> list[LinkedDataProduct]:
         """The data products that use request form ``id``."""
-        result: list[LinkedDataProduct] = await self._call(
-            GET_DATA_PRODUCTS, list[LinkedDataProduct], path={"id": id}
-        )
-        return result
+        return await self._call(GET_DATA_PRODUCTS, list[LinkedDataProduct], path={"id": id})
 
     # ---------------------------------------------------------------------------------------------
     # Auth and settings.
@@ -1141,13 +1068,11 @@ class MarketplaceClient:
 
     async def get_current_user(self) -> CurrentUser:
         """Who the token belongs to, with their permissions and groups (``GET /api/auth/user``)."""
-        result: CurrentUser = await self._call(GET_CURRENT_USER, CurrentUser)
-        return result
+        return await self._call(GET_CURRENT_USER, CurrentUser)
 
     async def get_frontend_settings(self) -> FrontendSettings:
         """Branding (theme colours and logos) and feature-flag settings."""
-        result: FrontendSettings = await self._call(GET_FRONTEND_SETTINGS, FrontendSettings)
-        return result
+        return await self._call(GET_FRONTEND_SETTINGS, FrontendSettings)
 
 
 def _ms_since(started: float) -> float:
