@@ -1,0 +1,1 @@
+"""The Marketplace client's operations by area of the API, assembled in :mod:`..client`."""
