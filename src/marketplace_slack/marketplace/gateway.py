@@ -1,8 +1,9 @@
 """The Marketplace as the workflow sees it: loads a request with everything its card needs, as domain
 objects, and sends determinations with a steward's own token.
 
-Loading runs the independent calls concurrently. The longest chain is two calls deep (the request,
-then what needs its product id or form version); form versions never change, so they are cached.
+Loading runs the independent calls concurrently, in one task group: a call that fails cancels the
+others, and raises as itself. The longest chain is two calls deep (the request, then what needs its
+product id or form version); form versions never change, so they are cached.
 """
 
 from __future__ import annotations
@@ -61,56 +62,58 @@ class MarketplaceGateway:
 
         `find_people` (emails → Slack user ids) runs alongside the enrichment calls, so finding the
         people in Slack adds nothing to the time a card takes."""
-        request_task = asyncio.ensure_future(self._client.get_access_request_by_id(request_id))
-        records_task = asyncio.ensure_future(self._client.get_access_request_records(request_id))
-        risk_task = (
-            asyncio.ensure_future(self._optional(self._client.get_risk_assessment(request_id)))
-            if enrich
-            else None
-        )
         try:
-            raw = await request_task
-        except BaseException:
-            for task in (records_task, risk_task):
-                if task is not None:
-                    task.cancel()
-            raise
-        kind = _kind(raw.type)
-        product_id = raw.data_product.id if raw.data_product else (raw.asset.id if raw.asset else "")
-        columns_task = None
-        form_task = recent_task = product_task = None
-        if enrich:
-            if kind is RequestKind.MASKING_EXCEPTION:
-                columns_task = asyncio.ensure_future(
-                    self._optional(
-                        self._client.search_access_request_masking_exception_columns(
-                            request_id, limit=MAX_COLUMNS
+            async with asyncio.TaskGroup() as group:
+                request_task = group.create_task(self._client.get_access_request_by_id(request_id))
+                records_task = group.create_task(self._client.get_access_request_records(request_id))
+                risk_task = (
+                    group.create_task(self._optional(self._client.get_risk_assessment(request_id)))
+                    if enrich
+                    else None
+                )
+                raw = await request_task
+                kind = _kind(raw.type)
+                product_id = raw.data_product.id if raw.data_product else (raw.asset.id if raw.asset else "")
+                columns_task = None
+                form_task = recent_task = product_task = None
+                if enrich:
+                    if kind is RequestKind.MASKING_EXCEPTION:
+                        columns_task = group.create_task(
+                            self._optional(
+                                self._client.search_access_request_masking_exception_columns(
+                                    request_id, limit=MAX_COLUMNS
+                                )
+                            )
                         )
-                    )
+                    form_task = group.create_task(self._form(raw.form_version))
+                    if product_id:
+                        recent_task = group.create_task(
+                            self._optional(self._client.recent_determinations(product_id))
+                        )
+                        product_task = group.create_task(
+                            self._optional(self._client.get_data_product_by_id(product_id))
+                        )
+                records = await records_task
+                users = [
+                    raw.user,
+                    raw.requesting_user,
+                    *(r.action_by for r in records.approval_records if r.action_by),
+                ]
+                people_task = (
+                    group.create_task(_find(find_people, [u.email for u in users if u.email]))
+                    if find_people
+                    else None
                 )
-            form_task = asyncio.ensure_future(self._form(raw.form_version))
-            if product_id:
-                recent_task = asyncio.ensure_future(
-                    self._optional(self._client.recent_determinations(product_id))
-                )
-                product_task = asyncio.ensure_future(
-                    self._optional(self._client.get_data_product_by_id(product_id))
-                )
-        records = await records_task
-        users = [
-            raw.user,
-            raw.requesting_user,
-            *(r.action_by for r in records.approval_records if r.action_by),
-        ]
-        people_task = (
-            asyncio.ensure_future(find_people([u.email for u in users if u.email])) if find_people else None
-        )
-        risk = await risk_task if risk_task else None
-        columns_page = await columns_task if columns_task else None
-        form = await form_task if form_task else None
-        recent = await recent_task if recent_task else None
-        product = await product_task if product_task else None
-        slack_ids = dict(await people_task) if people_task else {}
+                risk = await risk_task if risk_task else None
+                columns_page = await columns_task if columns_task else None
+                form = await form_task if form_task else None
+                recent = await recent_task if recent_task else None
+                product = await product_task if product_task else None
+                slack_ids = dict(await people_task) if people_task else {}
+        except BaseExceptionGroup as failures:
+            # The group has cancelled the other calls; callers see the one error tree, not a group.
+            error = _first_error(failures)
+            raise error from error.__cause__
 
         def person(user: wire.ImmutaUser) -> Person:
             return _person(user, slack_ids.get(user.email.casefold()) if user.email else None)
@@ -219,6 +222,16 @@ class MarketplaceGateway:
         except MarketplaceError as exc:
             log.warning("enrichment_failed", error=type(exc).__name__)
             return None
+
+
+async def _find(find_people: PeopleFinder, emails: list[str]) -> Mapping[str, str | None]:
+    # A task group takes coroutines, and the finder may return any awaitable.
+    return await find_people(emails)
+
+
+def _first_error(failures: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = failures.exceptions[0]
+    return _first_error(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 # --- wire → domain --------------------------------------------------------------------------------

@@ -1,0 +1,99 @@
+"""The gateway's concurrent load: one failing call cancels the calls still in flight, and the caller sees
+the client's own error, not an ExceptionGroup."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from marketplace_slack.marketplace import models as wire
+from marketplace_slack.marketplace.client import MarketplaceClient
+from marketplace_slack.marketplace.errors import ForbiddenError, MarketplaceError, NotFoundError
+from marketplace_slack.marketplace.gateway import MarketplaceGateway
+
+USER = {"id": 1, "iamId": "bim", "globalUserId": "u1", "username": "rick", "name": "Rick"}
+REQUEST = wire.AccessRequest.model_validate(
+    {
+        "id": "q1",
+        "requestingUser": USER,
+        "user": USER,
+        "formVersion": "v1",
+        "type": "DATA_ACCESS",
+        "status": "PENDING",
+        "createdAt": "2026-11-23T09:00:00.000Z",
+        "updatedAt": "2026-11-23T09:00:00.000Z",
+        "dataProduct": {"id": "p1", "name": "Sales"},
+    }
+)
+ENRICHMENT = {"risk", "form", "recent", "product"}
+
+
+class ScriptedClient(MarketplaceClient):
+    """Answers the calls `load` makes without HTTP: each call succeeds, fails once the calls it waits
+    for are in flight, or hangs until cancelled (recording that it was)."""
+
+    def __init__(self, failing: str, error: MarketplaceError, waits_for: set[str]) -> None:
+        super().__init__("http://marketplace.invalid/marketplace", "sbx_test")
+        self.failing, self.error, self.waits_for = failing, error, waits_for
+        self.in_flight: set[str] = set()
+        self.cancelled: set[str] = set()
+        self._started = asyncio.Event()
+
+    async def _answer(self, name: str, value: Any = None) -> Any:
+        self.in_flight.add(name)
+        self._started.set()
+        if name == self.failing:
+            while not self.waits_for <= self.in_flight:
+                self._started.clear()
+                await self._started.wait()
+            raise self.error
+        if value is not None:
+            return value
+        try:
+            await asyncio.Event().wait()  # never set: only cancellation ends it
+        except asyncio.CancelledError:
+            self.cancelled.add(name)
+            raise
+
+    async def get_access_request_by_id(self, id: str) -> wire.AccessRequest:
+        return await self._answer("request", REQUEST)
+
+    async def get_access_request_records(self, id: str) -> wire.ApprovalRecords:
+        return await self._answer("records")
+
+    async def get_risk_assessment(self, id: str) -> wire.RiskAssessment:
+        return await self._answer("risk")
+
+    async def get_request_form_by_version(self, version: str) -> wire.RequestForm:
+        return await self._answer("form")
+
+    async def recent_determinations(self, id: str, *, type: Any = None) -> wire.RecentDeterminations:
+        return await self._answer("recent")
+
+    async def get_data_product_by_id(self, id: str) -> wire.DataProduct:
+        return await self._answer("product")
+
+
+@pytest.mark.parametrize(
+    ("failing", "error", "waits_for", "cancelled"),
+    [
+        # The request itself fails while its records and risk assessment are being fetched.
+        ("request", ForbiddenError(403, "not yours"), {"records", "risk"}, {"records", "risk"}),
+        # The records fail after the request came back, while every enrichment call is in flight.
+        ("records", NotFoundError(404, "gone"), ENRICHMENT, ENRICHMENT),
+    ],
+    ids=["request fails", "records fail"],
+)
+async def test_a_failing_call_cancels_its_siblings_and_surfaces_as_itself(
+    failing: str, error: MarketplaceError, waits_for: set[str], cancelled: set[str]
+) -> None:
+    async with ScriptedClient(failing, error, waits_for) as client:
+        gateway = MarketplaceGateway(client, app_url="https://app.example.com")
+        with pytest.raises(type(error)) as raised:
+            await asyncio.wait_for(gateway.load("q1"), timeout=5)
+
+    assert raised.value is error  # the client's error itself, not an ExceptionGroup around it
+    assert client.cancelled == cancelled
+    assert not [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
