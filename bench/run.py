@@ -44,12 +44,9 @@ from marketplace_slack_standins.fakeslack import (
     RecordedCall,
     SlackUserAgent,
     block_action,
-    slash_command,
-    view_state,
-    view_submission,
 )
 from marketplace_slack_standins.sandbox.server import SandboxServer
-from marketplace_slack_standins.stage import plausible_answers
+from marketplace_slack_standins.stage import link_account, plausible_answers
 
 LATENCY_MS = 50
 SLOW_LATENCY_MS = 500
@@ -84,25 +81,6 @@ class Bench:
         return next(
             m for m in self.slack.messages(CHANNEL) if request_id in str(m.blocks) and not m.thread_ts
         )
-
-    async def link(self, username: str) -> None:
-        user = self.slack_user(username)
-        await self.agent.send_slash_command(
-            slash_command(
-                user_id=user,
-                team_id=self.slack.team_id,
-                channel_id=CHANNEL,
-                command=ids.SLASH_COMMAND,
-                text="link",
-            )
-        )
-        await self.slack.wait_for("views.open")
-        view = self.slack.views(user)[-1]
-        values = view_state(view, {ids.TOKEN_INPUT: self.sandbox.token_for(username)})
-        await self.agent.send_interaction(
-            view_submission(user_id=user, team_id=self.slack.team_id, view=view, state_values=values)
-        )
-        await self.slack.wait_for("chat.postEphemeral", predicate=lambda c: c.args.get("user") == user)
 
 
 @contextlib.asynccontextmanager
@@ -200,7 +178,7 @@ async def click_to_ack(bench: Bench, clicks: int) -> list[float]:
     await bench.slack.wait_for(
         "chat.postMessage", predicate=lambda c: request_id in str(c.args.get("blocks"))
     )
-    await bench.link("gina")
+    await link_account(bench.agent, bench.slack, bench.slack_user("gina"), bench.sandbox.token_for("gina"))
     message = bench.card(request_id)
     bench.sandbox.faults.set(latencyMs=SLOW_LATENCY_MS)
     elapsed = []

@@ -27,6 +27,7 @@ from marketplace_slack.marketplace.registration import register_webhook
 from marketplace_slack.slack import ids
 from marketplace_slack_standins.fakeslack import (
     FakeSlack,
+    RecordedCall,
     SlackUserAgent,
     block_action,
     slash_command,
@@ -96,21 +97,13 @@ class Stage:
             raise LookupError(f"no card for request {request_id}")
         return self.slack.message(record.channel, record.ts)
 
-    async def link(self, username: str) -> None:
-        """`username` runs `/marketplace link` and pastes their Marketplace token into the modal."""
-        user_id = self.slack_user(username)
-        await self.agent.send_slash_command(
-            slash_command(
-                user_id=user_id,
-                team_id=self.slack.team_id,
-                channel_id=STEWARDS_CHANNEL,
-                command=ids.SLASH_COMMAND,
-                text="link",
-            )
+    async def link(self, username: str, *, token: str | None = None) -> Delivery:
+        """`username` links their Marketplace account (or pastes someone else's `token`)."""
+        delivery = await link_account(
+            self.agent, self.slack, self.slack_user(username), token or self.sandbox.token_for(username)
         )
         await self.settle()
-        view = self.slack.views(user_id)[-1]
-        await self.submit(username, view, {ids.TOKEN_INPUT: self.sandbox.token_for(username)})
+        return delivery
 
     async def click(
         self, username: str, request_id: str, action_id: str, *, duration: str | None = None
@@ -196,6 +189,40 @@ class Stage:
             if self.app.tasks.pending == 0 and not self.sandbox.webhooks.busy:
                 return
         raise RuntimeError("the stage did not settle")
+
+
+async def link_account(
+    agent: SlackUserAgent, slack: FakeSlack, user_id: str, token: str, *, channel_id: str = STEWARDS_CHANNEL
+) -> Delivery:
+    """A person runs `/marketplace link` in `channel_id` and pastes `token` into the modal that opens.
+
+    Returns the modal submission's delivery once the app has whispered its answer (linked, or why not).
+    It waits on what the stand-in Slack sees rather than on the app's tasks, so it also serves an app
+    running in another process (the benchmarks).
+    """
+
+    def answer(call: RecordedCall) -> bool:
+        return call.args.get("user") == user_id
+
+    opened = len(slack.calls_to("views.open"))
+    answered = len([c for c in slack.calls_to("chat.postEphemeral") if answer(c)])
+    await agent.send_slash_command(
+        slash_command(
+            user_id=user_id,
+            team_id=slack.team_id,
+            channel_id=channel_id,
+            command=ids.SLASH_COMMAND,
+            text="link",
+        )
+    )
+    await slack.wait_for("views.open", count=opened + 1)
+    view = slack.views(user_id)[-1]
+    values = view_state(view, {ids.TOKEN_INPUT: token})
+    delivery = await agent.send_interaction(
+        view_submission(user_id=user_id, team_id=slack.team_id, view=view, state_values=values)
+    )
+    await slack.wait_for("chat.postEphemeral", count=answered + 1, predicate=answer)
+    return delivery
 
 
 def plausible_answers(

@@ -370,19 +370,7 @@ async def test_revoked_and_expired_access_show_on_the_card(stage: Stage) -> None
 
 async def test_linking_someone_elses_token_is_refused(stage: Stage) -> None:
     user = stage.slack_user("sara")
-    await stage.agent.send_slash_command(
-        slash_command(
-            user_id=user,
-            team_id=stage.slack.team_id,
-            channel_id="C0STEWARDS",
-            command=ids.SLASH_COMMAND,
-            text="link",
-        )
-    )
-    await stage.settle()
-    await stage.submit(
-        "sara", stage.slack.views(user)[-1], {ids.TOKEN_INPUT: stage.sandbox.token_for("omar")}
-    )
+    await stage.link("sara", token=stage.sandbox.token_for("omar"))
 
     assert await stage.app.store.get_link(stage.slack.team_id, user) is None
     assert "not linked" in stage.slack.ephemeral_messages(user=user)[-1].text

@@ -8,8 +8,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from marketplace_slack.slack import limits
-from marketplace_slack_standins.fakeslack import FakeSlack
+from marketplace_slack_standins.fakeslack import FakeSlack, blockkit
 
 from .samples import card_blocks, modal_view
 
@@ -79,7 +78,7 @@ async def test_views_over_the_limits_are_refused_like_slack_refuses_views(
     assert slack.views("U0SARA") == []
 
 
-async def test_the_apps_own_validator_decides(
+async def test_the_blockkit_validator_decides(
     slack: FakeSlack, client: AsyncWebClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[tuple[int, str]] = []
@@ -89,7 +88,7 @@ async def test_the_apps_own_validator_decides(
         seen.append((len(blocks), surface))  # type: ignore[arg-type]
         return [complaint]
 
-    monkeypatch.setattr(limits, "validate_blocks", validate_blocks)
+    monkeypatch.setattr(blockkit, "validate_blocks", validate_blocks)
 
     with pytest.raises(SlackApiError) as raised:
         await client.chat_postMessage(channel="C0STEWARDS", text="card", blocks=card_blocks())

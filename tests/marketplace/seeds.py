@@ -1,8 +1,10 @@
 """The vendor API reference's example bodies, per operation.
 
-`data/seed_examples.json` is extracted from the reference text (`/work/shared/seeds/000_*.txt`) by
-`extract()`; `test_models_spec.py` re-extracts and compares when the reference is present, so the
-committed copy cannot drift from it.
+`data/seed_examples.json` is extracted from the reference text by `extract()`; `test_models_spec.py`
+re-extracts and compares, so the committed examples cannot drift from it. The reference is read from the
+shared reference material beside the repository (`../shared/seeds/`) when it is there, and otherwise
+from the copy committed as `tests/data/marketplace-api-reference.txt`, so the comparison runs on every
+clone; the committed copy must equal the shared one wherever both exist.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 EXAMPLES = Path(__file__).parent / "data" / "seed_examples.json"
-REFERENCE = Path("/work/shared/seeds/000_681f81b01d217b0c.txt")
+_REPOSITORY = Path(__file__).resolve().parents[2]
+SHARED_REFERENCE = _REPOSITORY.parent / "shared" / "seeds" / "000_681f81b01d217b0c.txt"
+COMMITTED_REFERENCE = _REPOSITORY / "tests" / "data" / "marketplace-api-reference.txt"
 
 _HTTP_LINE = re.compile(r"^(GET|PUT|POST|DELETE|PATCH) /marketplace(/\S+?)(?:\?\S*)? HTTP/1\.1$")
 _JSON_START = re.compile(r"(?m)^[\[{]")
@@ -28,6 +32,24 @@ class Example:
     response: Any  # None when the operation answers without a body
     has_request: bool
     has_response: bool
+
+
+def reference_text() -> str:
+    """The API reference's text: the shared original when present, else the committed copy.
+
+    Raises rather than letting the comparison skip: a check that silently skips guards nothing.
+    """
+    committed = COMMITTED_REFERENCE.read_text() if COMMITTED_REFERENCE.exists() else None
+    if SHARED_REFERENCE.exists():
+        shared = SHARED_REFERENCE.read_text()
+        if committed is not None and committed != shared:
+            raise AssertionError(f"{COMMITTED_REFERENCE} differs from {SHARED_REFERENCE}: copy it again")
+        return shared
+    if committed is None:
+        raise FileNotFoundError(
+            f"the API reference is missing: neither {SHARED_REFERENCE} nor {COMMITTED_REFERENCE}"
+        )
+    return committed
 
 
 def extract(text: str) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ import pytest
 from marketplace_slack.domain import CardState
 from marketplace_slack.slack import messages, views
 from marketplace_slack.slack.cards import render_card
-from marketplace_slack.slack.limits import validate_blocks, validate_message, validate_view
+from marketplace_slack_standins.fakeslack.blockkit import validate_blocks, validate_message, validate_view
 
 from .factories import (
     CARD_STATES,

@@ -26,8 +26,8 @@ from marketplace_slack.domain import (
 )
 from marketplace_slack.slack import messages, views
 from marketplace_slack.slack.cards import Card, render_card
-from marketplace_slack.slack.limits import (
-    FALLBACK_TEXT_MAX,
+from marketplace_slack.slack.limits import FALLBACK_TEXT_MAX
+from marketplace_slack_standins.fakeslack.blockkit import (
     MESSAGE_BLOCKS_MAX,
     validate_blocks,
     validate_message,

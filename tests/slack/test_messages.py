@@ -16,13 +16,13 @@ from marketplace_slack.domain import (
 )
 from marketplace_slack.slack import ids
 from marketplace_slack.slack.cards import Card
-from marketplace_slack.slack.limits import validate_message
 from marketplace_slack.slack.messages import (
     decision_thread_reply,
     ephemeral,
     link_account_prompt,
     requester_dm,
 )
+from marketplace_slack_standins.fakeslack.blockkit import validate_message
 
 from .factories import (
     NOW,

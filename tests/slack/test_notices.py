@@ -17,7 +17,6 @@ from marketplace_slack.slack.digest import (
     visible_entries,
 )
 from marketplace_slack.slack.expiry import expiry_message
-from marketplace_slack.slack.limits import validate_message
 from marketplace_slack.slack.reminders import escalation_message, reminder_message
 from marketplace_slack.workflow.ports import (
     Digest,
@@ -28,6 +27,7 @@ from marketplace_slack.workflow.ports import (
     ReminderNote,
     age_words,
 )
+from marketplace_slack_standins.fakeslack.blockkit import validate_message
 
 from .golden import assert_golden
 from .hostile import EMOJI, HOSTILE, INJECTIONS

@@ -11,7 +11,6 @@ import pytest
 
 from marketplace_slack.domain import Decision, Duration, DurationUnit, Verdict
 from marketplace_slack.slack import ids
-from marketplace_slack.slack.limits import validate_view
 from marketplace_slack.slack.views import (
     DEFAULT_DURATION_VALUE,
     approve_modal,
@@ -25,6 +24,7 @@ from marketplace_slack.slack.views import (
     parse_decision_submission,
     parse_link_submission,
 )
+from marketplace_slack_standins.fakeslack.blockkit import validate_view
 
 PAYLOADS = Path(__file__).parents[1] / "data" / "slack-payloads"
 

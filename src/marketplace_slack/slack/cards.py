@@ -104,7 +104,7 @@ class Card:
     """A Slack message body: `text` is the notification/fallback line, `blocks` what people see.
 
     Both are safe to post as-is: `text` is escaped mrkdwn within 3000 characters, and `blocks`
-    pass `limits.validate_blocks(..., surface="message")`.
+    pass the stand-in Slack's Block Kit validator for a message.
     """
 
     text: str

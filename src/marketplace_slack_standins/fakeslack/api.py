@@ -9,7 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 from marketplace_slack.infra.clock import Clock
-from marketplace_slack.slack import limits
+from marketplace_slack.slack.limits import measure
+from marketplace_slack_standins.fakeslack import blockkit
 from marketplace_slack_standins.fakeslack.errors import ApiError, Violation
 from marketplace_slack_standins.fakeslack.views import ViewRegistry, parse_json_arg, with_block_ids
 from marketplace_slack_standins.fakeslack.workspace import SlackChannel, SlackUser
@@ -201,14 +202,14 @@ class Workspace:
             raise ApiError("invalid_blocks_format")
         if required and not text and not blocks and not args.get("attachments"):
             raise ApiError("no_text")
-        if text is not None and limits.measure(text) > limits.MESSAGE_TEXT_MAX:
+        if text is not None and measure(text) > blockkit.MESSAGE_TEXT_MAX:
             self._record(
-                method, "message", [f"text: {limits.measure(text)} characters > {limits.MESSAGE_TEXT_MAX}"]
+                method, "message", [f"text: {measure(text)} characters > {blockkit.MESSAGE_TEXT_MAX}"]
             )
             raise ApiError("msg_too_long")
         if blocks:
             # Looked up on the module at call time so a test can swap the validator.
-            problems = limits.validate_blocks(blocks, surface="message")
+            problems = blockkit.validate_blocks(blocks, surface="message")
             if problems:
                 self._record(method, "message", problems)
                 raise ApiError(

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from marketplace_slack.infra.clock import Clock
-from marketplace_slack.slack import limits
+from marketplace_slack_standins.fakeslack import blockkit
 from marketplace_slack_standins.fakeslack.errors import ApiError, Violation, invalid_arguments
 
 Json = dict[str, Any]
@@ -97,12 +97,12 @@ class ViewRegistry:
         if not isinstance(view, dict):
             raise invalid_arguments("missing required field: view [json-pointer:/view]")
         if kind == "modal":
-            messages = limits.validate_view(view)
+            messages = blockkit.validate_view(view)
         else:
             messages = (
                 [] if view.get("type") == kind else [f"view.type: {view.get('type')!r}, expected {kind!r}"]
             )
-            messages += limits.validate_blocks(view.get("blocks"), surface="modal")
+            messages += blockkit.validate_blocks(view.get("blocks"), surface="modal")
         if messages:
             self._record(Violation(method, "modal", tuple(messages)))
             raise invalid_arguments(*messages)
