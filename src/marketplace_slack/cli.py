@@ -158,7 +158,7 @@ def _run_rotate(args: argparse.Namespace) -> int:
             settings.database_url, TokenVault(settings.encryption_keys), schema=settings.database_schema
         )
         try:
-            count = await store.rotate_tokens()
+            count = await store.links.rotate_tokens()
         finally:
             await store.aclose()
         print(f"Re-encrypted {count} linked token(s) with the first key.")

@@ -92,7 +92,7 @@ class Stage:
 
     async def card(self, request_id: str) -> Any:
         """The card's current message in the fake Slack."""
-        record = await self.app.store.get_card(request_id)
+        record = await self.app.store.cards.get(request_id)
         if record is None or record.ts is None:
             raise LookupError(f"no card for request {request_id}")
         return self.slack.message(record.channel, record.ts)
@@ -109,7 +109,7 @@ class Stage:
         self, username: str, request_id: str, action_id: str, *, duration: str | None = None
     ) -> Delivery:
         """`username` clicks a control on the request's card (optionally picking a duration first)."""
-        record = await self.app.store.get_card(request_id)
+        record = await self.app.store.cards.get(request_id)
         assert record is not None and record.ts is not None, "the request has no card"
         message = self.slack.message(record.channel, record.ts)
         state = _picked(message.blocks, ids.DURATION, duration) if duration else None

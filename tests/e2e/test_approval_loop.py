@@ -69,7 +69,7 @@ async def test_approve_for_seven_days_updates_card_thread_and_dm(stage: Stage) -
     card = await stage.card(request_id)
     assert ids.APPROVE not in _actions(card.blocks) and ids.DENY not in _actions(card.blocks)
     assert "Approved by" in _text(card.blocks) and "7 days" in _text(card.blocks)
-    record = await stage.app.store.get_card(request_id)
+    record = await stage.app.store.cards.get(request_id)
     assert record is not None
     replies = [
         m for m in stage.slack.messages(record.channel) if m.thread_ts == record.ts and m.ts != record.ts
@@ -77,7 +77,7 @@ async def test_approve_for_seven_days_updates_card_thread_and_dm(stage: Stage) -
     assert len(replies) == 1 and "Q4 review" in replies[0].text + _text(replies[0].blocks)
     dms = stage.slack.messages(stage.slack.dm_channel(stage.slack_user("rick")))
     assert len(dms) == 1 and "Sales Pipeline" in dms[0].text + _text(dms[0].blocks)
-    audit = await stage.app.store.list_audit(request_id)
+    audit = await stage.app.store.audit.list(request_id)
     assert [(a.verdict.value, a.ok) for a in audit] == [("APPROVE", True)]
 
 
@@ -165,7 +165,7 @@ async def test_double_submit_makes_one_decision(stage: Stage) -> None:
     await stage.settle()
 
     assert (first.status, second.status) == (200, 200)
-    audit = await stage.app.store.list_audit(request_id)
+    audit = await stage.app.store.audit.list(request_id)
     assert sum(1 for a in audit if a.ok) == 1
     assert len([r for r in await _records(stage, request_id) if str(r.status) == "APPROVED"]) == 1
 
@@ -240,7 +240,7 @@ async def test_lost_webhook_is_recovered_by_reconciliation(stage: Stage) -> None
         stage.sandbox.webhooks.remove(hook)  # the Marketplace stops telling us anything
     request_id = await stage.request_access("rick", "Sales Pipeline")
     await stage.settle()
-    assert await stage.app.store.get_card(request_id) is None
+    assert await stage.app.store.cards.get(request_id) is None
 
     report = await stage.app.workflow.reconcile()
     await stage.settle()
@@ -278,7 +278,7 @@ async def test_forged_and_stale_slack_requests_are_rejected(stage: Stage) -> Non
     request_id = await stage.request_access("rick", "Sales Pipeline")
     await stage.settle()
     card = await stage.card(request_id)
-    record = await stage.app.store.get_card(request_id)
+    record = await stage.app.store.cards.get(request_id)
     assert record is not None and record.ts is not None
     from marketplace_slack_standins.fakeslack import block_action
 
@@ -345,7 +345,7 @@ async def test_marketplace_down_at_decision_time_leaves_state_true(stage: Stage)
     assert all(str(r.status) == "PENDING" for r in await _records(stage, request_id))
     card = await stage.card(request_id)
     assert ids.APPROVE in _actions(card.blocks), "the buttons are back: nothing was decided"
-    assert [a.outcome for a in await stage.app.store.list_audit(request_id)] == ["unavailable"]
+    assert [a.outcome for a in await stage.app.store.audit.list(request_id)] == ["unavailable"]
 
     await stage.decide("sara", request_id, "approve", duration="7:DAYS")  # the claim was released
     assert str((await stage.app.marketplace.get_access_request_by_id(request_id)).status) == "APPROVED"
@@ -372,7 +372,7 @@ async def test_linking_someone_elses_token_is_refused(stage: Stage) -> None:
     user = stage.slack_user("sara")
     await stage.link("sara", token=stage.sandbox.token_for("omar"))
 
-    assert await stage.app.store.get_link(stage.slack.team_id, user) is None
+    assert await stage.app.store.links.get(stage.slack.team_id, user) is None
     assert "not linked" in stage.slack.ephemeral_messages(user=user)[-1].text
 
 
@@ -409,13 +409,13 @@ async def test_answer_arrives_by_dm_where_the_bot_cannot_whisper(stage: Stage) -
 async def test_uninstalling_the_app_deletes_stored_tokens(stage: Stage) -> None:
     await stage.link("sara")
     team = stage.slack.team_id
-    assert await stage.app.store.get_link(team, stage.slack_user("sara")) is not None
+    assert await stage.app.store.links.get(team, stage.slack_user("sara")) is not None
 
     answer = await stage.agent.send_event(event_callback({"type": "app_uninstalled"}, team_id=team))
     await stage.settle()
 
     assert answer.status == 200
-    assert await stage.app.store.get_link(team, stage.slack_user("sara")) is None
+    assert await stage.app.store.links.get(team, stage.slack_user("sara")) is None
 
 
 async def test_masking_exception_card_lists_the_columns(stage: Stage) -> None:

@@ -105,7 +105,7 @@ async def test_first_reminder_after_four_working_hours_in_the_cards_thread(
         await stage.advance(timedelta(minutes=1))  # 14:00 in Berlin: four working hours for Sara
 
         [reminder] = _reminders(stage)
-        card = await stage.app.store.get_card(request_id)
+        card = await stage.app.store.cards.get(request_id)
         assert (
             card is not None
             and reminder.args["thread_ts"] == card.ts
@@ -122,7 +122,7 @@ async def test_the_requester_is_never_reminded_about_their_own_request(
         request_id = await _request(stage, "sara", "Sales Pipeline")  # Sara is also one of its approvers
         await stage.advance(timedelta(hours=19))  # Tuesday 13:00 in Tokyo
 
-        assert [r.recipient for r in await stage.app.store.list_reminders(request_id=request_id)] == [
+        assert [r.recipient for r in await stage.app.store.reminders.list(request_id=request_id)] == [
             "U0OMAR"
         ]
         assert [_mentioned(c) for c in _reminders(stage)] == [["U0OMAR"]]
@@ -241,7 +241,7 @@ async def test_reminders_stop_when_decided_in_slack(configured_stage: StageFacto
         await _hours(stage, 24)  # past Omar's first (Tuesday in Tokyo) and Sara's second
 
         assert len(_reminders(stage)) == 1
-        assert not any(r.active for r in await stage.app.store.list_reminders(request_id=request_id))
+        assert not any(r.active for r in await stage.app.store.reminders.list(request_id=request_id))
 
 
 @pytest.mark.parametrize("webhook", [True, False], ids=["webhook", "webhook-lost"])
@@ -265,7 +265,7 @@ async def test_reminders_stop_when_decided_in_the_marketplace(
 
         # Without the webhook the app still knew nothing, but each reminder reads fresh state first.
         assert len(_reminders(stage)) == 1
-        assert not any(r.active for r in await stage.app.store.list_reminders(request_id=request_id))
+        assert not any(r.active for r in await stage.app.store.reminders.list(request_id=request_id))
 
 
 async def test_a_restart_between_two_reminders_loses_nothing_and_doubles_nothing(
@@ -426,7 +426,7 @@ async def test_expiry_notices_seven_days_and_one_day_before_in_the_members_hours
         await stage.advance(timedelta(days=2))  # expired: the card says so, and no more notices
         assert len(stage.slack.messages(dm)) == approved_dm + 2
         assert "Expired" in str((await stage.card(request_id)).blocks)
-        assert {r.outcome for r in await stage.app.store.list_expiry(request_id)} == {"sent"}
+        assert {r.outcome for r in await stage.app.store.expiry.list(request_id)} == {"sent"}
 
 
 async def test_grants_the_app_never_saw_are_found_by_the_scan(configured_stage: StageFactory) -> None:
@@ -435,13 +435,13 @@ async def test_grants_the_app_never_saw_are_found_by_the_scan(configured_stage: 
             stage.sandbox.webhooks.remove(hook)  # the auto-approval's webhook never arrives
         granted = await stage.request_access("rick", "Web Analytics")  # approved at once, for 30 days
         await stage.settle()
-        assert await stage.app.store.list_expiry(granted) == []
+        assert await stage.app.store.expiry.list(granted) == []
 
         await stage.app.timekeeper.scan_grants()
 
         ends = (await stage.app.marketplace.get_access_request_by_id(granted)).expiration
         assert ends is not None
-        planned = await stage.app.store.list_expiry(granted)
+        planned = await stage.app.store.expiry.list(granted)
         assert [(r.days_before, r.due_at) for r in planned] == [
             (7, ends - timedelta(days=7)),
             (1, ends - timedelta(days=1)),

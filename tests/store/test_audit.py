@@ -10,7 +10,7 @@ from marketplace_slack.store.repository import Repository
 
 
 async def test_audit_round_trip_in_order(store: Repository, clock: FakeClock) -> None:
-    first = await store.append_audit(
+    first = await store.audit.append(
         at=clock.now(),
         request_id="req-1",
         record_id="rec-1",
@@ -23,7 +23,7 @@ async def test_audit_round_trip_in_order(store: Repository, clock: FakeClock) ->
         reason="needed for Q4 report",
     )
     clock.advance(timedelta(minutes=1))
-    await store.append_audit(
+    await store.audit.append(
         at=clock.now(),
         request_id="req-2",
         record_id="rec-9",
@@ -33,7 +33,7 @@ async def test_audit_round_trip_in_order(store: Repository, clock: FakeClock) ->
         error="The Marketplace did not answer.",
     )
     clock.advance(timedelta(minutes=1))
-    await store.append_audit(
+    await store.audit.append(
         at=clock.now(),
         request_id="req-1",
         record_id="rec-2",
@@ -43,7 +43,7 @@ async def test_audit_round_trip_in_order(store: Repository, clock: FakeClock) ->
         error="This step was already approved by Ann.",
     )
 
-    everything = await store.list_audit()
+    everything = await store.audit.list()
     assert [(e.request_id, e.record_id) for e in everything] == [
         ("req-1", "rec-1"),
         ("req-2", "rec-9"),
@@ -56,7 +56,7 @@ async def test_audit_round_trip_in_order(store: Repository, clock: FakeClock) ->
     assert first.approved_for == Duration(7, DurationUnit.DAYS)
     assert first.reason == "needed for Q4 report"
 
-    only_1 = await store.list_audit("req-1")
+    only_1 = await store.audit.list("req-1")
     assert [e.record_id for e in only_1] == ["rec-1", "rec-2"]
     failed = only_1[1]
     assert (
@@ -66,12 +66,12 @@ async def test_audit_round_trip_in_order(store: Repository, clock: FakeClock) ->
     )
     assert failed.duration is None and failed.duration_unit is None and failed.approved_for is None
     assert failed.at == clock.now()
-    assert await store.list_audit("req-none") == []
+    assert await store.audit.list("req-none") == []
 
 
 async def test_a_half_duration_is_refused(store: Repository, clock: FakeClock) -> None:
     with pytest.raises(ValueError, match="duration"):
-        await store.append_audit(
+        await store.audit.append(
             at=clock.now(),
             request_id="r",
             record_id="x",
@@ -79,4 +79,4 @@ async def test_a_half_duration_is_refused(store: Repository, clock: FakeClock) -
             verdict=Verdict.APPROVE,
             duration=3,
         )
-    assert await store.list_audit() == []
+    assert await store.audit.list() == []

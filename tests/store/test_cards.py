@@ -22,108 +22,108 @@ async def test_many_replicas_claiming_at_once_have_exactly_one_winner(
         request_id = f"req-{round_}"
         results = await asyncio.gather(
             *(
-                repo.claim_card(request_id, "C1", owner=f"replica-{i}", now=clock.now(), lease=LEASE)
+                repo.cards.claim(request_id, "C1", owner=f"replica-{i}", now=clock.now(), lease=LEASE)
                 for i, repo in enumerate(replicas)
             )
         )
         assert sum(results) == 1, results
-        card = await replicas[0].get_card(request_id)
+        card = await replicas[0].cards.get(request_id)
         assert card is not None and not card.posted
         assert card.claim_owner == f"replica-{results.index(True)}"
 
 
 async def test_a_posted_card_is_never_claimed_again(store: Repository, clock: FakeClock) -> None:
-    assert await store.claim_card("req-1", "C1", owner="a", now=clock.now(), lease=LEASE)
-    assert await store.card_posted(
+    assert await store.cards.claim("req-1", "C1", owner="a", now=clock.now(), lease=LEASE)
+    assert await store.cards.posted(
         "req-1", "C1", "111.1", fingerprint="f1", status="PENDING", now=clock.now()
     )
     clock.advance(LEASE * 10)
-    assert not await store.claim_card("req-1", "C1", owner="b", now=clock.now(), lease=LEASE)
-    card = await store.get_card("req-1")
+    assert not await store.cards.claim("req-1", "C1", owner="b", now=clock.now(), lease=LEASE)
+    card = await store.cards.get("req-1")
     assert card is not None and card.ts == "111.1" and card.fingerprint == "f1"
 
 
 async def test_a_stale_claim_is_taken_over_after_the_lease_and_not_before(
     store: Repository, clock: FakeClock
 ) -> None:
-    assert await store.claim_card("req-1", "C1", owner="dead", now=clock.now(), lease=LEASE)
+    assert await store.cards.claim("req-1", "C1", owner="dead", now=clock.now(), lease=LEASE)
     clock.advance(LEASE - timedelta(seconds=1))
-    assert not await store.claim_card("req-1", "C1", owner="b", now=clock.now(), lease=LEASE)
+    assert not await store.cards.claim("req-1", "C1", owner="b", now=clock.now(), lease=LEASE)
     clock.advance(timedelta(seconds=1))
-    assert await store.claim_card("req-1", "C2", owner="b", now=clock.now(), lease=LEASE)
-    card = await store.get_card("req-1")
+    assert await store.cards.claim("req-1", "C2", owner="b", now=clock.now(), lease=LEASE)
+    card = await store.cards.get("req-1")
     assert card is not None
     assert (card.claim_owner, card.channel, card.claimed_at) == ("b", "C2", clock.now())
     # The takeover renewed the lease: a third party must wait again.
-    assert not await store.claim_card("req-1", "C1", owner="c", now=clock.now(), lease=LEASE)
+    assert not await store.cards.claim("req-1", "C1", owner="c", now=clock.now(), lease=LEASE)
     # The dead owner's late release must not drop the new owner's claim.
-    assert not await store.release_card_claim("req-1", "dead")
-    assert (await store.get_card("req-1")) is not None
+    assert not await store.cards.release("req-1", "dead")
+    assert (await store.cards.get("req-1")) is not None
 
 
 async def test_releasing_a_claim_lets_the_next_attempt_post_at_once(
     store: Repository, clock: FakeClock
 ) -> None:
-    assert await store.claim_card("req-1", "C1", owner="a", now=clock.now(), lease=LEASE)
-    assert await store.release_card_claim("req-1", "a")
-    assert await store.get_card("req-1") is None
-    assert await store.claim_card("req-1", "C1", owner="b", now=clock.now(), lease=LEASE)
+    assert await store.cards.claim("req-1", "C1", owner="a", now=clock.now(), lease=LEASE)
+    assert await store.cards.release("req-1", "a")
+    assert await store.cards.get("req-1") is None
+    assert await store.cards.claim("req-1", "C1", owner="b", now=clock.now(), lease=LEASE)
 
 
 async def test_card_posted_is_idempotent_and_refuses_a_second_message(
     store: Repository, clock: FakeClock
 ) -> None:
-    assert await store.claim_card("req-1", "C1", owner="a", now=clock.now(), lease=LEASE, team_id="T1")
-    assert await store.card_posted(
+    assert await store.cards.claim("req-1", "C1", owner="a", now=clock.now(), lease=LEASE, team_id="T1")
+    assert await store.cards.posted(
         "req-1", "C1", "111.1", fingerprint="f1", status="PENDING", now=clock.now()
     )
     # A retried write of the same message is fine...
-    assert await store.card_posted(
+    assert await store.cards.posted(
         "req-1", "C1", "111.1", fingerprint="f1", status="PENDING", now=clock.now()
     )
     # ...but a late claimer's duplicate message is refused, so it can delete it.
-    assert not await store.card_posted(
+    assert not await store.cards.posted(
         "req-1", "C1", "222.2", fingerprint="f1", status="PENDING", now=clock.now()
     )
-    card = await store.get_card("req-1")
+    card = await store.cards.get("req-1")
     assert card is not None
     assert (card.ts, card.team_id, card.posted) == ("111.1", "T1", True)
-    assert await store.find_card_by_message("C1", "222.2") is None
+    assert await store.cards.find_by_message("C1", "222.2") is None
 
 
 async def test_render_updates_and_lookups(store: Repository, clock: FakeClock) -> None:
     posted_at = clock.now()
     for n, status in enumerate(["PENDING", "PENDING", "APPROVED"]):
         request_id = f"req-{n}"
-        assert await store.claim_card(request_id, "C1", owner="a", now=clock.now(), lease=LEASE)
-        assert await store.card_posted(
+        assert await store.cards.claim(request_id, "C1", owner="a", now=clock.now(), lease=LEASE)
+        assert await store.cards.posted(
             request_id, "C1", f"{n}.1", fingerprint="f", status="PENDING", now=posted_at
         )
         clock.advance(timedelta(seconds=1))
         if status != "PENDING":
-            assert await store.update_card_render(
+            assert await store.cards.update_render(
                 request_id, fingerprint="f2", status=status, now=clock.now()
             )
-    assert await store.claim_card("req-unposted", "C1", owner="a", now=clock.now(), lease=LEASE)
-    assert not await store.update_card_render(
+    assert await store.cards.claim("req-unposted", "C1", owner="a", now=clock.now(), lease=LEASE)
+    assert not await store.cards.update_render(
         "req-unposted", fingerprint="x", status="PENDING", now=clock.now()
     )
 
-    assert [c.request_id for c in await store.list_cards()] == ["req-0", "req-1", "req-2"]
-    assert [c.request_id for c in await store.list_cards(statuses=["PENDING"])] == ["req-0", "req-1"]
-    assert [c.request_id for c in await store.list_cards(statuses=["APPROVED", "DENIED"])] == ["req-2"]
-    assert await store.list_cards(statuses=[]) == []
+    assert [c.request_id for c in await store.cards.list()] == ["req-0", "req-1", "req-2"]
+    assert [c.request_id for c in await store.cards.list(statuses=["PENDING"])] == ["req-0", "req-1"]
+    assert [c.request_id for c in await store.cards.list(statuses=["APPROVED", "DENIED"])] == ["req-2"]
+    assert await store.cards.list(statuses=[]) == []
 
-    found = await store.find_card_by_message("C1", "2.1")
+    found = await store.cards.find_by_message("C1", "2.1")
     assert found is not None
     assert (found.request_id, found.fingerprint, found.status) == ("req-2", "f2", "APPROVED")
     assert found.posted_at == posted_at and found.updated_at > posted_at
-    assert await store.find_card_by_message("C2", "2.1") is None
+    assert await store.cards.find_by_message("C2", "2.1") is None
 
 
 async def test_bad_arguments_are_refused(store: Repository, clock: FakeClock) -> None:
     with pytest.raises(ValueError, match="lease"):
-        await store.claim_card("req-1", "C1", owner="a", now=clock.now(), lease=timedelta(0))
+        await store.cards.claim("req-1", "C1", owner="a", now=clock.now(), lease=timedelta(0))
     with pytest.raises(ValueError, match="timezone-aware"):
-        await store.claim_card("req-1", "C1", owner="a", now=clock.now().replace(tzinfo=None), lease=LEASE)
-    assert await store.get_card("req-1") is None
+        await store.cards.claim("req-1", "C1", owner="a", now=clock.now().replace(tzinfo=None), lease=LEASE)
+    assert await store.cards.get("req-1") is None

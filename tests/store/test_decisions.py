@@ -15,12 +15,12 @@ LEASE = timedelta(minutes=2)
 
 
 async def test_a_double_click_is_held_by_the_first_click(store: Repository, clock: FakeClock) -> None:
-    first = await store.claim_decision(
+    first = await store.decisions.claim(
         "rec-1", request_id="req-1", slack_user_id="U1", verdict=Verdict.APPROVE, now=clock.now(), lease=LEASE
     )
     assert first.won and first.status is ClaimStatus.WON and first.holder == "U1"
     clock.advance(timedelta(seconds=1))
-    second = await store.claim_decision(
+    second = await store.decisions.claim(
         "rec-1", request_id="req-1", slack_user_id="U1", verdict="APPROVE", now=clock.now(), lease=LEASE
     )
     assert not second.won and second.status is ClaimStatus.HELD
@@ -35,7 +35,7 @@ async def test_two_stewards_at_once_one_wins_and_the_other_learns_who(
         record = f"rec-{n}"
         claims = await asyncio.gather(
             *(
-                repo.claim_decision(
+                repo.decisions.claim(
                     record,
                     request_id="req-1",
                     slack_user_id=user,
@@ -60,15 +60,15 @@ async def test_two_stewards_at_once_one_wins_and_the_other_learns_who(
 async def test_a_finished_decision_stays_held_even_after_the_lease(
     store: Repository, clock: FakeClock
 ) -> None:
-    claim = await store.claim_decision(
+    claim = await store.decisions.claim(
         "rec-1", request_id="req-1", slack_user_id="U1", verdict=Verdict.DENY, now=clock.now(), lease=LEASE
     )
     assert claim.won
-    assert await store.finish_decision("rec-1", outcome="ok")
-    assert not await store.finish_decision("rec-1", outcome="conflict")  # the first outcome stands
-    assert not await store.release_decision("rec-1", "U1")  # too late to release a sent decision
+    assert await store.decisions.finish("rec-1", outcome="ok")
+    assert not await store.decisions.finish("rec-1", outcome="conflict")  # the first outcome stands
+    assert not await store.decisions.release("rec-1", "U1")  # too late to release a sent decision
     clock.advance(LEASE * 100)
-    later = await store.claim_decision(
+    later = await store.decisions.claim(
         "rec-1", request_id="req-1", slack_user_id="U2", verdict=Verdict.APPROVE, now=clock.now(), lease=LEASE
     )
     assert not later.won
@@ -79,7 +79,7 @@ async def test_release_lets_a_retry_in_and_only_the_holder_can_release(
     store: Repository, clock: FakeClock
 ) -> None:
     assert (
-        await store.claim_decision(
+        await store.decisions.claim(
             "rec-1",
             request_id="req-1",
             slack_user_id="U1",
@@ -88,9 +88,9 @@ async def test_release_lets_a_retry_in_and_only_the_holder_can_release(
             lease=LEASE,
         )
     ).won
-    assert not await store.release_decision("rec-1", "U2")
-    assert await store.release_decision("rec-1", "U1")
-    retry = await store.claim_decision(
+    assert not await store.decisions.release("rec-1", "U2")
+    assert await store.decisions.release("rec-1", "U1")
+    retry = await store.decisions.claim(
         "rec-1", request_id="req-1", slack_user_id="U2", verdict=Verdict.DENY, now=clock.now(), lease=LEASE
     )
     assert retry.won and retry.holder == "U2" and retry.verdict is Verdict.DENY
@@ -101,19 +101,19 @@ async def test_a_stale_in_flight_claim_is_taken_over_after_the_lease(
 ) -> None:
     start = clock.now()
     assert (
-        await store.claim_decision(
+        await store.decisions.claim(
             "rec-1", request_id="req-1", slack_user_id="U1", verdict=Verdict.APPROVE, now=start, lease=LEASE
         )
     ).won
     clock.advance(LEASE - timedelta(microseconds=1))
-    early = await store.claim_decision(
+    early = await store.decisions.claim(
         "rec-1", request_id="req-1", slack_user_id="U2", verdict=Verdict.DENY, now=clock.now(), lease=LEASE
     )
     assert not early.won and early.holder == "U1" and early.since == start
     clock.advance(timedelta(microseconds=1))
-    taken = await store.claim_decision(
+    taken = await store.decisions.claim(
         "rec-1", request_id="req-1", slack_user_id="U2", verdict=Verdict.DENY, now=clock.now(), lease=LEASE
     )
     assert taken.won and taken.holder == "U2" and taken.since == clock.now()
     # The original owner, back from the dead, can no longer release the new owner's claim.
-    assert not await store.release_decision("rec-1", "U1")
+    assert not await store.decisions.release("rec-1", "U1")

@@ -28,7 +28,7 @@ async def _raw_ciphertexts(database: StoreDatabase) -> list[bytes]:
 
 
 async def _link(store: Repository, clock: FakeClock, user: str = "U1", token: str = TOKEN) -> None:
-    await store.save_link(
+    await store.links.save(
         "T1",
         user,
         marketplace_user_id=f"mp-{user}",
@@ -40,9 +40,9 @@ async def _link(store: Repository, clock: FakeClock, user: str = "U1", token: st
 
 
 async def test_save_get_delete(store: Repository, store_database: StoreDatabase, clock: FakeClock) -> None:
-    assert await store.get_link("T1", "U1") is None
+    assert await store.links.get("T1", "U1") is None
     await _link(store, clock)
-    link = await store.get_link("T1", "U1")
+    link = await store.links.get("T1", "U1")
     assert link is not None
     assert (link.marketplace_user_id, link.marketplace_username, link.email) == (
         "mp-U1",
@@ -57,10 +57,10 @@ async def test_save_get_delete(store: Repository, store_database: StoreDatabase,
     assert TOKEN.encode() not in raw
     assert b"0123456789" not in raw
 
-    assert await store.get_link("T2", "U1") is None  # links are per workspace
-    assert await store.delete_link("T1", "U1")
-    assert not await store.delete_link("T1", "U1")
-    assert await store.get_link("T1", "U1") is None
+    assert await store.links.get("T2", "U1") is None  # links are per workspace
+    assert await store.links.delete("T1", "U1")
+    assert not await store.links.delete("T1", "U1")
+    assert await store.links.get("T1", "U1") is None
     assert await _raw_ciphertexts(store_database) == []
 
 
@@ -71,7 +71,7 @@ async def test_relinking_replaces_the_token_and_keeps_the_first_link_time(
     await _link(store, clock)
     clock.advance(timedelta(hours=1))
     await _link(store, clock, token="mp-pat-new")
-    link = await store.get_link("T1", "U1")
+    link = await store.links.get("T1", "U1")
     assert link is not None
     assert link.token.get_secret_value() == "mp-pat-new"
     assert (link.linked_at, link.updated_at) == (first, clock.now())
@@ -80,10 +80,10 @@ async def test_relinking_replaces_the_token_and_keeps_the_first_link_time(
 async def test_find_by_marketplace_user(store: Repository, clock: FakeClock) -> None:
     await _link(store, clock, "U1")
     await _link(store, clock, "U2")
-    found = await store.find_link_by_marketplace_user("mp-U2")
+    found = await store.links.find_by_marketplace_user("mp-U2")
     assert found is not None and found.slack_user_id == "U2"
-    assert await store.find_link_by_marketplace_user("mp-U2", team_id="T9") is None
-    assert await store.find_link_by_marketplace_user("mp-nobody") is None
+    assert await store.links.find_by_marketplace_user("mp-U2", team_id="T9") is None
+    assert await store.links.find_by_marketplace_user("mp-nobody") is None
 
 
 async def test_key_rotation(
@@ -101,19 +101,19 @@ async def test_key_rotation(
     both = TokenVault([new_key, *vault_keys])
     rotated_store = await open_repository(both)
     # The new key first, the old one still configured: old tokens still read.
-    link = await rotated_store.get_link("T1", "U1")
+    link = await rotated_store.links.get("T1", "U1")
     assert link is not None and link.token.get_secret_value() == "token-one"
 
-    assert await rotated_store.rotate_tokens() == 2
+    assert await rotated_store.links.rotate_tokens() == 2
     after = await _raw_ciphertexts(store_database)
     assert set(after).isdisjoint(before)
 
     only_new = await open_repository(TokenVault([new_key]))
-    link = await only_new.get_link("T1", "U2")
+    link = await only_new.links.get("T1", "U2")
     assert link is not None and link.token.get_secret_value() == "token-two"
     # The old key alone no longer opens anything.
     with pytest.raises(VaultError) as caught:
-        await store.get_link("T1", "U1")
+        await store.links.get("T1", "U1")
     message = str(caught.value)
     assert "token-one" not in message
     assert vault_keys[0].get_secret_value() not in message
@@ -126,5 +126,5 @@ async def test_rotate_with_an_unknown_key_changes_nothing(
     before = await _raw_ciphertexts(store_database)
     stranger = TokenVault([SecretStr(TokenVault.generate_key())])
     with pytest.raises(VaultError):
-        await store.rotate_tokens(stranger)
+        await store.links.rotate_tokens(stranger)
     assert await _raw_ciphertexts(store_database) == before

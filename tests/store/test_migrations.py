@@ -67,8 +67,8 @@ async def test_replicas_starting_together_all_come_up_at_head(
     assert await current_revision(repos[0].engine) == head_revision()
     # And a later start finds nothing to do but still works.
     again = await open_repository()
-    assert await again.mark_delivery("d-1", "request.created", now=clock.now())
-    assert not await repos[3].mark_delivery("d-1", "request.created", now=clock.now())
+    assert await again.deliveries.mark("d-1", "request.created", now=clock.now())
+    assert not await repos[3].deliveries.mark("d-1", "request.created", now=clock.now())
 
 
 async def test_migrating_several_databases_at_once_in_one_process(
@@ -80,9 +80,9 @@ async def test_migrating_several_databases_at_once_in_one_process(
     try:
         for repo in repos:
             assert await current_revision(repo.engine) == head_revision()
-        assert await repos[0].mark_delivery("d-1", "e", now=clock.now())
-        assert not await repos[3].mark_delivery("d-1", "e", now=clock.now())  # same database as repos[0]
-        assert await repos[1].mark_delivery("d-1", "e", now=clock.now())  # a different one
+        assert await repos[0].deliveries.mark("d-1", "e", now=clock.now())
+        assert not await repos[3].deliveries.mark("d-1", "e", now=clock.now())  # same database as repos[0]
+        assert await repos[1].deliveries.mark("d-1", "e", now=clock.now())  # a different one
     finally:
         for repo in repos:
             await repo.aclose()

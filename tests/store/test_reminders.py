@@ -21,54 +21,54 @@ async def test_tracking_adds_open_steps_and_stops_closed_ones_with_their_reminde
     store: Repository, clock: FakeClock
 ) -> None:
     now = clock.now()
-    await store.track_steps("req-1", {"rec-1": now, "rec-2": now}, now=now)
-    planned = await store.claim_steps_to_plan(now=now, retry_at=now + LEASE)
+    await store.reminders.track_steps("req-1", {"rec-1": now, "rec-2": now}, now=now)
+    planned = await store.reminders.claim_steps_to_plan(now=now, retry_at=now + LEASE)
     assert sorted(s.record_id for s in planned) == ["rec-1", "rec-2"]
-    assert await store.claim_steps_to_plan(now=now, retry_at=now + LEASE) == []  # handed out once
-    await store.add_reminders([_new("rec-1", "U1", now), _new("rec-2", "U1", now)], now=now)
+    assert await store.reminders.claim_steps_to_plan(now=now, retry_at=now + LEASE) == []  # handed out once
+    await store.reminders.add([_new("rec-1", "U1", now), _new("rec-2", "U1", now)], now=now)
 
     clock.advance(timedelta(minutes=1))
-    await store.track_steps("req-1", {"rec-2": now}, now=clock.now())  # rec-1 was decided
+    await store.reminders.track_steps("req-1", {"rec-2": now}, now=clock.now())  # rec-1 was decided
 
-    assert await store.step_stopped("rec-1") and not await store.step_stopped("rec-2")
-    by_record = {r.record_id: r for r in await store.list_reminders(request_id="req-1")}
+    assert await store.reminders.step_stopped("rec-1") and not await store.reminders.step_stopped("rec-2")
+    by_record = {r.record_id: r for r in await store.reminders.list(request_id="req-1")}
     assert not by_record["rec-1"].active and by_record["rec-2"].active
-    await store.track_steps("req-1", {}, now=clock.now())  # the request settled
-    assert not any(r.active for r in await store.list_reminders(request_id="req-1"))
-    assert await store.claim_due_reminders(now=clock.now(), owner="a", lease=LEASE) == []
+    await store.reminders.track_steps("req-1", {}, now=clock.now())  # the request settled
+    assert not any(r.active for r in await store.reminders.list(request_id="req-1"))
+    assert await store.reminders.claim_due(now=clock.now(), owner="a", lease=LEASE) == []
 
 
 async def test_a_due_reminder_is_claimed_once_sent_once_and_rescheduled(
     store: Repository, clock: FakeClock
 ) -> None:
     now = clock.now()
-    await store.add_reminders([_new("rec-1", "U1", now + timedelta(hours=1))], now=now)
-    assert await store.claim_due_reminders(now=now, owner="a", lease=LEASE) == []  # not due yet
+    await store.reminders.add([_new("rec-1", "U1", now + timedelta(hours=1))], now=now)
+    assert await store.reminders.claim_due(now=now, owner="a", lease=LEASE) == []  # not due yet
 
     clock.advance(timedelta(hours=1))
-    [claimed] = await store.claim_due_reminders(now=clock.now(), owner="a", lease=LEASE)
+    [claimed] = await store.reminders.claim_due(now=clock.now(), owner="a", lease=LEASE)
     assert claimed.sent == 0 and claimed.claim_owner == "a"
-    assert await store.claim_due_reminders(now=clock.now(), owner="b", lease=LEASE) == []
+    assert await store.reminders.claim_due(now=clock.now(), owner="b", lease=LEASE) == []
 
     later = clock.now() + timedelta(days=1)
-    assert not await store.reminder_sent(
+    assert not await store.reminders.sent(
         "rec-1", "U1", owner="b", sent_before=0, next_due_at=later, now=clock.now()
     )
-    assert await store.reminder_sent(
+    assert await store.reminders.sent(
         "rec-1", "U1", owner="a", sent_before=0, next_due_at=later, now=clock.now()
     )
-    row = await store.get_reminder("rec-1", "U1")
+    row = await store.reminders.get("rec-1", "U1")
     assert row is not None and (row.sent, row.next_due_at, row.claim_owner) == (1, later, None)
 
 
 async def test_a_dead_owners_claim_is_taken_over_after_the_lease(store: Repository, clock: FakeClock) -> None:
     now = clock.now()
-    await store.add_reminders([_new("rec-1", "U1", now)], now=now)
-    assert len(await store.claim_due_reminders(now=now, owner="dead", lease=LEASE)) == 1
+    await store.reminders.add([_new("rec-1", "U1", now)], now=now)
+    assert len(await store.reminders.claim_due(now=now, owner="dead", lease=LEASE)) == 1
     clock.advance(LEASE - timedelta(seconds=1))
-    assert await store.claim_due_reminders(now=clock.now(), owner="b", lease=LEASE) == []
+    assert await store.reminders.claim_due(now=clock.now(), owner="b", lease=LEASE) == []
     clock.advance(timedelta(seconds=1))
-    [taken] = await store.claim_due_reminders(now=clock.now(), owner="b", lease=LEASE)
+    [taken] = await store.reminders.claim_due(now=clock.now(), owner="b", lease=LEASE)
     assert taken.claim_owner == "b"
 
 
@@ -76,15 +76,15 @@ async def test_release_postpones_and_a_stopped_schedule_is_not_revived(
     store: Repository, clock: FakeClock
 ) -> None:
     now = clock.now()
-    await store.add_reminders([_new("rec-1", "U1", now)], now=now)
-    await store.claim_due_reminders(now=now, owner="a", lease=LEASE)
+    await store.reminders.add([_new("rec-1", "U1", now)], now=now)
+    await store.reminders.claim_due(now=now, owner="a", lease=LEASE)
     tomorrow = now + timedelta(days=1)
-    assert await store.release_reminder("rec-1", "U1", owner="a", postpone_to=tomorrow)
-    assert await store.claim_due_reminders(now=now, owner="a", lease=LEASE) == []
+    assert await store.reminders.release("rec-1", "U1", owner="a", postpone_to=tomorrow)
+    assert await store.reminders.claim_due(now=now, owner="a", lease=LEASE) == []
 
-    [claimed] = await store.claim_due_reminders(now=tomorrow, owner="a", lease=LEASE)
-    await store.track_steps("req-1", {}, now=tomorrow)  # decided while the reminder was being sent
-    assert not await store.reminder_sent(
+    [claimed] = await store.reminders.claim_due(now=tomorrow, owner="a", lease=LEASE)
+    await store.reminders.track_steps("req-1", {}, now=tomorrow)  # decided while the reminder was being sent
+    assert not await store.reminders.sent(
         "rec-1",
         "U1",
         owner="a",
@@ -92,18 +92,18 @@ async def test_release_postpones_and_a_stopped_schedule_is_not_revived(
         next_due_at=tomorrow + timedelta(days=1),
         now=tomorrow,
     )
-    row = await store.get_reminder("rec-1", "U1")
+    row = await store.reminders.get("rec-1", "U1")
     assert row is not None and not row.active
 
 
 async def test_snooze_moves_only_that_recipients_reminder(store: Repository, clock: FakeClock) -> None:
     now = clock.now()
-    await store.add_reminders([_new("rec-1", "U1", now), _new("rec-1", "U2", now)], now=now)
+    await store.reminders.add([_new("rec-1", "U1", now), _new("rec-1", "U2", now)], now=now)
     until = now + timedelta(days=3)
-    snoozed = await store.snooze_reminder("rec-1", "U1", until=until, next_due_at=until, now=now)
+    snoozed = await store.reminders.snooze("rec-1", "U1", until=until, next_due_at=until, now=now)
     assert snoozed is not None and snoozed.snoozed_until == until
-    assert [r.recipient for r in await store.claim_due_reminders(now=now, owner="a", lease=LEASE)] == ["U2"]
-    assert await store.snooze_reminder("rec-1", "nobody", until=until, next_due_at=until, now=now) is None
+    assert [r.recipient for r in await store.reminders.claim_due(now=now, owner="a", lease=LEASE)] == ["U2"]
+    assert await store.reminders.snooze("rec-1", "nobody", until=until, next_due_at=until, now=now) is None
 
 
 async def test_two_replicas_racing_claim_each_reminder_once(
@@ -111,11 +111,11 @@ async def test_two_replicas_racing_claim_each_reminder_once(
 ) -> None:
     first, second = await open_repository(), await open_repository()
     now = clock.now()
-    await first.add_reminders([_new(f"rec-{n}", f"U{n % 7}", now, f"req-{n}") for n in range(120)], now=now)
+    await first.reminders.add([_new(f"rec-{n}", f"U{n % 7}", now, f"req-{n}") for n in range(120)], now=now)
 
     async def drain(repo: Repository, owner: str) -> list[str]:
         got: list[str] = []
-        while batch := await repo.claim_due_reminders(now=now, owner=owner, lease=LEASE, limit=7):
+        while batch := await repo.reminders.claim_due(now=now, owner=owner, lease=LEASE, limit=7):
             got += [f"{r.record_id}/{r.recipient}" for r in batch]
             await asyncio.sleep(0)
         return got
@@ -127,25 +127,25 @@ async def test_two_replicas_racing_claim_each_reminder_once(
 async def test_expiry_notices_follow_the_grant(store: Repository, clock: FakeClock) -> None:
     now = clock.now()
     ends = now + timedelta(days=30)
-    await store.schedule_expiry("req-1", expires_at=ends, leads=[7, 1], now=now)
-    await store.schedule_expiry("req-1", expires_at=ends, leads=[7, 1], now=now)  # idempotent
-    rows = await store.list_expiry("req-1")
+    await store.expiry.schedule("req-1", expires_at=ends, leads=[7, 1], now=now)
+    await store.expiry.schedule("req-1", expires_at=ends, leads=[7, 1], now=now)  # idempotent
+    rows = await store.expiry.list("req-1")
     assert [(r.days_before, r.due_at) for r in rows] == [
         (7, ends - timedelta(days=7)),
         (1, ends - timedelta(days=1)),
     ]
 
     clock.advance(timedelta(days=23))
-    [due] = await store.claim_due_expiry(now=clock.now(), owner="a", lease=LEASE)
+    [due] = await store.expiry.claim_due(now=clock.now(), owner="a", lease=LEASE)
     assert due.days_before == 7
-    assert await store.claim_due_expiry(now=clock.now(), owner="b", lease=LEASE) == []
-    assert await store.expiry_done("req-1", 7, owner="a", outcome="sent", now=clock.now())
+    assert await store.expiry.claim_due(now=clock.now(), owner="b", lease=LEASE) == []
+    assert await store.expiry.done("req-1", 7, owner="a", outcome="sent", now=clock.now())
 
     longer = ends + timedelta(days=10)  # the grant was extended: the unsent notice moves, the sent stays
-    await store.schedule_expiry("req-1", expires_at=longer, leads=[7, 1], now=clock.now())
-    rows = {r.days_before: r for r in await store.list_expiry("req-1")}
+    await store.expiry.schedule("req-1", expires_at=longer, leads=[7, 1], now=clock.now())
+    rows = {r.days_before: r for r in await store.expiry.list("req-1")}
     assert rows[7].outcome == "sent" and rows[7].due_at is None
     assert rows[1].due_at == longer - timedelta(days=1)
 
-    assert await store.stop_expiry("req-1", now=clock.now()) == 1
-    assert (await store.list_expiry("req-1"))[1].outcome == "stopped"
+    assert await store.expiry.stop("req-1", now=clock.now()) == 1
+    assert (await store.expiry.list("req-1"))[1].outcome == "stopped"

@@ -19,14 +19,14 @@ async def test_aware_non_utc_times_are_stored_as_the_same_instant_and_read_back_
     store: Repository, store_database: StoreDatabase
 ) -> None:
     local = datetime(2026, 3, 1, 1, 15, 30, 123456, tzinfo=KOLKATA)
-    assert await store.claim_card("req-1", "C1", owner="a", now=local, lease=timedelta(minutes=1))
-    card = await store.get_card("req-1")
+    assert await store.cards.claim("req-1", "C1", owner="a", now=local, lease=timedelta(minutes=1))
+    card = await store.cards.get("req-1")
     assert card is not None and card.claimed_at is not None
     assert card.claimed_at == local
     assert card.claimed_at.tzinfo is UTC
     assert card.claimed_at == datetime(2026, 2, 28, 19, 45, 30, 123456, tzinfo=UTC)
 
-    claim = await store.claim_decision(
+    claim = await store.decisions.claim(
         "rec-1",
         request_id="req-1",
         slack_user_id="U1",
@@ -38,8 +38,8 @@ async def test_aware_non_utc_times_are_stored_as_the_same_instant_and_read_back_
 
     # A lease compared across zones: 59 minutes later in New York is still inside a 1-hour lease.
     later = (local + timedelta(minutes=59)).astimezone(NEW_YORK_WINTER)
-    assert not await store.claim_card("req-1", "C1", owner="b", now=later, lease=timedelta(hours=1))
-    assert await store.claim_card(
+    assert not await store.cards.claim("req-1", "C1", owner="b", now=later, lease=timedelta(hours=1))
+    assert await store.cards.claim(
         "req-1", "C1", owner="b", now=later + timedelta(minutes=1), lease=timedelta(hours=1)
     )
 
@@ -59,5 +59,5 @@ async def test_aware_non_utc_times_are_stored_as_the_same_instant_and_read_back_
 
 async def test_naive_times_are_refused(store: Repository) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        await store.mark_delivery("d-1", "e", now=datetime(2026, 1, 1))
-    assert await store.mark_delivery("d-1", "e", now=datetime(2026, 1, 1, tzinfo=UTC))
+        await store.deliveries.mark("d-1", "e", now=datetime(2026, 1, 1))
+    assert await store.deliveries.mark("d-1", "e", now=datetime(2026, 1, 1, tzinfo=UTC))

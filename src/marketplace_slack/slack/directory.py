@@ -35,7 +35,7 @@ class SlackDirectory:
         if not key:
             return None
         now = self._clock.now()
-        cached = await self._store.get_cached_slack_user(key, now=now, ttl=self._ttl)
+        cached = await self._store.slack_users.get(key, now=now, ttl=self._ttl)
         if cached is not None:
             if cached.slack_user_id is None:
                 return None
@@ -51,7 +51,7 @@ class SlackDirectory:
                 log.warning("slack_lookup_failed", error=exc.response.get("error"))
                 return None  # a passing failure is not cached: the next card tries again
             slack_id, name, tz = None, None, None
-        await self._store.cache_slack_user(key, slack_user_id=slack_id, display_name=name, tz=tz, now=now)
+        await self._store.slack_users.save(key, slack_user_id=slack_id, display_name=name, tz=tz, now=now)
         return SlackPerson(slack_id, tz, name) if slack_id else None
 
     async def usergroup_members(self, usergroup_id: str) -> list[str]:

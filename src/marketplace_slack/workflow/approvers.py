@@ -69,7 +69,7 @@ class ApproverFinder:
 
     async def recipients(self, request: AccessRequest, step: ApprovalStep) -> list[Recipient]:
         """The people in Slack who meet one of the step's approver criteria, requester excluded."""
-        links = await self._store.list_links()
+        links = await self._store.links.list()
         found: dict[str, Recipient] = {}
         users = [a.ref for a in step.approvers if a.kind == "USER" and a.ref]
         users = [u for u in users if u not in (request.requester.marketplace_id, request.requester.username)]

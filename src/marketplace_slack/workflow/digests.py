@@ -109,7 +109,7 @@ class Digests:
     async def request_seen(self, request: AccessRequest) -> None:
         """Keep the card's digest line current (the card row exists once the card was shown)."""
         if request.status is RequestStatus.PENDING:
-            await self._store.set_card_summary(request.id, summary_json(request))
+            await self._store.cards.set_summary(request.id, summary_json(request))
 
     def slot(self, digest: DigestConfig, now: datetime) -> datetime | None:
         """The schedule's latest fire time at or before `now`, if no older than the grace period."""
@@ -140,22 +140,20 @@ class Digests:
         if slot is None:
             return False
         key = f"digest:{digest.channel}:{slot:%Y-%m-%dT%H:%MZ}"
-        if not await self._store.claim_once(key, now=now):
-            return False
-        try:
+        # A failed post forgets the slot's mark: a later tick within the grace period tries again.
+        async with self._store.once(key, now=now) as won:
+            if not won:
+                return False
             built = await self.build(digest.channel, digest.scope)
             if not built.entries and not digest.post_when_empty:
                 log.info("digest_empty", channel=digest.channel)
                 return False
             await self._messenger.send_digest(Destination.in_channel(digest.channel), built)
-        except BaseException:
-            await self._store.forget_once(key)  # a later tick within the grace period tries again
-            raise
         log.info("digest_posted", channel=digest.channel, entries=len(built.entries))
         return True
 
     async def build(self, channel: str, scope: str) -> Digest:
-        cards = await self._store.list_cards(statuses=[RequestStatus.PENDING.value])
+        cards = await self._store.cards.list(statuses=[RequestStatus.PENDING.value])
         if scope == "channel":
             cards = [c for c in cards if c.channel == channel]
         return Digest(entries=tuple(entry_for(c) for c in cards), scope=scope)

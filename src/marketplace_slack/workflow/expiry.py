@@ -81,11 +81,11 @@ class ExpiryNotices:
             return
         now = self._clock.now()
         if request.status is RequestStatus.APPROVED and request.expiration and request.expiration > now:
-            await self._store.schedule_expiry(
+            await self._store.expiry.schedule(
                 request.id, expires_at=request.expiration, leads=self._config.leads, now=now
             )
         else:
-            await self._store.stop_expiry(request.id, now=now)
+            await self._store.expiry.stop(request.id, now=now)
 
     async def scan(self) -> int:
         """Plan notices for every temporary grant the app can see: grants approved while it was down,
@@ -96,7 +96,7 @@ class ExpiryNotices:
         seen = 0
         async for request_id, expires_at in self._gateway.temporary_grants():
             if expires_at > now:
-                await self._store.schedule_expiry(
+                await self._store.expiry.schedule(
                     request_id, expires_at=expires_at, leads=self._config.leads, now=now
                 )
                 seen += 1
@@ -107,7 +107,7 @@ class ExpiryNotices:
         if not self._config.enabled:
             return report
         now = now or self._clock.now()
-        rows = await self._store.claim_due_expiry(now=now, owner=self._owner, lease=self._lease)
+        rows = await self._store.expiry.claim_due(now=now, owner=self._owner, lease=self._lease)
         by_request: dict[str, list[ExpiryRecord]] = defaultdict(list)
         for row in rows:
             by_request[row.request_id].append(row)
@@ -120,7 +120,7 @@ class ExpiryNotices:
                     "expiry_notice_failed", request_id=request_id, error=type(exc).__name__, exc_info=exc
                 )
                 for row in claimed:
-                    await self._store.release_expiry(row.request_id, row.days_before, owner=self._owner)
+                    await self._store.expiry.release(row.request_id, row.days_before, owner=self._owner)
         if report.sent or report.failed:
             log.info("expiry_notices", **vars(report))
         return report
@@ -131,19 +131,19 @@ class ExpiryNotices:
         try:
             request = await self._gateway.load(request_id, enrich=False)
         except NotFoundError:
-            await self._store.stop_expiry(request_id, now=now)
+            await self._store.expiry.stop(request_id, now=now)
             return
         expiration = request.expiration
         if request.status is not RequestStatus.APPROVED or expiration is None or expiration <= now:
-            await self._store.stop_expiry(request_id, now=now)
+            await self._store.expiry.stop(request_id, now=now)
             return
         if any(row.expires_at != expiration for row in rows):
             # The grant changed since the notices were planned: plan again, from the new end.
-            await self._store.schedule_expiry(
+            await self._store.expiry.schedule(
                 request_id, expires_at=expiration, leads=self._config.leads, now=now
             )
             for row in rows:
-                await self._store.release_expiry(row.request_id, row.days_before, owner=self._owner)
+                await self._store.expiry.release(row.request_id, row.days_before, owner=self._owner)
             return
         nearest, *earlier = sorted(rows, key=lambda r: r.days_before)
         for row in earlier:
@@ -166,35 +166,32 @@ class ExpiryNotices:
         if not is_working(now, zone, self._hours):
             resume = next_working_instant(now, zone, self._hours)
             if resume < expiration:
-                await self._store.release_expiry(
+                await self._store.expiry.release(
                     nearest.request_id, nearest.days_before, owner=self._owner, postpone_to=resume
                 )
                 report.postponed += 1
                 return
         key = f"expiry:{request_id}:{nearest.days_before}"
-        if await self._store.claim_once(key, now=now):
-            note = ExpiryNote(
-                request_id=request.id,
-                product_id=request.product_id,
-                product_name=request.product_name,
-                kind=request.kind,
-                expires_at=expiration,
-                timezone=zone.key,
-                request_again_url=self._gateway.request_url(request.product_id, request.kind)
-                if request.product_id
-                else None,
-                marketplace_url=request.marketplace_url,
-            )
-            try:
+        async with self._store.once(key, now=now) as won:
+            if won:
+                note = ExpiryNote(
+                    request_id=request.id,
+                    product_id=request.product_id,
+                    product_name=request.product_name,
+                    kind=request.kind,
+                    expires_at=expiration,
+                    timezone=zone.key,
+                    request_again_url=self._gateway.request_url(request.product_id, request.kind)
+                    if request.product_id
+                    else None,
+                    marketplace_url=request.marketplace_url,
+                )
                 await self._messenger.send_expiry_notice(member.user_id, note)
-            except BaseException:
-                await self._store.forget_once(key)
-                raise
-            report.sent += 1
+                report.sent += 1
         await self._done(nearest, "sent", now)
 
     async def _done(self, row: ExpiryRecord, outcome: str, now: datetime) -> None:
-        await self._store.expiry_done(
+        await self._store.expiry.done(
             row.request_id, row.days_before, owner=self._owner, outcome=outcome, now=now
         )
 

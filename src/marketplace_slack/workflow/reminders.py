@@ -107,7 +107,7 @@ class Reminders:
         if not self._config.enabled:
             return
         now = self._clock.now()
-        await self._store.track_steps(request.id, self._open_steps(request, now), now=now)
+        await self._store.reminders.track_steps(request.id, self._open_steps(request, now), now=now)
 
     def _open_steps(self, request: AccessRequest, now: datetime) -> dict[str, datetime]:
         if request.status is not RequestStatus.PENDING or self._mode(request) == "off":
@@ -135,7 +135,9 @@ class Reminders:
         return report
 
     async def _plan(self, now: datetime, report: ReminderReport) -> None:
-        steps = await self._store.claim_steps_to_plan(now=now, retry_at=now + PLAN_RETRY, limit=BATCH)
+        steps = await self._store.reminders.claim_steps_to_plan(
+            now=now, retry_at=now + PLAN_RETRY, limit=BATCH
+        )
         by_request: dict[str, dict[str, datetime]] = defaultdict(dict)
         for step in steps:
             by_request[step.request_id][step.record_id] = step.opened_at
@@ -151,7 +153,7 @@ class Reminders:
                 if step is None:
                     continue
                 recipients = await self._finder.recipients(request, step)
-                report.planned += await self._store.add_reminders(
+                report.planned += await self._store.reminders.add(
                     [
                         NewReminder(
                             record_id=record_id,
@@ -168,12 +170,12 @@ class Reminders:
                     ],
                     now=now,
                 )
-                await self._store.step_planned(record_id, next_plan_at=now + REPLAN_EVERY, now=now)
+                await self._store.reminders.step_planned(record_id, next_plan_at=now + REPLAN_EVERY, now=now)
 
         await self._each(by_request.items(), plan, report, what="plan")
 
     async def _send_due(self, now: datetime, report: ReminderReport) -> None:
-        rows = await self._store.claim_due_reminders(
+        rows = await self._store.reminders.claim_due(
             now=now, owner=self._owner, lease=self._lease, limit=BATCH
         )
         by_request: dict[str, list[ReminderRecord]] = defaultdict(list)
@@ -186,7 +188,7 @@ class Reminders:
             except BaseException:
                 # Whatever was not finished goes back, to be tried on a later tick.
                 for row in claimed:
-                    await self._store.release_reminder(row.record_id, row.recipient, owner=self._owner)
+                    await self._store.reminders.release(row.record_id, row.recipient, owner=self._owner)
                 raise
 
         await self._each(by_request.items(), remind, report, what="remind")
@@ -199,7 +201,7 @@ class Reminders:
         open_steps = (
             {s.id: s for s in request.open_steps} if request and self._open_steps(request, now) else {}
         )
-        card = await self._store.get_card(request_id)
+        card = await self._store.cards.get(request_id)
         ref = MessageRef(card.channel, card.ts) if card is not None and card.ts else None
         by_record: dict[str, list[ReminderRecord]] = defaultdict(list)
         for row in rows:
@@ -220,7 +222,7 @@ class Reminders:
                     due.append(row)
                     continue
                 # Nobody is pinged outside their working hours: wait for their next morning.
-                await self._store.release_reminder(
+                await self._store.reminders.release(
                     row.record_id,
                     row.recipient,
                     owner=self._owner,
@@ -239,10 +241,12 @@ class Reminders:
         now: datetime,
         report: ReminderReport,
     ) -> None:
+        # Not `store.once`: one thread message settles several marks, and when a send fails only the
+        # marks of reminders not sent yet are forgotten.
         won: list[tuple[ReminderRecord, str]] = []
         for row in rows:
             key = f"reminder:{row.record_id}:{row.recipient}:{row.sent + 1}"
-            if await self._store.claim_once(key, now=now):
+            if await self._store.marks.claim(key, now=now):
                 won.append((row, key))
             else:
                 # A replica whose claim lapsed sent (or was sending) this one: count it, never resend.
@@ -276,12 +280,12 @@ class Reminders:
         except BaseException:
             # Every reminder not sent yet, not only the one that failed, goes back for the next tick.
             for key in unsent:
-                await self._store.forget_once(key)
+                await self._store.marks.forget(key)
             raise
 
     async def _sent(self, row: ReminderRecord, now: datetime) -> None:
         next_due = add_working_time(now, self._config.interval, self._zone(row.tz), self._hours)
-        await self._store.reminder_sent(
+        await self._store.reminders.sent(
             row.record_id,
             row.recipient,
             owner=self._owner,
@@ -304,7 +308,7 @@ class Reminders:
         zone = ZoneInfo(escalation.timezone) if escalation.timezone else self._default_zone
         if not is_working(now, zone, self._hours):
             for row in rows:
-                await self._store.release_reminder(
+                await self._store.reminders.release(
                     row.record_id,
                     row.recipient,
                     owner=self._owner,
@@ -312,7 +316,7 @@ class Reminders:
                 )
             report.postponed += len(rows)
             return
-        everyone = await self._store.list_reminders(record_id=step.id)
+        everyone = await self._store.reminders.list(record_id=step.id)
         number, total = _position(request, step)
         note = EscalationNote(
             request_id=request.id,
@@ -339,21 +343,17 @@ class Reminders:
             personal = replace(note, usergroup=None)
             targets += [(Destination.dm(m), f"escalation:{step.id}:{m}", personal) for m in members]
         for to, key, message in targets:
-            if not await self._store.claim_once(key, now=now):
-                continue
-            try:
-                await self._messenger.send_escalation(to, message)
-            except BaseException:
-                await self._store.forget_once(key)
-                raise
-            report.escalated += 1
-        await self._store.stop_step_reminders(step.id, now=now)
+            async with self._store.once(key, now=now) as won:
+                if won:
+                    await self._messenger.send_escalation(to, message)
+                    report.escalated += 1
+        await self._store.reminders.stop_step(step.id, now=now)
 
     # --- snooze --------------------------------------------------------------------------------------
 
     async def snooze(self, *, user_id: str, record_id: str, days: int, channel: str | None) -> None:
         """A click on "Snooze": hold the clicker's own reminders about this step for `days` days."""
-        row = await self._store.get_reminder(record_id, user_id)
+        row = await self._store.reminders.get(record_id, user_id)
         if row is None:
             text = "You have no reminders about this request to snooze."
         elif not row.active or row.next_due_at is None:
@@ -362,7 +362,7 @@ class Reminders:
             now = self._clock.now()
             until = now + timedelta(days=days)
             resume = max(row.next_due_at, next_working_instant(until, self._zone(row.tz), self._hours))
-            snoozed = await self._store.snooze_reminder(
+            snoozed = await self._store.reminders.snooze(
                 record_id, user_id, until=until, next_due_at=resume, now=now
             )
             word = "day" if days == 1 else "days"
@@ -380,9 +380,9 @@ class Reminders:
         try:
             request = await self._gateway.load(request_id, enrich=False)
         except NotFoundError:
-            await self._store.track_steps(request_id, {}, now=now)
+            await self._store.reminders.track_steps(request_id, {}, now=now)
             return None
-        await self._store.track_steps(request.id, self._open_steps(request, now), now=now)
+        await self._store.reminders.track_steps(request.id, self._open_steps(request, now), now=now)
         return request
 
     def _note(

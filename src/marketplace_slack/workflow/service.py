@@ -125,7 +125,7 @@ class Workflow:
     async def on_notification(self, note: Notification) -> None:
         """A webhook delivery: a hint to re-read one request. Repeated deliveries do nothing."""
         now = self._clock.now()
-        if note.delivery_id and not await self._store.mark_delivery(
+        if note.delivery_id and not await self._store.deliveries.mark(
             note.delivery_id, note.event_type, now=now
         ):
             log.info("webhook_duplicate", delivery_id=note.delivery_id, event_type=note.event_type)
@@ -152,7 +152,7 @@ class Workflow:
         async for request_id in self._gateway.pending_request_ids():
             ids.append(request_id)
         seen = set(ids)
-        for card in await self._store.list_cards(statuses=[RequestStatus.PENDING.value]):
+        for card in await self._store.cards.list(statuses=[RequestStatus.PENDING.value]):
             if card.request_id not in seen:  # it was pending on the card and is no longer: it changed
                 ids.append(card.request_id)
         gate = asyncio.Semaphore(self._reconcile_concurrency)
@@ -251,7 +251,7 @@ class Workflow:
             now = self._clock.now()
             claimed: list[ApprovalStep] = []
             for step in check.steps:
-                claim = await self._store.claim_decision(
+                claim = await self._store.decisions.claim(
                     step.id,
                     request_id=request_id,
                     slack_user_id=user_id,
@@ -333,10 +333,10 @@ class Workflow:
                 )
             now = self._clock.now()
             if outcome == "unavailable":
-                await self._store.release_decision(step.id, user_id)
+                await self._store.decisions.release(step.id, user_id)
             else:
-                await self._store.finish_decision(step.id, outcome=outcome)
-            await self._store.append_audit(
+                await self._store.decisions.finish(step.id, outcome=outcome)
+            await self._store.audit.append(
                 request_id=request.id,
                 record_id=step.id,
                 slack_user_id=user_id,
@@ -390,7 +390,7 @@ class Workflow:
                 ),
             )
             return
-        await self._store.save_link(
+        await self._store.links.save(
             team_id=team_id,
             user_id=user_id,
             marketplace_user_id=actor.marketplace_id,
@@ -407,7 +407,7 @@ class Workflow:
         )
 
     async def unlink(self, *, team_id: str, user_id: str, channel: str | None) -> None:
-        removed = await self._store.delete_link(team_id, user_id)
+        removed = await self._store.links.delete(team_id, user_id)
         self._actors.pop(user_id, None)
         text = (
             "Your Marketplace account is unlinked and its token deleted."
@@ -418,21 +418,21 @@ class Workflow:
 
     async def forget_workspace(self, team_id: str) -> None:
         """The app was uninstalled (or its tokens revoked): delete the stewards' Marketplace tokens."""
-        removed = await self._store.delete_team_links(team_id)
+        removed = await self._store.links.delete_team(team_id)
         self._actors.clear()
         log.info("workspace_forgotten", team_id=team_id, links_deleted=removed)
 
     async def _linked(self, team_id: str, user_id: str) -> LinkedAccount | None:
         """The steward's link, or None; a token no configured key can decrypt counts as unlinked."""
         try:
-            return await self._store.get_link(team_id, user_id)
+            return await self._store.links.get(team_id, user_id)
         except VaultError:
             log.warning("linked_token_undecryptable", user_id=user_id)
-            await self._store.delete_link(team_id, user_id)
+            await self._store.links.delete(team_id, user_id)
             return None
 
     async def _relink(self, team_id: str, user_id: str, channel: str | None) -> None:
-        await self._store.delete_link(team_id, user_id)
+        await self._store.links.delete(team_id, user_id)
         self._actors.pop(user_id, None)
         await self._messenger.prompt_link(
             user_id=user_id,
@@ -474,23 +474,23 @@ class Workflow:
         state = CardState(request, in_progress=in_progress, notice=notice)
         fingerprint = _fingerprint(state)
         now = self._clock.now()
-        card = await self._store.get_card(request.id)
+        card = await self._store.cards.get(request.id)
         if card is None or card.ts is None:
             if request.status is not RequestStatus.PENDING:
                 return  # settled before we ever saw it (auto-approved, canceled at once): nothing to review
             channel = self._router.channel_for(
                 product_id=request.product_id, product_name=request.product_name, domain_id=request.domain_id
             )
-            if not await self._store.claim_card(
+            if not await self._store.cards.claim(
                 request.id, channel, owner=self._owner, now=now, lease=self._lease
             ):
                 return  # another worker is posting this card right now
             try:
                 ref = await self._messenger.post_request(channel, state)
             except BaseException:
-                await self._store.release_card_claim(request.id, self._owner)
+                await self._store.cards.release(request.id, self._owner)
                 raise
-            recorded = await self._store.card_posted(
+            recorded = await self._store.cards.posted(
                 request.id, ref.channel, ref.ts, fingerprint=fingerprint, status=request.status.value, now=now
             )
             if not recorded:
@@ -501,12 +501,12 @@ class Workflow:
             # Steps decided before the card existed are on the card already; they need no thread reply.
             for step in request.steps:
                 if step.status in _ANNOUNCED_STEPS:
-                    await self._store.claim_once(_step_key(step), now=now)
+                    await self._store.marks.claim(_step_key(step), now=now)
             return
         ref = MessageRef(card.channel, card.ts)
         if card.fingerprint != fingerprint:
             await self._messenger.update_request(ref, state)
-            await self._store.update_card_render(
+            await self._store.cards.update_render(
                 request.id, fingerprint=fingerprint, status=request.status.value, now=now
             )
         if in_progress is None:
@@ -522,22 +522,14 @@ class Workflow:
         now = self._clock.now()
         for step in request.steps:
             if step.status in _ANNOUNCED_STEPS:
-                key = _step_key(step)
-                if await self._store.claim_once(key, now=now):
-                    try:
+                async with self._store.once(_step_key(step), now=now) as won:
+                    if won:
                         await self._messenger.announce_step(ref, request, step)
-                    except BaseException:
-                        await self._store.forget_once(key)
-                        raise
         requester = request.requester.slack_user_id
         if request.status in _REQUESTER_OUTCOMES and requester:
-            key = f"dm:{request.id}:{request.status.value}"
-            if await self._store.claim_once(key, now=now):
-                try:
+            async with self._store.once(f"dm:{request.id}:{request.status.value}", now=now) as won:
+                if won:
                     await self._messenger.notify_requester(requester, request)
-                except BaseException:
-                    await self._store.forget_once(key)
-                    raise
 
 
 def _step_key(step: ApprovalStep) -> str:

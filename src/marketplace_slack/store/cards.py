@@ -1,0 +1,162 @@
+"""Request cards: who may post one, where it was posted, what it shows, and its digest line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, or_, select, update
+
+from marketplace_slack.store.base import Area, as_record, check_lease, check_time
+from marketplace_slack.store.records import CardRecord
+from marketplace_slack.store.tables import cards
+
+
+class Cards(Area):
+    async def claim(
+        self,
+        request_id: str,
+        channel: str,
+        *,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        team_id: str | None = None,
+    ) -> bool:
+        """Reserve the right to post this request's card. True for exactly one caller.
+
+        False when the card is posted, or claimed less than `lease` ago by anyone, `owner` included
+        (a claim is not re-entrant: the same process must not post twice either). A claim older
+        than that without a posted message is taken over, since its owner evidently died.
+        """
+        check_time(now)
+        check_lease(lease)
+        claimed = await self._claim_key(
+            cards,
+            {"request_id": request_id},
+            claim={
+                "team_id": team_id,
+                "channel": channel,
+                "claim_owner": owner,
+                "claimed_at": now,
+                "created_at": now,
+                "updated_at": now,
+            },
+            lapsed=[
+                cards.c.ts.is_(None),
+                or_(cards.c.claimed_at.is_(None), cards.c.claimed_at <= now - lease),
+            ],
+            take_over={
+                "claim_owner": owner,
+                "claimed_at": now,
+                "channel": channel,
+                "team_id": func.coalesce(team_id, cards.c.team_id),
+                "updated_at": now,
+            },
+        )
+        return claimed is not None and claimed[1]
+
+    async def release(self, request_id: str, owner: str) -> bool:
+        """Give up a claim after posting failed, so the next attempt need not wait out the lease."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                delete(cards).where(
+                    cards.c.request_id == request_id, cards.c.claim_owner == owner, cards.c.ts.is_(None)
+                )
+            )
+            return result.rowcount > 0
+
+    async def posted(
+        self,
+        request_id: str,
+        channel: str,
+        ts: str,
+        *,
+        fingerprint: str,
+        status: str,
+        now: datetime,
+        team_id: str | None = None,
+    ) -> bool:
+        """Record the posted message. Repeating it for the same message is harmless.
+
+        False means a different message is already recorded for this request (a claimer that
+        outlived its lease posted too): the caller should delete the message it just posted.
+        """
+        check_time(now)
+        insert = self._insert(cards).values(
+            request_id=request_id,
+            team_id=team_id,
+            channel=channel,
+            ts=ts,
+            fingerprint=fingerprint,
+            status=status,
+            posted_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        stmt = insert.on_conflict_do_update(
+            index_elements=[cards.c.request_id],
+            set_={
+                "channel": insert.excluded.channel,
+                "ts": insert.excluded.ts,
+                "team_id": func.coalesce(insert.excluded.team_id, cards.c.team_id),
+                "fingerprint": insert.excluded.fingerprint,
+                "status": insert.excluded.status,
+                "posted_at": insert.excluded.posted_at,
+                "updated_at": insert.excluded.updated_at,
+            },
+            where=or_(cards.c.ts.is_(None), and_(cards.c.channel == channel, cards.c.ts == ts)),
+        ).returning(cards.c.request_id)
+        async with self._writer.begin() as conn:
+            return (await conn.execute(stmt)).first() is not None
+
+    async def update_render(self, request_id: str, *, fingerprint: str, status: str, now: datetime) -> bool:
+        """Remember what the posted card now shows. False if no posted card is recorded."""
+        check_time(now)
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(cards)
+                .where(cards.c.request_id == request_id, cards.c.ts.is_not(None))
+                .values(fingerprint=fingerprint, status=status, updated_at=now)
+            )
+            return result.rowcount > 0
+
+    async def set_summary(self, request_id: str, summary: str) -> bool:
+        """Remember what a digest lists about the request. False if there is no card row, or no change."""
+        async with self._engine.connect() as conn:
+            current = await conn.scalar(select(cards.c.summary).where(cards.c.request_id == request_id))
+        if current == summary:
+            return False  # the usual case: a card shown again without a change that a digest shows
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(cards)
+                .where(
+                    cards.c.request_id == request_id,
+                    or_(cards.c.summary.is_(None), cards.c.summary != summary),
+                )
+                .values(summary=summary)
+            )
+            return result.rowcount > 0
+
+    async def get(self, request_id: str) -> CardRecord | None:
+        """The card or the pending claim for a request (`record.posted` tells which)."""
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(cards).where(cards.c.request_id == request_id))).first()
+        return None if row is None else as_record(CardRecord, row)
+
+    async def find_by_message(self, channel: str, ts: str) -> CardRecord | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(cards).where(cards.c.channel == channel, cards.c.ts == ts))
+            ).first()
+        return None if row is None else as_record(CardRecord, row)
+
+    # Last in the class: below it, `list` in an annotation would name this method.
+    async def list(self, *, statuses: Iterable[str] | None = None) -> list[CardRecord]:
+        """Posted cards, oldest first, optionally only those last showing one of `statuses`."""
+        query = select(cards).where(cards.c.ts.is_not(None))
+        if statuses is not None:
+            query = query.where(cards.c.status.in_([str(s) for s in statuses]))
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(cards.c.created_at, cards.c.request_id))).all()
+        return [as_record(CardRecord, row) for row in rows]

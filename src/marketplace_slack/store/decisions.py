@@ -1,0 +1,154 @@
+"""Decisions taken in Slack: the claim that lets one steward send a determination, and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, delete, select, update
+
+from marketplace_slack.domain import DurationUnit, Verdict
+from marketplace_slack.store.base import Area, check_lease, check_time
+from marketplace_slack.store.records import OUTCOME_OK, AuditRecord, ClaimStatus, DecisionClaim
+from marketplace_slack.store.tables import audit_log, decision_claims
+
+
+class Decisions(Area):
+    async def claim(
+        self,
+        record_id: str,
+        *,
+        request_id: str,
+        slack_user_id: str,
+        verdict: Verdict | str,
+        now: datetime,
+        lease: timedelta,
+    ) -> DecisionClaim:
+        """Reserve the right to send the determination for one approval record.
+
+        Won by exactly one caller. Everyone else, including the same steward clicking twice, gets
+        HELD with the holder and since when; a finished claim stays held for good. An unfinished
+        claim older than `lease` is taken over (its owner died mid-decision).
+        """
+        check_time(now)
+        check_lease(lease)
+        claim = {
+            "request_id": request_id,
+            "slack_user_id": slack_user_id,
+            "verdict": Verdict(verdict).value,
+            "claimed_at": now,
+        }
+        claimed = await self._claim_key(
+            decision_claims,
+            {"record_id": record_id},
+            claim=claim,
+            lapsed=[decision_claims.c.outcome.is_(None), decision_claims.c.claimed_at <= now - lease],
+            take_over=claim,
+        )
+        if claimed is None:
+            raise RuntimeError(f"decision claim on record {record_id} kept changing hands; try again")
+        row, won = claimed
+        return _decision(row, ClaimStatus.WON if won else ClaimStatus.HELD)
+
+    async def finish(self, record_id: str, *, outcome: str) -> bool:
+        """Mark the determination sent; the claim then stays held so nobody sends another."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(decision_claims)
+                .where(decision_claims.c.record_id == record_id, decision_claims.c.outcome.is_(None))
+                .values(outcome=outcome)
+            )
+            return result.rowcount > 0
+
+    async def release(self, record_id: str, slack_user_id: str) -> bool:
+        """Drop an unfinished claim after a failure, so the steward (or another) can retry now."""
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                delete(decision_claims).where(
+                    decision_claims.c.record_id == record_id,
+                    decision_claims.c.slack_user_id == slack_user_id,
+                    decision_claims.c.outcome.is_(None),
+                )
+            )
+            return result.rowcount > 0
+
+
+class Audit(Area):
+    async def append(
+        self,
+        *,
+        at: datetime,
+        request_id: str,
+        record_id: str,
+        slack_user_id: str,
+        verdict: Verdict | str,
+        marketplace_user_id: str | None = None,
+        team_id: str | None = None,
+        duration: int | None = None,
+        duration_unit: DurationUnit | str | None = None,
+        reason: str | None = None,
+        outcome: str = OUTCOME_OK,
+        error: str | None = None,
+    ) -> AuditRecord:
+        """Record a decision taken in Slack: `outcome` is "ok" or an error code, `error` its message."""
+        check_time(at)
+        if (duration is None) != (duration_unit is None):
+            raise ValueError("a duration needs both an amount and a unit")
+        values: dict[str, Any] = {
+            "at": at,
+            "request_id": request_id,
+            "record_id": record_id,
+            "team_id": team_id,
+            "slack_user_id": slack_user_id,
+            "marketplace_user_id": marketplace_user_id,
+            "verdict": Verdict(verdict).value,
+            "duration": duration,
+            "duration_unit": None if duration_unit is None else DurationUnit(duration_unit).value,
+            "reason": reason,
+            "outcome": outcome,
+            "error": error,
+        }
+        async with self._writer.begin() as conn:
+            row = (await conn.execute(audit_log.insert().values(values).returning(*audit_log.c))).one()
+        return _audit(row)
+
+    # Last in the class: below it, `list` in an annotation would name this method.
+    async def list(self, request_id: str | None = None) -> list[AuditRecord]:
+        """Oldest first."""
+        query = select(audit_log).order_by(audit_log.c.at, audit_log.c.id)
+        if request_id is not None:
+            query = query.where(audit_log.c.request_id == request_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_audit(row) for row in rows]
+
+
+def _decision(row: Row[Any], status: ClaimStatus) -> DecisionClaim:
+    return DecisionClaim(
+        status=status,
+        record_id=row.record_id,
+        request_id=row.request_id,
+        holder=row.slack_user_id,
+        verdict=Verdict(row.verdict),
+        since=row.claimed_at,
+        finished=row.outcome is not None,
+        outcome=row.outcome,
+    )
+
+
+def _audit(row: Row[Any]) -> AuditRecord:
+    return AuditRecord(
+        id=row.id,
+        at=row.at,
+        request_id=row.request_id,
+        record_id=row.record_id,
+        team_id=row.team_id,
+        slack_user_id=row.slack_user_id,
+        marketplace_user_id=row.marketplace_user_id,
+        verdict=Verdict(row.verdict),
+        duration=row.duration,
+        duration_unit=None if row.duration_unit is None else DurationUnit(row.duration_unit),
+        reason=row.reason,
+        outcome=row.outcome,
+        error=row.error,
+    )
