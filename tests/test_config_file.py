@@ -168,7 +168,9 @@ def test_the_old_variable_still_names_the_file_and_two_different_files_are_refus
         )
 
 
-async def test_the_scheduler_gets_a_tick_a_cron_per_digest_and_the_grant_scan(tmp_path: Path) -> None:
+async def test_the_scheduler_gets_a_tick_a_cron_per_digest_the_grant_scan_and_the_pruner(
+    tmp_path: Path,
+) -> None:
     from marketplace_slack.workflow.schedule import Timekeeper
 
     config = load_config_file(_write(tmp_path, COMPLETE))
@@ -179,11 +181,15 @@ async def test_the_scheduler_gets_a_tick_a_cron_per_digest_and_the_grant_scan(tm
         async def run_due(self) -> int:
             return 0
 
-    keeper = Timekeeper(reminders=None, digests=Digests(), expiry=None, clock=None)  # type: ignore[arg-type]
+    class Pruner:
+        async def run(self) -> None:
+            return None
+
+    keeper = Timekeeper(reminders=None, digests=Digests(), expiry=None, pruner=Pruner(), clock=None)  # type: ignore[arg-type]
     scheduler = AsyncIOScheduler(timezone=UTC)
     keeper.attach(scheduler, tick=timedelta(seconds=60), scan=timedelta(hours=1))
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"due-work", "grants", "digest:C0SALES", "digest:C0CUSTOMER"}
+    assert set(jobs) == {"due-work", "grants", "prune", "digest:C0SALES", "digest:C0CUSTOMER"}
     trigger = jobs["digest:C0SALES"].trigger
     fire = trigger.get_next_fire_time(None, datetime(2026, 11, 23, 9, 0, tzinfo=UTC))  # Monday 10:00 Berlin
     assert fire is not None and fire.astimezone(UTC) == datetime(2026, 11, 24, 8, 0, tzinfo=UTC)

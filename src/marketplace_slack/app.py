@@ -228,6 +228,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         router=router,
         clock=clock,
         owner=owner,
+        slack_users_kept=directory.ttl,
     )
     workflow = Workflow(
         store=store,

@@ -62,3 +62,17 @@ async def test_once_forgets_the_mark_only_when_the_winners_action_fails(
             assert not won
             raise RuntimeError("a loser's failure")
     assert not await store.marks.claim("dm:req-1:APPROVED", now=clock.now())  # the winner's mark stays
+
+
+async def test_pruning_forgets_old_marks_of_the_kinds_named_only(store: Repository, clock: FakeClock) -> None:
+    for key in ("reminder:r1:U1:1", "step:r1:APPROVED", "a_b:1", "aXb:1"):
+        assert await store.marks.claim(key, now=clock.now())
+    clock.advance(timedelta(days=3))
+    assert await store.marks.claim("reminder:r1:U1:2", now=clock.now())
+    assert await store.marks.prune(clock.now() - timedelta(days=1), prefixes=["reminder:", "a_b:"]) == 2
+    assert await store.marks.claim("reminder:r1:U1:1", now=clock.now())  # old: forgotten
+    assert await store.marks.claim("a_b:1", now=clock.now())
+    assert not await store.marks.claim("aXb:1", now=clock.now())  # "_" is no wildcard
+    assert not await store.marks.claim("step:r1:APPROVED", now=clock.now())  # a kind not named
+    assert not await store.marks.claim("reminder:r1:U1:2", now=clock.now())  # young
+    assert await store.marks.prune(clock.now(), prefixes=[]) == 0

@@ -24,6 +24,11 @@ class SlackDirectory:
         self._clock = clock
         self._ttl = ttl
 
+    @property
+    def ttl(self) -> timedelta:
+        """How long a lookup is served from the store's cache."""
+        return self._ttl
+
     async def slack_id_for_email(self, email: str) -> str | None:
         """The Slack user with this email (case-insensitive, as Slack matches), or None."""
         found = await self.person_for_email(email)

@@ -1,4 +1,4 @@
-"""Time-driven work: reminders, expiry notices and digests, and the APScheduler jobs that wake it.
+"""Time-driven work: reminders, expiry notices, digests and pruning, and the APScheduler jobs that wake it.
 
 APScheduler is only the clock. What is due, what was sent and when all live in the store, so the
 jobs carry no state: `due_work(now)` asks the store what is due at `now` and does it, exactly once
@@ -25,12 +25,14 @@ from marketplace_slack.workflow.approvers import ApproverFinder
 from marketplace_slack.workflow.digests import Digests
 from marketplace_slack.workflow.expiry import ExpiryNotices, ExpiryReport
 from marketplace_slack.workflow.ports import Directory, Messenger
+from marketplace_slack.workflow.pruning import Pruner
 from marketplace_slack.workflow.reminders import ReminderReport, Reminders
 from marketplace_slack.workflow.routing import Router
 
 log = structlog.get_logger(__name__)
 
 FIRST_SCAN_AFTER: Final = timedelta(minutes=5)
+PRUNE_EVERY: Final = timedelta(hours=6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +44,12 @@ class DueReport:
 
 class Timekeeper:
     def __init__(
-        self, *, reminders: Reminders, digests: Digests, expiry: ExpiryNotices, clock: Clock
+        self, *, reminders: Reminders, digests: Digests, expiry: ExpiryNotices, pruner: Pruner, clock: Clock
     ) -> None:
         self.reminders = reminders
         self.digests = digests
         self.expiry = expiry
+        self.pruner = pruner
         self._clock = clock
 
     async def due_work(self, now: datetime | None = None) -> DueReport:
@@ -63,8 +66,9 @@ class Timekeeper:
         log.info("temporary_grants_scanned", seen=seen)
 
     def attach(self, scheduler: AsyncIOScheduler, *, tick: timedelta, scan: timedelta) -> None:
-        """Wake `due_work` every `tick`, each digest at its cron times, and the grant scan every `scan`
-        (first a few minutes after start, so a restart does not add to its own busiest moment)."""
+        """Wake `due_work` every `tick`, each digest at its cron times, the grant scan every `scan` and
+        the pruner every few hours (these two first a few minutes after start, so a restart does not
+        add to its own busiest moment)."""
         scheduler.add_job(
             self.due_work,
             "interval",
@@ -92,6 +96,15 @@ class Timekeeper:
             coalesce=True,
             id="grants",
         )
+        scheduler.add_job(
+            self.pruner.run,
+            "interval",
+            seconds=PRUNE_EVERY.total_seconds(),
+            next_run_time=datetime.now(UTC) + FIRST_SCAN_AFTER,
+            max_instances=1,
+            coalesce=True,
+            id="prune",
+        )
 
 
 def build_timekeeper(
@@ -104,8 +117,10 @@ def build_timekeeper(
     router: Router,
     clock: Clock,
     owner: str,
+    slack_users_kept: timedelta,
 ) -> Timekeeper:
-    """Reminders, digests and expiry notices as the configuration file describes them."""
+    """Reminders, digests and expiry notices as the configuration file describes them, and pruning
+    (`slack_users_kept`: the directory's cache TTL)."""
     finder = ApproverFinder(store=store, gateway=gateway, directory=directory, clock=clock)
     reminders = Reminders(
         store=store,
@@ -130,4 +145,5 @@ def build_timekeeper(
         clock=clock,
         owner=owner,
     )
-    return Timekeeper(reminders=reminders, digests=digests, expiry=expiry, clock=clock)
+    pruner = Pruner(store, clock, slack_users_kept=slack_users_kept)
+    return Timekeeper(reminders=reminders, digests=digests, expiry=expiry, pruner=pruner, clock=clock)
