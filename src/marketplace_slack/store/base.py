@@ -13,7 +13,7 @@ key, `_claim_due` claims due rows in batches, and `_settle_claim` ends a claim.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -53,14 +53,13 @@ class Area:
         key: Mapping[str, Any],
         *,
         claim: Mapping[str, Any],
-        lapsed: Iterable[ColumnElement[bool]],
+        lapsed: Sequence[ColumnElement[bool]],
         take_over: Mapping[str, Any],
     ) -> tuple[Row[Any], bool] | None:
         """Claim the row of `key`: insert it with `claim`, or take it over with `take_over` where the
         `lapsed` conditions hold. Returns the row and whether this caller won it; None if it kept
         changing hands."""
         at_key = [table.c[name] == value for name, value in key.items()]
-        lapsed = list(lapsed)
         async with self._writer.begin() as conn:
             for _ in range(_CLAIM_ROUNDS):
                 row = (

@@ -16,7 +16,7 @@ from marketplace_slack.store.records import NewReminder, ReminderRecord, StepToP
 from marketplace_slack.store.tables import reminder_steps, reminders
 
 
-class Reminders(Area):
+class ReminderSchedules(Area):
     async def track_steps(
         self, request_id: str, open_steps: Mapping[str, datetime], *, now: datetime
     ) -> None:

@@ -19,7 +19,7 @@ from marketplace_slack.store.decisions import Audit, Decisions
 from marketplace_slack.store.expiry import Expiry
 from marketplace_slack.store.links import Links
 from marketplace_slack.store.marks import Deliveries, OnceMarks
-from marketplace_slack.store.reminders import Reminders
+from marketplace_slack.store.reminders import ReminderSchedules
 from marketplace_slack.store.slack_users import SlackUsers
 
 
@@ -34,7 +34,7 @@ class Repository:
         self.links = Links(engine, vault)
         self.decisions = Decisions(engine)
         self.audit = Audit(engine)
-        self.reminders = Reminders(engine)
+        self.reminders = ReminderSchedules(engine)
         self.expiry = Expiry(engine)
         self.slack_users = SlackUsers(engine)
         self.marks = OnceMarks(engine)
