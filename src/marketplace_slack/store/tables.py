@@ -158,6 +158,7 @@ once_marks = Table(
     metadata,
     Column("key", String(255), primary_key=True),
     Column("claimed_at", UTCDateTime(), nullable=False),
+    Index(None, "claimed_at"),  # pruning finds settled marks by age, not by scanning every key
 )
 
 # Approval steps the app reminds about. A row is added cheaply whenever a card shows an open step;
