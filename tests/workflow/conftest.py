@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -136,8 +137,8 @@ class World:
 
 
 @pytest.fixture
-async def store(tmp_path: object, vault: TokenVault) -> AsyncIterator[Repository]:
-    repo = await open_store(f"sqlite+aiosqlite:///{tmp_path}/store.db", vault)
+async def store(tmp_path: Path, vault: TokenVault) -> AsyncIterator[Repository]:
+    repo = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}", vault)
     yield repo
     await repo.aclose()
 

@@ -13,6 +13,7 @@ from marketplace_slack.marketplace.errors import (
     APIConnectionError,
     ConflictError,
     ForbiddenError,
+    MarketplaceError,
     NotFoundError,
     ServerError,
     UnauthorizedError,
@@ -112,7 +113,7 @@ async def sara_is_no_approver(world: World) -> None:
 
 
 async def card_posted_by_a_slow_replica(world: World) -> None:
-    """The card is not posted yet; while we post it, a replica whose claim we took over posts its own."""
+    """A new request: while we post its card, a replica that outlived its claim records its own card first."""
     world.gateway.requests["req-2"] = request("req-2")
 
     async def replica_posts() -> None:
@@ -274,9 +275,6 @@ async def test_a_shown_decision_tells_the_observers(world: World) -> None:
     assert [r.status.value for r in world.seen] == ["APPROVED"]
 
 
-ClickFails = Callable[[World], Awaitable[None]]
-
-
 async def not_linked(world: World) -> None:
     await world.store.delete_link(TEAM, SLACK_IDS[SARA])
 
@@ -303,7 +301,7 @@ CLICKS = {
 
 @pytest.mark.parametrize(("arrange", "outcome", "surface"), CLICKS.values(), ids=CLICKS.keys())
 async def test_a_click_that_cannot_open_the_form_says_why(
-    world: World, arrange: ClickFails, outcome: Outcome, surface: str
+    world: World, arrange: Arrange, outcome: Outcome, surface: str
 ) -> None:
     await world.link(SARA)
     await world.posted(request())
@@ -324,13 +322,13 @@ SUBMITS = {
 }
 
 
-async def _fail_load(world: World, error: Exception) -> None:
-    world.gateway.fail["load", "req-1"] = error  # type: ignore[assignment]
+async def _fail_load(world: World, error: MarketplaceError) -> None:
+    world.gateway.fail["load", "req-1"] = error
 
 
 @pytest.mark.parametrize(("arrange", "outcome", "surface"), SUBMITS.values(), ids=SUBMITS.keys())
 async def test_a_form_that_cannot_be_recorded_says_why(
-    world: World, arrange: ClickFails, outcome: Outcome, surface: str
+    world: World, arrange: Arrange, outcome: Outcome, surface: str
 ) -> None:
     await world.link(SARA)
     await world.posted(request())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -114,10 +115,10 @@ async def test_uninstalling_forgets_every_token_of_the_workspace(world: World) -
     assert await world.store.list_links(TEAM) == []
 
 
-async def test_a_token_no_key_can_open_counts_as_unlinked(world: World, tmp_path: object) -> None:
+async def test_a_token_no_key_can_open_counts_as_unlinked(world: World, tmp_path: Path) -> None:
     await world.link(SARA)
     other_keys = TokenVault([SecretStr(TokenVault.generate_key())])
-    rotated = await open_store(f"sqlite+aiosqlite:///{tmp_path}/store.db", other_keys)
+    rotated = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}", other_keys)
     try:
         world.workflow = Workflow(
             store=rotated,
