@@ -15,12 +15,14 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from marketplace_slack.domain import Verdict
+from marketplace_slack.domain import RequestKind, Verdict
 from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.slack import ids, listeners
 from marketplace_slack.slack.cards import render_card
+from marketplace_slack.slack.reminders import reminder_message
 from marketplace_slack.slack.views import approve_modal, link_modal
 from marketplace_slack.workflow import sentences
+from marketplace_slack.workflow.ports import ReminderNote
 from marketplace_slack_standins.fakeslack import (
     FakeSlack,
     SlackUserAgent,
@@ -31,7 +33,7 @@ from marketplace_slack_standins.fakeslack import (
     view_submission,
 )
 
-from .factories import NOW, pending_data_access
+from .factories import NORA, NOW, pending_data_access
 
 SECRET = "fake-signing-secret"
 CHANNEL = "C0STEWARDS"
@@ -144,6 +146,25 @@ async def test_a_click_without_a_request_id_is_answered_and_starts_nothing(rig: 
     assert await rig.click(ids.DENY, blocks=blocks, ts=ts) == 200
     assert rig.calls == []
     assert rig.answers() == [sentences.BUTTON_WITHOUT_REQUEST.text]
+
+
+async def test_snooze_hands_the_step_and_the_days_to_the_reminders(rig: Rig) -> None:
+    note = ReminderNote(
+        request_id="req-1001",
+        record_id="st-1",
+        product_name="Customer 360",
+        kind=RequestKind.DATA_ACCESS,
+        requester=NORA,
+        waiting_since=NOW,
+        recipients=("U0SARA",),
+        number=1,
+    )
+    message = reminder_message(note, now=NOW, in_thread=False)
+    client = AsyncWebClient(token=rig.slack.bot_token, base_url=rig.slack.base_url)
+    posted = await client.chat_postMessage(channel=CHANNEL, text=message.text, blocks=message.blocks)
+    assert await rig.click(ids.SNOOZE_3D, blocks=message.blocks, ts=str(posted["ts"])) == 200
+    snoozed = {"user_id": "U0SARA", "record_id": "st-1", "days": 3, "channel": CHANNEL}
+    assert rig.calls == [("snooze", snoozed)]
 
 
 async def test_approve_outside_the_cards_action_block_is_not_ours(rig: Rig) -> None:

@@ -251,7 +251,7 @@ class Directory(Protocol):
 
 
 class Gateway(Protocol):
-    """The Marketplace as the decision flow sees it: domain objects in and out (`marketplace/gateway.py`)."""
+    """The Marketplace as cards, decisions and linking see it: domain objects in and out."""
 
     async def load(
         self,
