@@ -79,7 +79,7 @@ class SlackMessenger:
         )
 
     async def tell(self, *, user_id: str, channel: str | None, sentence: Sentence) -> None:
-        await self._whisper(user_id, channel, messages.ephemeral(sentence.text))
+        await self._whisper(user_id, channel, messages.ephemeral(sentence.text, mentioning=sentence.mention))
 
     async def prompt_link(self, *, user_id: str, channel: str | None, sentence: Sentence) -> None:
         await self._whisper(user_id, channel, messages.link_account_prompt(sentence.text))

@@ -61,10 +61,16 @@ class Outcome(StrEnum):
     UNKNOWN_COMMAND = auto()
 
 
+# Where a sentence names a Slack user, its text says MENTION and `mention` holds the id: the renderer
+# escapes the words first and only then puts the mention in, so no other text can become one.
+MENTION: Final = "{mention}"
+
+
 @dataclass(frozen=True, slots=True)
 class Sentence:
     outcome: Outcome
     text: str  # plain words; escaped once, by whatever renders it
+    mention: str | None = None  # a Slack user id, shown where MENTION stands in `text`
 
 
 LINK_FIRST: Final = Sentence(
@@ -147,7 +153,9 @@ HELP: Final = Sentence(
 
 
 def someone_deciding(slack_user_id: str) -> Sentence:
-    return Sentence(Outcome.SOMEONE_DECIDING, f"<@{slack_user_id}> is deciding this step right now.")
+    return Sentence(
+        Outcome.SOMEONE_DECIDING, f"{MENTION} is deciding this step right now.", mention=slack_user_id
+    )
 
 
 def already_decided(status: str | None, by: str | None) -> Sentence:
