@@ -27,6 +27,7 @@ from marketplace_slack_standins.fakeslack.api import Identity, Message, Response
 from marketplace_slack_standins.fakeslack.errors import ApiError, Violation
 from marketplace_slack_standins.fakeslack.payloads import new_trigger_id
 from marketplace_slack_standins.fakeslack.render import describe_call
+from marketplace_slack_standins.fakeslack.socket_mode import SocketMode
 from marketplace_slack_standins.fakeslack.workspace import (
     DEFAULT_APP_ID,
     DEFAULT_BOT_ID,
@@ -106,6 +107,7 @@ class FakeSlack:
             clock=self.clock,
             trigger_ttl=trigger_ttl,
         )
+        self.socket_mode = SocketMode(app_id=app_id)
         self.calls: list[RecordedCall] = []
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
@@ -122,17 +124,20 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/hooks/{key}", self._handle_response_url)
+        self.socket_mode.attach(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self._origin = f"http://{host}:{port}"
+        self.socket_mode.serve_at(self._origin)
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        await self.socket_mode.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -322,6 +327,8 @@ class FakeSlack:
         return web.json_response(body, status=status, headers=headers)
 
     def _dispatch(self, method: str, args: Json, token: str | None) -> Json:
+        if method == "apps.connections.open":  # the one method that takes the app-level token
+            return self.socket_mode.open_link(token)
         handler = self.workspace.methods.get(method)
         if handler is None:
             return {"ok": False, "error": "unknown_method", "req_method": method}
