@@ -2,6 +2,10 @@
 
 Every call is recorded; tests await calls with `wait_for` instead of sleeping, make Slack fail on
 purpose with `fail_next`, and assert `violations` is empty to prove every block set fits Slack's limits.
+
+It refuses what Slack refuses, always: posts where the bot is not a member (see `invite`, `archive`,
+`install`), DMs while the messages tab is off, stale or reused trigger ids, and calls over Slack's rate
+limits (429 with Retry-After); `monotonic` stands in for the real time those last two count.
 """
 
 from __future__ import annotations
