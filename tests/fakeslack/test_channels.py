@@ -3,6 +3,8 @@ messages tab, scopes, and messages that vanish behind the app's back."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -10,6 +12,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from marketplace_slack_standins.fakeslack import FakeSlack, Install, SlackChannel
 from marketplace_slack_standins.fakeslack.install import DEFAULT_SCOPES
+from marketplace_slack_standins.stage import installed_as_declared, invite_everywhere
 
 
 async def error_of(call: object) -> str:
@@ -197,3 +200,17 @@ oauth_config:
     install = Install.from_manifest(manifest)
     assert install.scopes == {"chat:write", "chat:write.public"} and install.messages_tab_enabled
     assert not Install.from_manifest("oauth_config: {scopes: {bot: [chat:write]}}").messages_tab_enabled
+
+
+async def test_the_stage_installs_as_the_manifest_declares_and_invites_the_bot(
+    fresh: FakeSlack, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "manifest.yml"
+    manifest.write_text("oauth_config: {scopes: {bot: [chat:write, im:write]}}")
+    assert installed_as_declared(manifest).scopes == {"chat:write", "im:write"}
+    assert installed_as_declared(tmp_path / "absent.yml") == Install()  # an installed package has none
+
+    invite_everywhere(fresh)
+    client = client_of(fresh)
+    for channel in ("C0STEWARDS", "C0GENERAL", "G0SECURITY"):
+        assert (await client.chat_postMessage(channel=channel, text="card"))["ok"]

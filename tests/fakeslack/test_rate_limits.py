@@ -106,6 +106,9 @@ async def test_posts_to_one_channel_burst_then_go_about_once_a_second(
     assert raised.value.response.headers["Retry-After"] == "1"
     assert (await client.chat_postMessage(channel="C0GENERAL", text="elsewhere"))["ok"]  # per channel
 
+    with pytest.raises(SlackApiError):  # the same channel by name
+        await client.chat_postMessage(channel="#data-stewards", text="one too many")
+
     ticker.advance(1)
     assert (await client.chat_postMessage(channel="C0STEWARDS", text="a second later"))["ok"]
     with pytest.raises(SlackApiError):

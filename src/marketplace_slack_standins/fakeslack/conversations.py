@@ -86,6 +86,14 @@ class Conversations:
         self.dms[channel] = user_id
         return channel
 
+    def key(self, raw: str | None) -> str | None:
+        """The channel id `raw` names (a #name or a user's DM too), without opening anything."""
+        if raw and raw.startswith("#"):
+            return next((i for i, r in self.rooms.items() if r.channel.name == raw[1:]), raw)
+        if raw is not None and raw in self._users:
+            return "D" + raw.removeprefix("U").removeprefix("W")
+        return raw
+
     def resolve(self, raw: str | None) -> str:
         if not raw:
             raise ApiError("channel_not_found")

@@ -368,7 +368,8 @@ class FakeSlack:
             return 200, {"ok": False, "error": "not_authed"}, None
         if token != self.bot_token:
             return 200, {"ok": False, "error": "invalid_auth"}, None
-        retry_after = self._limits.retry_after(method, _arg(args, "channel"))
+        channel = self.workspace.conversations.key(_arg(args, "channel"))
+        retry_after = self._limits.retry_after(method, channel)
         if retry_after is not None:
             return 429, {"ok": False, "error": "ratelimited"}, retry_after
         try:
