@@ -37,6 +37,10 @@ def _arg(args: Mapping[str, Any], key: str) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
+def _dm_id(user_id: str) -> str:
+    return "D" + user_id.removeprefix("U").removeprefix("W")
+
+
 def _flag(value: Any) -> bool:
     return value is True or value in ("true", "1", 1)
 
@@ -82,7 +86,7 @@ class Conversations:
             raise ApiError("user_not_found")
         if user.deleted:
             raise ApiError("user_disabled")
-        channel = "D" + user_id.removeprefix("U").removeprefix("W")
+        channel = _dm_id(user_id)
         self.dms[channel] = user_id
         return channel
 
@@ -91,7 +95,7 @@ class Conversations:
         if raw and raw.startswith("#"):
             return next((i for i, r in self.rooms.items() if r.channel.name == raw[1:]), raw)
         if raw is not None and raw in self._users:
-            return "D" + raw.removeprefix("U").removeprefix("W")
+            return _dm_id(raw)
         return raw
 
     def resolve(self, raw: str | None) -> str:
@@ -179,7 +183,7 @@ class Conversations:
             self.rooms.setdefault(mpim, Room(SlackChannel(mpim, name, is_private=True), {*users, self._bot}))
             return {"ok": True, "channel": {"id": mpim}}
         self._install.require("conversations.open", OPEN_SCOPES["im"])
-        already_open = ("D" + users[0].removeprefix("U").removeprefix("W")) in self.dms
+        already_open = _dm_id(users[0]) in self.dms
         dm = self.dm_channel(users[0])
         body: Json = {"id": dm}
         if _flag(args.get("return_im")):
