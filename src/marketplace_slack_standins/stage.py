@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
@@ -27,6 +28,7 @@ from marketplace_slack.marketplace.registration import register_webhook
 from marketplace_slack.slack import ids
 from marketplace_slack_standins.fakeslack import (
     FakeSlack,
+    Install,
     RecordedCall,
     SlackUserAgent,
     block_action,
@@ -42,6 +44,8 @@ from marketplace_slack_standins.sandbox.server import SandboxServer
 SIGNING_SECRET = "stage-signing-secret"  # noqa: S105 - a loopback-only stand-in, not a credential
 WEBHOOK_KEY = "stage-webhook-key"
 STEWARDS_CHANNEL = "C0STEWARDS"
+# The checkout's manifest; an installed package has none and gets the stand-in's default install.
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
 
 Agent = SlackUserAgent | SocketModeAgent  # Slack's side over HTTP, or over the app's Socket Mode link
 
@@ -255,6 +259,17 @@ def _picked(blocks: list[dict[str, Any]], action_id: str, value: str) -> dict[st
     raise LookupError(f"no select {action_id!r} on the message")
 
 
+def installed_as_declared(manifest: Path = MANIFEST) -> Install:
+    """The scopes and messages tab our manifest asks for, as a workspace installing the app grants them."""
+    return Install.from_manifest(manifest.read_text()) if manifest.is_file() else Install()
+
+
+def invite_everywhere(slack: FakeSlack) -> None:
+    """What an admin does after installing: `/invite @Marketplace` in every channel it serves."""
+    for channel in slack.workspace.conversations.channels():
+        slack.invite(channel.id)
+
+
 def stage_settings(
     sandbox: SandboxServer, slack: FakeSlack, *, database_url: str, **overrides: Any
 ) -> Settings:
@@ -289,7 +304,8 @@ async def open_stage(
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
         sandbox = await stack.enter_async_context(SandboxServer(clock=clock))
-        slack = await stack.enter_async_context(FakeSlack(clock=clock))
+        slack = await stack.enter_async_context(FakeSlack(clock=clock, install=installed_as_declared()))
+        invite_everywhere(slack)
         if socket_mode:
             settings.setdefault("SLACK_APP_TOKEN", slack.socket_mode.app_token)
         app = await build(stage_settings(sandbox, slack, database_url=database_url, **settings), clock=clock)
