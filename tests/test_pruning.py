@@ -47,3 +47,16 @@ async def test_a_young_lookup_stays_cached(store: Repository, clock: FakeClock) 
     clock.advance(CACHE_TTL - timedelta(minutes=1))
     assert await Pruner(store, clock, slack_users_kept=CACHE_TTL).run() == PruneReport(0, 0, 0)
     assert await store.slack_users.get("ann@example.com", now=clock.now(), ttl=CACHE_TTL) is not None
+
+
+async def test_slack_event_marks_go_after_a_few_days(store: Repository, clock: FakeClock) -> None:
+    # They guard against Slack's retries, which stop after about an hour.
+    pruner = Pruner(store, clock, slack_users_kept=CACHE_TTL)
+    assert await store.marks.claim("event:Ev1", now=clock.now())
+    clock.advance(timedelta(days=2))
+    assert await store.marks.claim("event:Ev2", now=clock.now())
+    assert await pruner.run() == PruneReport(0, 0, 0)
+    clock.advance(timedelta(days=1, hours=1))  # Ev1 is 3 days and an hour old, Ev2 a day and an hour
+    assert await pruner.run() == PruneReport(deliveries=0, marks=1, slack_users=0)
+    assert await store.marks.claim("event:Ev1", now=clock.now())
+    assert not await store.marks.claim("event:Ev2", now=clock.now())

@@ -109,12 +109,6 @@ async def test_after_a_refresh_the_app_reconnects_and_keeps_receiving(stage: Sta
     assert {e.deliveries[-1] for e in link.envelopes.values()} == {second.id}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Bolt hands a redelivered Events API envelope to the listeners again (it only passes "
-    "retry_attempt on as x-slack-retry-num) and the app keeps no record of event ids it has handled, so "
-    "it acts twice; harmless for tokens_revoked/app_uninstalled today, which only delete",
-)
 async def test_an_event_whose_ack_was_lost_comes_again_and_is_acted_on_once(stage: Stage) -> None:
     link = stage.slack.socket_mode
     await link.wait_connected()

@@ -53,6 +53,19 @@ class Recorder:
         return record
 
 
+class PassThrough:
+    """Stands in for `workflow.events`: records the event id the listener passed on, and acts every time
+    (telling repeats apart is the workflow's job, tested in tests/workflow/test_events.py)."""
+
+    def __init__(self, calls: list[tuple[str, dict[str, Any]]]) -> None:
+        self._calls = calls
+
+    async def once(self, event_id: str | None, action: Callable[[], Awaitable[None]]) -> bool:
+        self._calls.append(("once", {0: event_id}))
+        await action()
+        return True
+
+
 class Rig:
     def __init__(self, slack: FakeSlack) -> None:
         self.slack = slack
@@ -67,7 +80,7 @@ class Rig:
         listeners.register_cards(self.app, part, part, self.tasks, reminders=part)
         listeners.register_modals(self.app, part, part, self.tasks)
         listeners.register_commands(self.app, part, self.tasks, digests=part)
-        listeners.register_events(self.app, part, self.tasks)
+        listeners.register_events(self.app, part, PassThrough(self.calls), self.tasks)
         self.agent: SlackUserAgent
 
     async def card(self) -> tuple[str, list[dict[str, Any]]]:
@@ -219,6 +232,8 @@ async def test_the_command_answers_in_one_escaped_sentence_or_hands_off(rig: Rig
 
 
 async def test_uninstalling_forgets_the_workspace(rig: Rig) -> None:
-    await rig.agent.send_event(event_callback({"type": "app_uninstalled"}, team_id=rig.slack.team_id))
+    await rig.agent.send_event(
+        event_callback({"type": "app_uninstalled"}, team_id=rig.slack.team_id, event_id="Ev0UNINSTALL")
+    )
     await rig.tasks.drain()
-    assert rig.calls == [("forget_workspace", {0: rig.slack.team_id})]
+    assert rig.calls == [("once", {0: "Ev0UNINSTALL"}), ("forget_workspace", {0: rig.slack.team_id})]

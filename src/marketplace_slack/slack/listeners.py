@@ -22,6 +22,7 @@ from marketplace_slack.slack.views import parse_decision_submission, parse_link_
 from marketplace_slack.workflow import sentences
 from marketplace_slack.workflow.decisions import Decisions
 from marketplace_slack.workflow.digests import Digests
+from marketplace_slack.workflow.events import Events
 from marketplace_slack.workflow.linking import Accounts
 from marketplace_slack.workflow.reminders import Reminders
 from marketplace_slack.workflow.sentences import Sentence
@@ -42,7 +43,7 @@ def register(
     register_cards(app, workflow.decisions, workflow.accounts, tasks, reminders=reminders)
     register_modals(app, workflow.decisions, workflow.accounts, tasks)
     register_commands(app, workflow.accounts, tasks, digests=digests)
-    register_events(app, workflow.accounts, tasks)
+    register_events(app, workflow.accounts, workflow.events, tasks)
 
 
 def register_cards(
@@ -208,12 +209,17 @@ def register_commands(
             await _answer(respond, sentences.unknown_command(sub))
 
 
-def register_events(app: AsyncApp, accounts: Accounts, tasks: BackgroundTasks) -> None:
+def register_events(app: AsyncApp, accounts: Accounts, events: Events, tasks: BackgroundTasks) -> None:
     @app.event("app_uninstalled")
     @app.event("tokens_revoked")
-    async def uninstalled(context: AsyncBoltContext) -> None:
+    async def uninstalled(body: Payload, context: AsyncBoltContext) -> None:
         # Bolt acks events itself. Without the app, stored stewards' tokens have no business existing.
-        tasks.spawn(accounts.forget_workspace(context.team_id or ""), name="forget-workspace")
+        # A delivery whose ack Slack missed comes again with the same event_id: the workflow acts once.
+        team_id = context.team_id or ""
+        tasks.spawn(
+            events.once(body.get("event_id"), lambda: accounts.forget_workspace(team_id)),
+            name="forget-workspace",
+        )
 
 
 async def _answer(respond: AsyncRespond, sentence: Sentence) -> None:

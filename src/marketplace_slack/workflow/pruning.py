@@ -1,7 +1,8 @@
 """Forgetting what only guards against repeats, once no repeat can come: the scheduler's prune job.
 
-Webhook deliveries, some once-marks and cached Slack lookups would otherwise pile up for ever. Every
-replica may prune at any moment: each prune is one DELETE of rows older than a cut-off.
+Webhook deliveries, some once-marks (Slack events' among them) and cached Slack lookups would
+otherwise pile up for ever. Every replica may prune at any moment: each prune is one DELETE of rows
+older than a cut-off.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ MARKS_KEPT: Final = timedelta(days=14)
 # nothing. The other kinds are kept: a step's thread reply and the requester's DM come due again
 # whenever the card is shown (a webhook months later), an escalation whenever its step is reminded.
 PRUNED_MARKS: Final = ("reminder:", "expiry:", "digest:")
+# An Events API delivery's mark (`workflow/events.py`) guards only against Slack's retries, which stop
+# after about an hour; a few days' margin covers clock skew and a replica that was down meanwhile.
+EVENT_MARKS: Final = ("event:",)
+EVENT_MARKS_KEPT: Final = timedelta(days=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,7 @@ class Pruner:
         slack_users_kept: timedelta,
         deliveries_kept: timedelta = DELIVERIES_KEPT,
         marks_kept: timedelta = MARKS_KEPT,
+        event_marks_kept: timedelta = EVENT_MARKS_KEPT,
     ) -> None:
         """`slack_users_kept` is the directory's cache TTL: an older lookup is never served again."""
         self._store = store
@@ -51,12 +57,14 @@ class Pruner:
         self._slack_users_kept = slack_users_kept
         self._deliveries_kept = deliveries_kept
         self._marks_kept = marks_kept
+        self._event_marks_kept = event_marks_kept
 
     async def run(self, now: datetime | None = None) -> PruneReport:
         now = now or self._clock.now()
         report = PruneReport(
             deliveries=await self._store.deliveries.prune(now - self._deliveries_kept),
-            marks=await self._store.marks.prune(now - self._marks_kept, prefixes=PRUNED_MARKS),
+            marks=await self._store.marks.prune(now - self._marks_kept, prefixes=PRUNED_MARKS)
+            + await self._store.marks.prune(now - self._event_marks_kept, prefixes=EVENT_MARKS),
             slack_users=await self._store.slack_users.prune(now - self._slack_users_kept),
         )
         if any(asdict(report).values()):

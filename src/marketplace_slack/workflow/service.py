@@ -1,8 +1,8 @@
 """The workflow's request-facing parts put together: cards, decisions and stewards' accounts.
 
 Each part asks only for the Slack surfaces it uses (`ports.py`); the composition root hands all of
-them one `Messenger`. The listeners call `decisions` and `accounts`; the webhook route and the
-scheduler call `cards`.
+them one `Messenger`. The listeners call `decisions` and `accounts` (an Events API delivery through
+`events`, once per event id); the webhook route and the scheduler call `cards`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from marketplace_slack.infra.tasks import KeyedLocks
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow.cards import CardKeeper, RequestObserver
 from marketplace_slack.workflow.decisions import Decisions
+from marketplace_slack.workflow.events import Events
 from marketplace_slack.workflow.linking import Accounts
 from marketplace_slack.workflow.ports import Directory, Gateway, Messenger
 from marketplace_slack.workflow.routing import Router
@@ -71,3 +72,4 @@ class Workflow:
             locks=locks,
             claim_lease=claim_lease,
         )
+        self.events = Events(store=store, clock=clock)
