@@ -40,7 +40,7 @@ def test_a_summary_reads_back_as_the_digest_line() -> None:
         risk=RiskAssessment(level="HIGH"),
         steps=(
             ApprovalStep("st-0", RecordStatus.APPROVED, (STEWARDS,)),
-            ApprovalStep("st-1", RecordStatus.PENDING, (STEWARDS, GOVERNANCE)),
+            ApprovalStep("st-1", RecordStatus.PENDING, (STEWARDS, GOVERNANCE), prerequisites=("st-0",)),
         ),
     )
     entry = entry_for(_card(summary_json(request)))

@@ -316,3 +316,70 @@ def describe_step_outcome(step: ApprovalStep, actor_label: str) -> str | None:
     if step.status is RecordStatus.DENIED:
         return Decision(Verdict.DENY, step.reason).describe(actor_label)
     return None
+
+
+# --- review flow shape ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewStage:
+    """Records of a request decided side by side: one for an "any steward" stage, one per approver
+    source for an "all stewards" stage (each must approve). A later stage's records are BLOCKED on the
+    records of the stages before it (`prerequisites`) and open once those are approved."""
+
+    number: int  # 1 for the first stage
+    steps: tuple[ApprovalStep, ...]
+    after: tuple[int, ...] = ()  # the stages its records wait on, where the prerequisites are known
+
+    @property
+    def is_parallel(self) -> bool:
+        """Several records at once: every one of them must be approved ("all stewards")."""
+        return len(self.steps) > 1
+
+    @property
+    def approved(self) -> int:
+        return sum(1 for s in self.steps if s.status is RecordStatus.APPROVED)
+
+
+STAGE_PASSES_MAX = 20
+
+
+def review_stages(steps: tuple[ApprovalStep, ...]) -> tuple[ReviewStage, ...]:
+    """The request's records grouped into stages, in the order they are decided.
+
+    The Marketplace only says which records each record waits on, so a record's stage is how deep it
+    sits in that chain: none means the first stage, otherwise one past the latest it waits on. A
+    prerequisite the request does not list still counts as one stage of waiting.
+    """
+    ids = {s.id for s in steps}
+    # Longest chain of waiting, relaxed pass by pass: a chain of k stages settles in k passes. The cap
+    # keeps a loop in the data (or an absurdly long chain) from costing more than it is worth.
+    depths = {s.id: 0 if not s.prerequisites else 1 for s in steps}
+    for _ in range(min(len(steps), STAGE_PASSES_MAX)):
+        changed = False
+        for step in steps:
+            known = [depths[p] for p in step.prerequisites if p in ids and p != step.id]
+            d = 1 + max(known, default=0) if step.prerequisites else 0
+            if d > depths[step.id]:
+                depths[step.id], changed = d, True
+        if not changed:
+            break
+    levels = sorted({depths[s.id] for s in steps})
+    number_of = {level: n for n, level in enumerate(levels, start=1)}
+    stage_of = {s.id: number_of[depths[s.id]] for s in steps}
+    stages = []
+    for level in levels:
+        members = tuple(s for s in steps if depths[s.id] == level)
+        n = number_of[level]
+        after = sorted(
+            {stage_of[p] for s in members for p in s.prerequisites if p in stage_of and stage_of[p] < n}
+        )
+        stages.append(ReviewStage(n, members, tuple(after)))
+    return tuple(stages)
+
+
+def stage_position(steps: tuple[ApprovalStep, ...], step_id: str) -> tuple[int | None, int]:
+    """Which stage of how many the record `step_id` belongs to: what "stage 2 of 3" says."""
+    stages = review_stages(steps)
+    number = next((st.number for st in stages if any(s.id == step_id for s in st.steps)), None)
+    return number, len(stages)

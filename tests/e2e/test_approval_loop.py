@@ -123,11 +123,24 @@ async def test_all_stewards_flow_keeps_buttons_until_the_last_step(stage: Stage)
     assert ids.APPROVE in _actions(card.blocks), "one step is still open"
     assert str((await stage.app.marketplace.get_access_request_by_id(request_id)).status) == "PENDING"
 
+    # The seed's review is "all" of two sources (sara, Finance Stewards): parallel, not "step 1 of 2".
+    assert "1 of 2 stewards has approved; waiting for group Finance Stewards" in _text(card.blocks)
+
     await stage.decide("gina", request_id, "approve", duration="7:DAYS")
     request = await stage.app.marketplace.get_access_request_by_id(request_id)
     assert str(request.status) == "APPROVED"
     card = await stage.card(request_id)
     assert ids.APPROVE not in _actions(card.blocks)
+    assert "2 of 2 stewards have approved" in _text(card.blocks)
+    record = await stage.app.store.cards.get(request_id)
+    assert record is not None
+    replies = [
+        m.text for m in stage.slack.messages(record.channel) if m.thread_ts == record.ts and m.ts != record.ts
+    ]
+    assert [r.split(" — ")[-1] for r in replies] == [
+        "1 of 2 stewards has approved",
+        "2 of 2 stewards have approved",
+    ]
 
 
 async def test_non_approver_is_told_in_one_sentence_and_nothing_changes(stage: Stage) -> None:

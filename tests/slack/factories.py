@@ -148,7 +148,7 @@ def multi_step_blocked() -> CardState:
             RecordStatus.PENDING,
             (GOVERNANCE, Approver("DOMAIN PERMISSION", "Manage Policies", "d:m")),
         ),
-        ApprovalStep("st-3", RecordStatus.BLOCKED, (PRIVACY,), prerequisites=("st-2",)),
+        ApprovalStep("st-3", RecordStatus.BLOCKED, (PRIVACY,), prerequisites=("st-1", "st-2")),
     )
     request = replace(
         base,
@@ -159,6 +159,36 @@ def multi_step_blocked() -> CardState:
         requested_duration=Duration(14, DurationUnit.DAYS),
     )
     return CardState(request=request)
+
+
+def all_stewards() -> CardState:
+    """An "all stewards" review: one record per approver source, decided side by side."""
+    base = pending_data_access().request
+    steps = (
+        ApprovalStep("st-1", RecordStatus.APPROVED, (STEWARDS,), decided_by=JANE, updated_at=NOW),
+        ApprovalStep(
+            "st-2",
+            RecordStatus.APPROVED,
+            (GOVERNANCE,),
+            decided_by=OMAR,
+            duration=Duration(30, DurationUnit.DAYS),
+            reason="Fine for the quarter.",
+            updated_at=NOW,
+        ),
+        ApprovalStep("st-3", RecordStatus.PENDING, (PRIVACY,)),
+    )
+    return CardState(request=replace(base, id="req-4004", steps=steps, risk=None, recent=None))
+
+
+def sequential_stages() -> CardState:
+    """Three "any steward" stages, each waiting on the one before it."""
+    base = pending_data_access().request
+    steps = (
+        ApprovalStep("st-1", RecordStatus.APPROVED, (STEWARDS,), decided_by=JANE, updated_at=NOW),
+        ApprovalStep("st-2", RecordStatus.PENDING, (GOVERNANCE, JANE_APPROVER), prerequisites=("st-1",)),
+        ApprovalStep("st-3", RecordStatus.BLOCKED, (PRIVACY,), prerequisites=("st-2",)),
+    )
+    return CardState(request=replace(base, id="req-5005", steps=steps, risk=None, recent=None))
 
 
 def in_progress() -> CardState:
@@ -232,6 +262,8 @@ CARD_STATES: dict[str, Any] = {
     "pending_data_access": pending_data_access,
     "masking_exception": masking_exception,
     "multi_step_blocked": multi_step_blocked,
+    "all_stewards": all_stewards,
+    "sequential_stages": sequential_stages,
     "in_progress": in_progress,
     "approved_with_expiration": approved_with_expiration,
     "denied": denied,

@@ -160,9 +160,9 @@ def test_duration_picker_preselection() -> None:
 
 def test_steps_say_who_decides_what_and_what_blocks() -> None:
     text = _json(multi_step_blocked())
-    assert "1. ✅ Approved by <@U0JANE> for 7 days: Looks fine for the churn review." in text
-    assert "2. ⏳ Waiting for anyone with GOVERNANCE or anyone with Manage Policies in this domain" in text
-    assert "3. 🔒 group Privacy Office · waiting for step 2" in text
+    assert "• ✅ Approved by <@U0JANE> for 7 days: Looks fine for the churn review." in text
+    assert "• ⏳ anyone with GOVERNANCE or anyone with Manage Policies in this domain" in text
+    assert "*Stage 2 of 2:* 🔒 group Privacy Office, after stage 1" in text
     assert "⛔ Denied by <@U0JANE>: Use the aggregated" in _json(denied())
     assert "Approved by Omar Hassan for 30 days" in _json(approved_with_expiration())  # no Slack id: the name
 
@@ -247,7 +247,7 @@ def test_render_is_pure() -> None:
 def test_unknown_prerequisite_still_reads_well() -> None:
     base = multi_step_blocked()
     steps = (*base.request.steps[:2], replace(base.request.steps[2], prerequisites=("gone",)))
-    assert "waiting for an earlier step" in _json(replace(base, request=replace(base.request, steps=steps)))
+    assert "after an earlier stage" in _json(replace(base, request=replace(base.request, steps=steps)))
 
 
 def test_people_without_slack_ids_are_named_with_email() -> None:

@@ -14,10 +14,12 @@ from marketplace_slack_standins.fakeslack.blockkit import validate_blocks, valid
 from .factories import (
     CARD_STATES,
     NOW,
+    all_stewards,
     approved_with_expiration,
     denied,
     multi_step_blocked,
     requested_for_someone_else,
+    sequential_stages,
 )
 from .golden import assert_golden
 
@@ -49,6 +51,12 @@ def test_messages_match_golden() -> None:
         "thread_reply_denied": messages.decision_thread_reply(refused, refused.steps[0]),
         "thread_reply_step_of_many": messages.decision_thread_reply(
             multi_step_blocked().request, multi_step_blocked().request.steps[0]
+        ),
+        "thread_reply_all_stewards": messages.decision_thread_reply(
+            all_stewards().request, all_stewards().request.steps[1]
+        ),
+        "thread_reply_stage_of_many": messages.decision_thread_reply(
+            sequential_stages().request, sequential_stages().request.steps[0]
         ),
         "dm_approved": messages.requester_dm(approved, now=NOW),
         "dm_denied": messages.requester_dm(refused, now=NOW),

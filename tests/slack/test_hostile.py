@@ -272,7 +272,7 @@ def test_empty_strings_and_none_everywhere() -> None:
         text = _check_message(card)
         assert "Untitled data product" in text
         assert "Unknown user" in text
-        assert "waiting for an earlier step" in text
+        assert "after an earlier stage" in text
     for message in (
         messages.requester_dm(request, now=NOW),
         messages.decision_thread_reply(request, request.steps[0]),

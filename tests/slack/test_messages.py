@@ -59,12 +59,13 @@ def test_thread_reply_for_a_denial_mentions_the_decider_but_the_fallback_does_no
 
 def test_thread_reply_for_one_step_of_many_and_for_indefinite_access() -> None:
     request = multi_step_blocked().request
-    assert "(step 1 of 3)" in _text(decision_thread_reply(request, request.steps[0]))
+    reply = _text(decision_thread_reply(request, request.steps[0]))
+    assert "— 1 of 2 stewards has approved (stage 1 of 2)" in reply
     step = ApprovalStep("s", RecordStatus.APPROVED, (Approver("GROUP", "g"),), decided_by=None, reason=None)
     single = replace(request, steps=(step,), expiration=None)
     card = decision_thread_reply(single, step)
     assert "✅ Approved by an approver with no expiration" in _text(card)
-    assert "Reason" not in _text(card) and "step 1" not in _text(card)
+    assert "Reason" not in _text(card) and "stage" not in _text(card) and "stewards" not in _text(card)
 
 
 def test_requester_dm_approved_denied_and_others() -> None:

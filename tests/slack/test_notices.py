@@ -124,7 +124,7 @@ def test_reminder_in_the_thread_mentions_the_recipients_and_offers_snooze() -> N
     assert validate_message(card.as_message()) == []
     assert card.text.startswith("<@U0SARA> <@U0OMAR> ")  # the notification pings, unlike a card's
     body = _json(card.blocks)
-    assert "waiting 5 hours" in body and "step 2 of 2" in body
+    assert "waiting 5 hours" in body and "stage 2 of 2" in body
     assert ids.SNOOZE_1D in body and ids.SNOOZE_3D in body and ids.VIEW_REQUEST not in body
     assert_golden("reminder_thread", card.as_message())
 

@@ -27,10 +27,12 @@ from marketplace_slack.domain import (
     RecordStatus,
     RequestKind,
     RequestStatus,
+    ReviewStage,
     RiskAssessment,
     RiskLevel,
     Verdict,
     describe_step_outcome,
+    review_stages,
 )
 from marketplace_slack.slack import ids
 from marketplace_slack.slack.limits import FALLBACK_TEXT_MAX, HEADER_TEXT_MAX, SECTION_TEXT_MAX, measure
@@ -72,6 +74,7 @@ RISK_REASONS_SHOWN_MAX: Final = 3
 RISK_REASON_MAX: Final = 250
 STEP_BLOCKS_MAX: Final = 3
 APPROVERS_SHOWN_MAX: Final = 5
+WAITING_SHOWN_MAX: Final = 2  # records named on a parallel stage's progress line
 APPROVER_MAX: Final = 100
 STEP_REASON_MAX: Final = 500
 NOTICE_MAX: Final = 500
@@ -288,14 +291,67 @@ def _recent(recent: RecentDeterminations) -> str:
 
 
 def _steps(request: AccessRequest) -> list[dict[str, Any]]:
+    """The review flow as it runs: an "all stewards" stage as parallel records ("2 of 3 stewards have
+    approved"), stages one after the other ("Stage 2 of 3: …, after stage 1")."""
     if not request.steps:
         return [section_block("*Approval*\nThe Marketplace reported no approval steps for this request.")]
-    number = {step.id: n for n, step in enumerate(request.steps, start=1)}
-    lines = [_step_line(n, step, number) for n, step in enumerate(request.steps, start=1)]
-    return _pack("*Approval*", lines, total=len(lines), max_blocks=STEP_BLOCKS_MAX, more=_more("step"))
+    stages = review_stages(request.steps)
+    lines: list[str] = []
+    is_record: list[bool] = []  # which lines stand for one record, for the "+N more" count
+    for stage in stages:
+        label = f"*Stage {stage.number} of {len(stages)}:* " if len(stages) > 1 else ""
+        if stage.is_parallel:
+            lines.append(label + stage_progress(stage))
+            is_record.append(False)
+            lines += [f"• {_step_line(step, stage, parallel=True)}" for step in stage.steps]
+            is_record += [True] * len(stage.steps)
+        else:
+            lines.append(label + _step_line(stage.steps[0], stage, parallel=False))
+            is_record.append(True)
+
+    def more(hidden: int) -> str:
+        return _more("approval record")(sum(is_record[len(lines) - hidden :]))
+
+    return _pack("*Approval*", lines, total=len(lines), max_blocks=STEP_BLOCKS_MAX, more=more)
 
 
-def _step_line(n: int, step: ApprovalStep, number: dict[str, int]) -> str:
+def stage_progress(stage: ReviewStage) -> str:
+    """How far an "all stewards" stage is, e.g. `2 of 3 stewards have approved; waiting for Jane Doe`."""
+    n = len(stage.steps)
+    pending = [s for s in stage.steps if s.status is RecordStatus.PENDING]
+    blocked = any(s.status is RecordStatus.BLOCKED for s in stage.steps)
+    if blocked and not pending and stage.approved == 0:
+        return f"🔒 {'both' if n == 2 else f'all {n}'} stewards must approve, {after_words(stage)}"
+    text = approved_words(stage)
+    denied = sum(1 for s in stage.steps if s.status is RecordStatus.DENIED)
+    if denied:
+        text += f", {denied} denied"
+    if pending:
+        shown = [_approvers(s.approvers) for s in pending[:WAITING_SHOWN_MAX]]
+        hidden = len(pending) - len(shown)
+        text += "; waiting for " + " and ".join(shown) + (f" and {hidden} more" if hidden else "")
+    elif blocked:
+        text += f"; the rest {after_words(stage)}"
+    return text
+
+
+def approved_words(stage: ReviewStage) -> str:
+    """`2 of 3 stewards have approved`: the card's progress line and the thread reply say it alike."""
+    verb = "has" if stage.approved == 1 else "have"
+    return f"{stage.approved} of {len(stage.steps)} stewards {verb} approved"
+
+
+def after_words(stage: ReviewStage) -> str:
+    """What a stage waits on: `after stage 1`, `after stages 1 and 2`, or `after an earlier stage`."""
+    if not stage.after:
+        return "after an earlier stage"
+    if len(stage.after) == 1:
+        return f"after stage {stage.after[0]}"
+    return "after stages " + ", ".join(map(str, stage.after[:-1])) + f" and {stage.after[-1]}"
+
+
+def _step_line(step: ApprovalStep, stage: ReviewStage, *, parallel: bool) -> str:
+    """One record: in a parallel stage a bullet under its progress line, so "waiting" is said once."""
     who = _approvers(step.approvers)
     if step.status in (RecordStatus.APPROVED, RecordStatus.DENIED):
         actor = "an approver"
@@ -305,16 +361,14 @@ def _step_line(n: int, step: ApprovalStep, number: dict[str, int]) -> str:
         reason = escape_line(step.reason, STEP_REASON_MAX) or None
         outcome = describe_step_outcome(replace(step, reason=reason), actor)
         icon = "✅" if step.status is RecordStatus.APPROVED else "⛔"
-        return f"{n}. {icon} {outcome}"
+        return f"{icon} {outcome}"
     if step.status is RecordStatus.PENDING:
-        return f"{n}. ⏳ Waiting for {who}"
+        return f"⏳ {who}" if parallel else f"⏳ Waiting for {who}"
     if step.status is RecordStatus.BLOCKED:
-        known = sorted({number[p] for p in step.prerequisites if p in number})
-        waits = " and ".join(f"step {k}" for k in known) if known else "an earlier step"
-        return f"{n}. 🔒 {who} · waiting for {waits}"
+        return f"🔒 {who}" if parallel else f"🔒 {who}, {after_words(stage)}"
     if step.status is RecordStatus.CANCELED:
-        return f"{n}. 🚫 Canceled · {who}"
-    return f"{n}. ❔ {escape(step.status.value.lower())} · {who}"
+        return f"🚫 Canceled · {who}"
+    return f"❔ {escape(step.status.value.lower())} · {who}"
 
 
 def approver_label(approver: Approver) -> str:

@@ -135,7 +135,8 @@ def _line(entry: DigestEntry, now: datetime) -> str:
         parts.append(RISK_BADGES.get(raw) or f"⚪ {escape(raw)}")
     waiting = ""
     if entry.step_number and entry.steps_total > 1:
-        waiting = f"step {entry.step_number} of {entry.steps_total}: "
+        # The record's stage of the review flow (`domain.stage_position`), as the card says.
+        waiting = f"stage {entry.step_number} of {entry.steps_total}: "
     if entry.waiting_for:
         shown = [approver_label(a) for a in entry.waiting_for[:APPROVERS_SHOWN_MAX]]
         more = len(entry.waiting_for) - len(shown)

@@ -9,9 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from marketplace_slack.domain import AccessRequest, ApprovalStep, RecordStatus, RequestKind, RequestStatus
+from marketplace_slack.domain import (
+    AccessRequest,
+    ApprovalStep,
+    RecordStatus,
+    RequestKind,
+    RequestStatus,
+    review_stages,
+)
 from marketplace_slack.slack import ids
-from marketplace_slack.slack.cards import Card, status_badge
+from marketplace_slack.slack.cards import Card, approved_words, status_badge
 from marketplace_slack.slack.limits import FALLBACK_TEXT_MAX
 from marketplace_slack.slack.mrkdwn import (
     button,
@@ -40,8 +47,7 @@ def decision_thread_reply(request: AccessRequest, step: ApprovalStep) -> Card:
     Built from the Marketplace's record (the decided step), not from the click, so it states what
     actually happened. The expiration is the request's, once the Marketplace has set it.
     """
-    number = next((n for n, s in enumerate(request.steps, start=1) if s.id == step.id), None)
-    label = f" (step {number} of {len(request.steps)})" if number and len(request.steps) > 1 else ""
+    label = _where(request, step)
     who = person(step.decided_by, with_email=False) if step.decided_by else "an approver"
     # The fallback names the decider instead of mentioning them: notifications should not ping.
     who_text = (
@@ -63,6 +69,24 @@ def decision_thread_reply(request: AccessRequest, step: ApprovalStep) -> Card:
     if reason:
         line += f"\n*Reason:* {reason}"
     return Card(text=text + label, blocks=[section_block(line)])
+
+
+def _where(request: AccessRequest, step: ApprovalStep) -> str:
+    """Where the decided record sits in the review flow, worded as the card words it: ` — 2 of 3
+    stewards have approved` in an "all stewards" stage, ` (stage 2 of 3)` when stages follow each other."""
+    stages = review_stages(request.steps)
+    stage = next((st for st in stages if any(s.id == step.id for s in st.steps)), None)
+    if stage is None:
+        return ""
+    label = ""
+    if stage.is_parallel:
+        if step.status is RecordStatus.DENIED:
+            label = f" — one of {len(stage.steps)} stewards, so the request is denied"
+        else:
+            label = f" — {approved_words(stage)}"
+    if len(stages) > 1:
+        label += f" (stage {stage.number} of {len(stages)})"
+    return label
 
 
 def requester_dm(request: AccessRequest, *, now: datetime) -> Card:

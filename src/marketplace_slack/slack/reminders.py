@@ -123,7 +123,8 @@ def _subject(kind: RequestKind, product_name: str, requester: str) -> str:
 
 
 def _step(number: int | None, total: int) -> str:
-    return f" (step {number} of {total})" if number and total > 1 else ""
+    # The numbers are the record's stage of the review flow (`domain.stage_position`), as the card says.
+    return f" (stage {number} of {total})" if number and total > 1 else ""
 
 
 def _mentions(recipients: Sequence[str]) -> str:

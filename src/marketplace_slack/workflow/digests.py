@@ -21,7 +21,7 @@ import structlog
 from apscheduler.triggers.cron import CronTrigger
 
 from marketplace_slack.config_file import DigestConfig
-from marketplace_slack.domain import AccessRequest, Approver, RequestStatus
+from marketplace_slack.domain import AccessRequest, Approver, RequestStatus, review_stages, stage_position
 from marketplace_slack.infra.clock import Clock, utc
 from marketplace_slack.store.records import CardRecord
 from marketplace_slack.store.repository import Repository
@@ -45,8 +45,9 @@ def summary_json(request: AccessRequest) -> str:
         "created_at": request.created_at.astimezone(UTC).isoformat(),
         "risk": str(request.risk.level) if request.risk is not None else None,
         "waiting_for": [[a.kind, a.label, a.ref] for a in waiting[1].approvers] if waiting else [],
-        "step": waiting[0] if waiting else None,
-        "steps": len(request.steps),
+        # The open record's stage of the review flow, so the digest says "stage 2 of 3" as the card does.
+        "step": stage_position(request.steps, waiting[1].id)[0] if waiting else None,
+        "steps": len(review_stages(request.steps)),
     }
     return json.dumps(summary, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

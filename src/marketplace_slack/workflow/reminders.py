@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import structlog
 
 from marketplace_slack.config_file import RemindersConfig
-from marketplace_slack.domain import AccessRequest, ApprovalStep, RequestStatus
+from marketplace_slack.domain import AccessRequest, ApprovalStep, RequestStatus, stage_position
 from marketplace_slack.infra.clock import Clock
 from marketplace_slack.marketplace.errors import NotFoundError
 from marketplace_slack.store.records import NewReminder, ReminderRecord
@@ -443,8 +443,8 @@ class Reminders:
 
 
 def _position(request: AccessRequest, step: ApprovalStep) -> tuple[int | None, int]:
-    number = next((n for n, s in enumerate(request.steps, start=1) if s.id == step.id), None)
-    return number, len(request.steps)
+    # The record's stage, not its place in the list: an "all stewards" stage's records run side by side.
+    return stage_position(request.steps, step.id)
 
 
 def _opened(request: AccessRequest, step: ApprovalStep) -> datetime:

@@ -93,7 +93,7 @@ ALREADY_RECORDING: Final = Sentence(
     Outcome.ALREADY_RECORDING, "Your decision on this request is already being recorded."
 )
 STEP_BLOCKED: Final = Sentence(
-    Outcome.STEP_BLOCKED, "Your approval step is waiting for an earlier step to be decided first."
+    Outcome.STEP_BLOCKED, "Your approval is in a later stage: it opens once the earlier stage is approved."
 )
 NOT_AN_APPROVER: Final = Sentence(
     Outcome.NOT_AN_APPROVER, "You are not an approver of any pending step of this request."
