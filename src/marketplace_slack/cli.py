@@ -1,4 +1,4 @@
-"""The `marketplace-slack` command: serve, demo, sandbox, register-webhook and key tools."""
+"""The `marketplace-slack` command: serve, check-config, demo, sandbox, webhook and key tools."""
 
 from __future__ import annotations
 
@@ -65,15 +65,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings() -> Any:
-    from marketplace_slack.config import ConfigError, load_settings
+    from marketplace_slack.config import ConfigError, environment_names, load_settings, unknown_variables
     from marketplace_slack.infra.logs import configure
 
+    for warning in unknown_variables(environment_names()):
+        print(f"marketplace-slack: warning: {warning}", file=sys.stderr)
     try:
         settings = load_settings()
     except ConfigError as exc:
         raise _ConfigExit(str(exc)) from None
     configure(settings.log_level, settings.log_format)
     return settings
+
+
+def _config_file(settings: Any) -> Any:
+    from marketplace_slack.config_file import ConfigFileError, load_config_file
+
+    try:
+        return load_config_file(settings.config_path)
+    except ConfigFileError as exc:
+        raise _ConfigExit(str(exc)) from None
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -85,24 +96,22 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from marketplace_slack.app import serve
+    from marketplace_slack.app import StartupError, serve
     from marketplace_slack.config_file import ConfigFileError
 
     try:
         asyncio.run(serve(_settings()))
     except ConfigFileError as exc:
         raise _ConfigExit(str(exc)) from None
+    except StartupError as exc:
+        print(f"marketplace-slack: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
 def _run_check_config(args: argparse.Namespace) -> int:
-    from marketplace_slack.config_file import ConfigFileError, load_config_file
-
     settings = _settings()
-    try:
-        config = load_config_file(settings.config_path)
-    except ConfigFileError as exc:
-        raise _ConfigExit(str(exc)) from None
+    config = _config_file(settings)
     reminders = config.reminders
     print(f"Configuration OK ({settings.config_path or 'no configuration file: defaults'}).")
     print(f"  routes: {len(config.routes)}")
