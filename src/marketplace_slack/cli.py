@@ -1,4 +1,4 @@
-"""The `marketplace-slack` command: serve, check-config, demo, sandbox, webhook and key tools."""
+"""The `marketplace-slack` command: serve, check-config, doctor, demo, sandbox, webhook and key tools."""
 
 from __future__ import annotations
 
@@ -50,6 +50,16 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-config", help="validate the settings and the configuration file, then exit")
     check.set_defaults(run=_run_check_config)
+
+    doctor = sub.add_parser(
+        "doctor", help="check Slack, the Marketplace, the webhook, the database and the clock, then exit"
+    )
+    doctor.add_argument(
+        "--webhook-url",
+        help="the public URL of this app's webhook route (default: MPSLACK_PUBLIC_URL + the webhook path)",
+    )
+    doctor.add_argument("--timeout", type=float, default=10.0, help="seconds each check may take")
+    doctor.set_defaults(run=_run_doctor)
 
     register = sub.add_parser("register-webhook", help="register this app's webhook with the Marketplace")
     register.add_argument("--url", required=True, help="the public URL of this app's webhook route")
@@ -130,6 +140,17 @@ def _run_check_config(args: argparse.Namespace) -> int:
     leads = ", ".join(f"{d} day{'' if d == 1 else 's'}" for d in config.expiry.leads)
     print(f"  expiry notices: {leads + ' before' if config.expiry.enabled else 'off'}")
     return 0
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    from marketplace_slack.doctor import diagnose
+
+    settings = _settings()
+    config = _config_file(settings)
+    findings = asyncio.run(diagnose(settings, config, webhook_url=args.webhook_url, timeout=args.timeout))
+    for finding in findings:
+        print(finding.line())
+    return 0 if all(f.ok for f in findings) else 1
 
 
 def _run_register(args: argparse.Namespace) -> int:
