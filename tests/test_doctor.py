@@ -14,11 +14,13 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
+from backends import StoreDatabases
 from marketplace_slack.cli import main
 from marketplace_slack.config_file import ConfigFile
 from marketplace_slack.doctor import NEEDED_SCOPES, Finding, diagnose
 from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack.marketplace.registration import register_webhook
+from marketplace_slack.store.database import head_revision, upgrade
 from marketplace_slack_standins.stage import WEBHOOK_KEY, Stage, open_stage
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
@@ -150,6 +152,7 @@ async def test_a_missing_scope(stage: Stage) -> None:
 @needs_strict_slack
 async def test_the_bot_not_in_a_routed_channel(stage: Stage) -> None:
     _installed_from_the_manifest(stage)
+    stage.slack.remove("C0GENERAL")  # type: ignore[attr-defined]
     config = ConfigFile.model_validate({"routes": [{"domain": "Sales", "channel": "C0GENERAL"}]})
     findings = _failed(await _diagnose(stage, config=config))
     assert set(findings) == {"Slack channel C0GENERAL"}
@@ -162,6 +165,7 @@ async def test_the_bot_not_in_a_routed_channel(stage: Stage) -> None:
 @needs_strict_slack
 async def test_a_private_digest_channel_the_bot_was_not_invited_to(stage: Stage) -> None:
     _installed_from_the_manifest(stage)
+    stage.slack.remove("G0SECURITY")  # type: ignore[attr-defined]
     config = ConfigFile.model_validate({"digests": [{"channel": "G0SECURITY"}]})
     findings = _failed(await _diagnose(stage, config=config))
     assert set(findings) == {"Slack channel G0SECURITY"}
@@ -173,6 +177,7 @@ async def test_a_private_digest_channel_the_bot_was_not_invited_to(stage: Stage)
 async def test_a_public_channel_without_the_bot_is_fine_with_chat_write_public(stage: Stage) -> None:
     _installed_from_the_manifest(stage)
     stage.slack.install.scopes.add("chat:write.public")  # type: ignore[attr-defined]
+    stage.slack.remove("C0GENERAL")  # type: ignore[attr-defined]
     config = ConfigFile.model_validate({"routes": [{"domain": "Sales", "channel": "C0GENERAL"}]})
     findings = await _diagnose(stage, config=config)
     assert _failed(findings) == {}
@@ -210,7 +215,7 @@ async def test_no_webhook_registered_for_this_url(stage: Stage) -> None:
     url = _webhook_url(stage)
     assert findings["Marketplace webhook"].detail == f"none is registered for {url}"
     assert findings["Marketplace webhook"].fix == f"run `marketplace-slack register-webhook --url {url}`"
-    assert findings["Webhook deliveries"].detail == "unknown: no webhook is registered for this app"
+    assert findings["Webhook deliveries"].detail == "unknown: no registered webhook to read the history of"
 
 
 async def test_no_url_to_look_for(stage: Stage) -> None:
@@ -261,6 +266,26 @@ async def test_a_database_not_migrated(stage: Stage, tmp_path: Path) -> None:
     assert database.fix.startswith("start `marketplace-slack serve`: it brings the tables up to date")
 
 
+async def test_the_database_check_on_both_backends(stage: Stage, store_databases: StoreDatabases) -> None:
+    fresh = await store_databases.new()
+    where = {"database_url": fresh.url, "database_schema": fresh.schema}
+    assert (await _diagnose(stage, **where))["Database"].detail == "reachable, but it has no tables yet"
+    engine = fresh.engine()
+    try:
+        await upgrade(engine, "0001")
+        behind = (await _diagnose(stage, **where))["Database"]
+        assert (
+            not behind.ok
+            and behind.detail == f"reachable, at revision 0001; this version needs {head_revision()}"
+        )
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    assert (await _diagnose(stage, **where))["Database"].detail == (
+        f"reachable, at revision {head_revision()} (the latest)"
+    )
+
+
 async def test_a_database_out_of_reach(stage: Stage) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -303,3 +328,26 @@ async def test_the_command_prints_a_line_per_check_and_fails_when_one_does(
     assert len(lines) == 10 and all(line[:2] in ("✓ ", "✗ ") for line in lines)
     assert "✗ Marketplace token: the Marketplace refused MARKETPLACE_TOKEN (401) — fix: " in "\n".join(lines)
     assert "not-a-real-token" not in "\n".join(lines)
+
+
+async def test_services_out_of_reach_are_one_line_each(stage: Stage) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    findings = await _diagnose(stage, slack_api_url=f"{dead}/api/", marketplace_url=f"{dead}/marketplace")
+    failed = _failed(findings)
+    assert set(failed) == set(findings) - {"Database"}
+    assert failed["Slack token"].detail.startswith("cannot reach Slack (")
+    assert failed["Slack token"].fix == "check SLACK_API_URL (unset for slack.com) and the network"
+    assert failed["Marketplace token"].detail.startswith("cannot reach the Marketplace (")
+    assert failed["Marketplace token"].fix == "check MARKETPLACE_URL and the network"
+
+
+async def test_an_app_that_takes_unsigned_webhooks(stage: Stage) -> None:
+    webhook = _failed(await _diagnose(stage, webhook_signing_key=None, webhook_insecure=True))[
+        "Marketplace webhook"
+    ]
+    assert webhook.detail == "the app accepts unsigned webhooks (MARKETPLACE_WEBHOOK_INSECURE)"
+    assert webhook.fix.startswith(
+        "set MARKETPLACE_WEBHOOK_SIGNING_KEY, then run `marketplace-slack register-webhook"
+    )

@@ -131,6 +131,8 @@ class _Once(Generic[T]):
 
 
 class Doctor:
+    """The checks of one installation, over clients the caller owns (tests hand in their own)."""
+
     def __init__(
         self,
         settings: Settings,
@@ -321,19 +323,19 @@ class Doctor:
                 f"{hook.id} for {url} is suppressed after failed deliveries",
                 f"mend what the deliveries below report, then {register}",
             )
-        if not hook.signing_key:
-            return failed(f"{hook.id} for {url} has no signing key", f"{register}; it sets the key")
         if self.settings.webhook_signing_key is None:
             return failed(
                 "the app accepts unsigned webhooks (MARKETPLACE_WEBHOOK_INSECURE)",
                 f"set MARKETPLACE_WEBHOOK_SIGNING_KEY, then {register}",
             )
+        if not hook.signing_key:
+            return failed(f"{hook.id} for {url} has no signing key", f"{register}; it sets the key")
         return passed(f"{hook.id} for {url}, with a signing key")
 
     async def deliveries(self) -> Finding:
         hook = await self._webhook() if self.webhook_url else None
         if hook is None:
-            return failed("unknown: no webhook is registered for this app", "see the webhook line")
+            return failed("unknown: no registered webhook to read the history of", "see the webhook line")
         page = await self.marketplace.get_webhook_history(hook.id, limit=HISTORY_PAGE)
         history = sorted(page.data, key=lambda d: d.created_at, reverse=True)
         if not history:
