@@ -178,7 +178,7 @@ class Application:
         if reconcile:
             self._scheduler = AsyncIOScheduler()
             self._scheduler.add_job(
-                self.workflow.reconcile,
+                self.workflow.cards.reconcile,
                 "interval",
                 seconds=self.settings.reconcile_seconds,
                 max_instances=1,
@@ -190,7 +190,7 @@ class Application:
             )
             self._scheduler.start()
             # A first pass at start-up picks up whatever happened while the app was down.
-            self.tasks.spawn(self.workflow.reconcile(), name="reconcile-at-start")
+            self.tasks.spawn(self.workflow.cards.reconcile(), name="reconcile-at-start")
         log.info("started", url=self.url, socket_mode=self.settings.socket_mode)
 
     async def stop(self) -> None:
@@ -222,7 +222,7 @@ class Application:
             return web.json_response({"ok": False, "error": exc.message}, status=exc.status)
         self.metrics.webhooks.labels(result="accepted").inc()
         # The Marketplace wants an answer within 10 s; the work happens after it.
-        self.tasks.spawn(self.workflow.on_notification(note), name=f"webhook:{note.event_type}")
+        self.tasks.spawn(self.workflow.cards.on_notification(note), name=f"webhook:{note.event_type}")
         return web.json_response({"ok": True}, status=202)
 
     async def _healthz(self, _: web.Request) -> web.Response:

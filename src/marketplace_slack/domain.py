@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 
 class RequestKind(StrEnum):
@@ -266,10 +267,11 @@ def decidable_steps(request: AccessRequest, actor: Actor) -> tuple[ApprovalStep,
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why a steward cannot decide now, in one sentence for an ephemeral reply."""
+    """Why a steward cannot decide now (`workflow/sentences.py` says it in one sentence)."""
 
-    code: str
-    message: str
+    code: Literal["settled", "blocked", "decided", "not_approver"]
+    status: str = ""  # lower-case: the settled request's status, or the status of the steward's step
+    by: str | None = None  # the name of whoever decided
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,9 +284,8 @@ def eligibility(request: AccessRequest, actor: Actor) -> Eligibility:
     """Which records the actor may decide now, or the one reason they may not."""
     if request.is_settled:
         decided = next((s.decided_by for s in request.steps if s.decided_by), None)
-        who = f" by {decided.name}" if decided else ""
         return Eligibility(
-            refusal=Refusal("settled", f"This request is already {request.raw_status.lower()}{who}.")
+            refusal=Refusal("settled", request.raw_status.lower(), decided.name if decided else None)
         )
     mine = decidable_steps(request, actor)
     if mine:
@@ -295,11 +296,7 @@ def eligibility(request: AccessRequest, actor: Actor) -> Eligibility:
         if s.status is RecordStatus.BLOCKED and any(approver_matches(a, actor) for a in s.approvers)
     ]
     if mine_blocked:
-        return Eligibility(
-            refusal=Refusal(
-                "blocked", "Your approval step is waiting for an earlier step to be decided first."
-            )
-        )
+        return Eligibility(refusal=Refusal("blocked"))
     mine_decided = [
         s
         for s in request.steps
@@ -308,15 +305,8 @@ def eligibility(request: AccessRequest, actor: Actor) -> Eligibility:
     if mine_decided:
         step = mine_decided[0]
         assert step.decided_by is not None
-        return Eligibility(
-            refusal=Refusal(
-                "decided",
-                f"Your step was already {step.status.value.lower()} by {step.decided_by.name}.",
-            )
-        )
-    return Eligibility(
-        refusal=Refusal("not_approver", "You are not an approver of any pending step of this request.")
-    )
+        return Eligibility(refusal=Refusal("decided", step.status.value.lower(), step.decided_by.name))
+    return Eligibility(refusal=Refusal("not_approver"))
 
 
 def describe_step_outcome(step: ApprovalStep, actor_label: str) -> str | None:

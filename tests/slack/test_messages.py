@@ -22,6 +22,7 @@ from marketplace_slack.slack.messages import (
     link_account_prompt,
     requester_dm,
 )
+from marketplace_slack.workflow import sentences
 from marketplace_slack_standins.fakeslack.blockkit import validate_message
 
 from .factories import (
@@ -107,6 +108,15 @@ def test_ephemeral_is_escaped_and_one_section() -> None:
         {"type": "section", "text": {"type": "mrkdwn", "text": card.text}},
     ]
     assert card.text == "This request is already approved by &lt;!channel&gt; &amp; co."
+
+
+def test_ephemeral_mentions_only_the_sentences_own_user_after_escaping() -> None:
+    someone = sentences.someone_deciding("U0OMAR")
+    card = ephemeral(someone.text, mentioning=someone.mention)
+    assert card.text == "<@U0OMAR> is deciding this step right now."
+    # A mention smuggled in the words stays text; a malformed id is never spliced in.
+    assert ephemeral("<@U1> {mention}", mentioning="U0OMAR").text == "&lt;@U1&gt; <@U0OMAR>"
+    assert ephemeral("{mention} is deciding", mentioning="<!channel>").text == "someone is deciding"
 
 
 def test_link_account_prompt_has_one_sentence_and_the_button() -> None:

@@ -1,1 +1,1 @@
-"""Slack side: ids, pure card renderers, listeners and the notifier."""
+"""Slack side: ids, pure card renderers, listeners and the messenger."""

@@ -1,7 +1,9 @@
 """Bolt listeners: acknowledge first, hand the work to the workflow, answer bad input in one sentence.
 
-Nothing here decides policy. Each listener reads what Slack sent, acks within Slack's 3 seconds, and
-starts the workflow in the background.
+Nothing here decides policy. Each listener takes what Bolt extracted (`action`, `view`, `command`,
+`context.team_id` / `user_id` / `channel_id`), acks within Slack's 3 seconds, and starts the workflow
+in the background. They are registered by surface: cards (and the messages about them), modals, the
+slash command, and events.
 """
 
 from __future__ import annotations
@@ -9,26 +11,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import structlog
 from pydantic import SecretStr
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from marketplace_slack.domain import Decision, Verdict
 from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.slack import ids
-from marketplace_slack.slack.views import parse_decision_submission
+from marketplace_slack.slack.mrkdwn import escape
+from marketplace_slack.slack.views import parse_decision_submission, parse_link_submission
+from marketplace_slack.workflow import sentences
+from marketplace_slack.workflow.decisions import Decisions
 from marketplace_slack.workflow.digests import Digests
+from marketplace_slack.workflow.linking import Accounts
 from marketplace_slack.workflow.reminders import Reminders
+from marketplace_slack.workflow.sentences import Sentence
 from marketplace_slack.workflow.service import Workflow
 
-log = structlog.get_logger(__name__)
-
-HELP = (
-    "*/marketplace link*: link your Marketplace account, so you can approve and deny requests here.\n"
-    "*/marketplace unlink*: forget your linked account and delete its token.\n"
-    "*/marketplace digest*: post the requests waiting for a decision in this channel, now.\n"
-    "*/marketplace help*: this message."
-)
+Payload = dict[str, Any]
 
 
 def register(
@@ -40,172 +39,189 @@ def register(
     digests: Digests | None = None,
 ) -> None:
     """Attach every listener the app has to `app`."""
+    register_cards(app, workflow.decisions, workflow.accounts, tasks, reminders=reminders)
+    register_modals(app, workflow.decisions, workflow.accounts, tasks)
+    register_commands(app, workflow.accounts, tasks, digests=digests)
+    register_events(app, workflow.accounts, tasks)
 
-    async def on_verdict(ack: AsyncAck, body: dict[str, Any], verdict: Verdict) -> None:
+
+def register_cards(
+    app: AsyncApp,
+    decisions: Decisions,
+    accounts: Accounts,
+    tasks: BackgroundTasks,
+    *,
+    reminders: Reminders | None = None,
+) -> None:
+    """Buttons on request cards and on the messages about them (reminders, notices, the link prompt)."""
+
+    async def verdict_clicked(
+        ack: AsyncAck,
+        body: Payload,
+        action: Payload,
+        context: AsyncBoltContext,
+        respond: AsyncRespond,
+        verdict: Verdict,
+    ) -> None:
         await ack()
-        action = (body.get("actions") or [{}])[0]
+        request_id, user_id = str(action.get("value") or ""), context.user_id
+        if not request_id or not user_id:
+            await _answer(respond, sentences.BUTTON_WITHOUT_REQUEST)
+            return
         tasks.spawn(
-            workflow.start_decision(
-                team_id=_team_id(body),
-                user_id=body["user"]["id"],
-                request_id=str(action.get("value", "")),
+            decisions.start(
+                team_id=context.team_id or "",
+                user_id=user_id,
+                request_id=request_id,
                 verdict=verdict,
-                trigger_id=body.get("trigger_id", ""),
-                channel=_channel_id(body),
+                trigger_id=str(body.get("trigger_id") or ""),
+                channel=context.channel_id,
                 message_ts=(body.get("container") or {}).get("message_ts"),
                 duration_choice=_duration_choice(body),
             ),
             name=f"start-{verdict.value.lower()}",
         )
 
-    @app.action(ids.APPROVE)
-    async def approve_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await on_verdict(ack, body, Verdict.APPROVE)
+    @app.action({"block_id": ids.CARD_ACTIONS_BLOCK, "action_id": ids.APPROVE})
+    async def approve_clicked(
+        ack: AsyncAck, body: Payload, action: Payload, context: AsyncBoltContext, respond: AsyncRespond
+    ) -> None:
+        await verdict_clicked(ack, body, action, context, respond, Verdict.APPROVE)
 
-    @app.action(ids.DENY)
-    async def deny_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await on_verdict(ack, body, Verdict.DENY)
+    @app.action({"block_id": ids.CARD_ACTIONS_BLOCK, "action_id": ids.DENY})
+    async def deny_clicked(
+        ack: AsyncAck, body: Payload, action: Payload, context: AsyncBoltContext, respond: AsyncRespond
+    ) -> None:
+        await verdict_clicked(ack, body, action, context, respond, Verdict.DENY)
 
-    @app.action(ids.DURATION)
+    @app.action({"block_id": ids.CARD_ACTIONS_BLOCK, "action_id": ids.DURATION})
     @app.action(ids.OPEN_IN_MARKETPLACE)
-    @app.action(ids.VIEW_REQUEST)
+    @app.action({"block_id": ids.REMINDER_ACTIONS_BLOCK, "action_id": ids.VIEW_REQUEST})
     @app.action(ids.REQUEST_AGAIN)
     async def nothing_to_do(ack: AsyncAck) -> None:
-        # The picker is read when Approve is clicked, and the link opens in the browser; Slack still
+        # The picker is read when Approve is clicked, and the links open in the browser; Slack still
         # wants every interaction acknowledged.
         await ack()
 
-    async def on_snooze(ack: AsyncAck, body: dict[str, Any], days: int) -> None:
+    async def snooze_clicked(
+        ack: AsyncAck, action: Payload, context: AsyncBoltContext, respond: AsyncRespond
+    ) -> None:
         await ack()
         if reminders is None:
             return
-        action = (body.get("actions") or [{}])[0]
+        record_id, user_id = str(action.get("value") or ""), context.user_id
+        if not record_id or not user_id:
+            await _answer(respond, sentences.BUTTON_WITHOUT_REQUEST)
+            return
+        days = ids.SNOOZE_DAYS[str(action.get("action_id"))]
         tasks.spawn(
-            reminders.snooze(
-                user_id=body["user"]["id"],
-                record_id=str(action.get("value", "")),
-                days=days,
-                channel=_channel_id(body),
-            ),
+            reminders.snooze(user_id=user_id, record_id=record_id, days=days, channel=context.channel_id),
             name="snooze",
         )
 
-    @app.action(ids.SNOOZE_1D)
-    async def snooze_one_day(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await on_snooze(ack, body, ids.SNOOZE_DAYS[ids.SNOOZE_1D])
-
-    @app.action(ids.SNOOZE_3D)
-    async def snooze_three_days(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await on_snooze(ack, body, ids.SNOOZE_DAYS[ids.SNOOZE_3D])
+    for snooze_id in ids.SNOOZE_DAYS:
+        app.action({"block_id": ids.REMINDER_ACTIONS_BLOCK, "action_id": snooze_id})(snooze_clicked)
 
     @app.action(ids.LINK_ACCOUNT)
-    async def link_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def link_clicked(ack: AsyncAck, body: Payload, context: AsyncBoltContext) -> None:
         await ack()
         tasks.spawn(
-            workflow.start_link(trigger_id=body.get("trigger_id", ""), channel=_channel_id(body)),
+            accounts.start_link(trigger_id=str(body.get("trigger_id") or ""), channel=context.channel_id),
             name="start-link",
         )
 
-    async def on_decision_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        parsed = parse_decision_submission(view, verdict=_verdict_of(view))
+
+def register_modals(app: AsyncApp, decisions: Decisions, accounts: Accounts, tasks: BackgroundTasks) -> None:
+    """Submissions of the Approve, Deny and link-account modals."""
+
+    async def decision_submitted(ack: AsyncAck, view: Payload, context: AsyncBoltContext) -> None:
+        verdict = Verdict.APPROVE if view.get("callback_id") == ids.APPROVE_MODAL else Verdict.DENY
+        parsed = parse_decision_submission(view, verdict=verdict)
         if not isinstance(parsed, Decision):
             await ack(response_action="errors", errors=parsed)
             return
-        await ack()
-        context = _context(view)
-        tasks.spawn(
-            workflow.submit_decision(
-                team_id=_team_id(body),
-                user_id=body["user"]["id"],
-                request_id=str(context.get("r", "")),
-                decision=parsed,
-                channel=context.get("c"),
-            ),
-            name="submit-decision",
-        )
-
-    @app.view(ids.APPROVE_MODAL)
-    async def approve_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        await on_decision_submitted(ack, body, view)
-
-    @app.view(ids.DENY_MODAL)
-    async def deny_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        await on_decision_submitted(ack, body, view)
-
-    @app.view(ids.LINK_MODAL)
-    async def link_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        token = (
-            ((view.get("state") or {}).get("values") or {})
-            .get(ids.TOKEN_BLOCK, {})
-            .get(ids.TOKEN_INPUT, {})
-            .get("value")
-            or ""
-        ).strip()
-        if not token:
+        request_id, user_id = str(_context(view).get("r") or ""), context.user_id
+        if not request_id or not user_id:
             await ack(
-                response_action="errors",
-                errors={ids.TOKEN_BLOCK: "Paste a Marketplace personal access token."},
+                response_action="errors", errors={ids.REASON_BLOCK: sentences.FORM_WITHOUT_REQUEST.text}
             )
             return
         await ack()
         tasks.spawn(
-            workflow.complete_link(
-                team_id=_team_id(body),
-                user_id=body["user"]["id"],
+            decisions.submit(
+                team_id=context.team_id or "",
+                user_id=user_id,
+                request_id=request_id,
+                decision=parsed,
+                channel=_context(view).get("c"),
+            ),
+            name="submit-decision",
+        )
+
+    app.view(ids.APPROVE_MODAL)(decision_submitted)
+    app.view(ids.DENY_MODAL)(decision_submitted)
+
+    @app.view(ids.LINK_MODAL)
+    async def link_submitted(ack: AsyncAck, view: Payload, context: AsyncBoltContext) -> None:
+        token = parse_link_submission(view)
+        if not isinstance(token, str):
+            await ack(response_action="errors", errors=token)
+            return
+        await ack()
+        tasks.spawn(
+            accounts.complete_link(
+                team_id=context.team_id or "",
+                user_id=context.user_id or "",
                 token=SecretStr(token),
                 channel=_context(view).get("c"),
             ),
             name="complete-link",
         )
 
-    @app.event("app_uninstalled")
-    @app.event("tokens_revoked")
-    async def uninstalled(body: dict[str, Any]) -> None:
-        # Bolt acks events itself. Without the app, stored stewards' tokens have no business existing.
-        tasks.spawn(workflow.forget_workspace(str(body.get("team_id") or "")), name="forget-workspace")
+
+def register_commands(
+    app: AsyncApp, accounts: Accounts, tasks: BackgroundTasks, *, digests: Digests | None = None
+) -> None:
+    """`/marketplace link | unlink | digest | help`."""
 
     @app.command(ids.SLASH_COMMAND)
-    async def slash(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def slash(
+        ack: AsyncAck, command: Payload, context: AsyncBoltContext, respond: AsyncRespond
+    ) -> None:
         await ack()
-        words = (body.get("text") or "").split()
+        words = str(command.get("text") or "").split()
         sub = words[0].lower() if words else "help"
-        user_id, channel = body.get("user_id", ""), body.get("channel_id")
+        user_id, channel = context.user_id or "", context.channel_id
         if sub == "link":
-            tasks.spawn(
-                workflow.start_link(trigger_id=body.get("trigger_id", ""), channel=channel), name="start-link"
-            )
+            trigger_id = str(command.get("trigger_id") or "")
+            tasks.spawn(accounts.start_link(trigger_id=trigger_id, channel=channel), name="start-link")
         elif sub == "unlink":
             tasks.spawn(
-                workflow.unlink(team_id=body.get("team_id", ""), user_id=user_id, channel=channel),
+                accounts.unlink(team_id=context.team_id or "", user_id=user_id, channel=channel),
                 name="unlink",
             )
         elif sub == "digest" and digests is not None and channel:
             tasks.spawn(digests.post_now(channel=channel, user_id=user_id), name="digest-now")
         elif sub == "help":
-            await respond(text=HELP, response_type="ephemeral")
+            await _answer(respond, sentences.HELP)
         else:
-            await respond(
-                text=f"I don't know `{_escape(sub[:40])}`. Try `/marketplace help`.",
-                response_type="ephemeral",
-            )
+            await _answer(respond, sentences.unknown_command(sub))
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def register_events(app: AsyncApp, accounts: Accounts, tasks: BackgroundTasks) -> None:
+    @app.event("app_uninstalled")
+    @app.event("tokens_revoked")
+    async def uninstalled(context: AsyncBoltContext) -> None:
+        # Bolt acks events itself. Without the app, stored stewards' tokens have no business existing.
+        tasks.spawn(accounts.forget_workspace(context.team_id or ""), name="forget-workspace")
 
 
-def _team_id(body: dict[str, Any]) -> str:
-    team = body.get("team") or {}
-    return str(team.get("id") or (body.get("user") or {}).get("team_id") or body.get("team_id") or "")
+async def _answer(respond: AsyncRespond, sentence: Sentence) -> None:
+    """One sentence only the person who acted sees, through the response URL Slack gave us."""
+    await respond(text=escape(sentence.text), response_type="ephemeral", replace_original=False)
 
 
-def _channel_id(body: dict[str, Any]) -> str | None:
-    container = body.get("container") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    return str(channel) if channel else None
-
-
-def _duration_choice(body: dict[str, Any]) -> str:
+def _duration_choice(body: Payload) -> str:
     """The duration picked next to Approve: the live selection, else the picker's initial option."""
     values = (body.get("state") or {}).get("values") or {}
     for block in values.values():
@@ -219,11 +235,7 @@ def _duration_choice(body: dict[str, Any]) -> str:
     return ids.DURATION_INDEFINITE
 
 
-def _verdict_of(view: dict[str, Any]) -> Verdict:
-    return Verdict.APPROVE if view.get("callback_id") == ids.APPROVE_MODAL else Verdict.DENY
-
-
-def _context(view: dict[str, Any]) -> dict[str, Any]:
+def _context(view: Payload) -> dict[str, Any]:
     try:
         value = json.loads(view.get("private_metadata") or "{}")
     except json.JSONDecodeError:

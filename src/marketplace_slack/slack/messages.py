@@ -21,12 +21,14 @@ from marketplace_slack.slack.mrkdwn import (
     escape_clip,
     escape_line,
     escape_lines,
+    mention,
     one_line,
     person,
     person_name,
     safe_url,
     section_block,
 )
+from marketplace_slack.workflow.sentences import MENTION
 
 REASON_SHOWN_MAX: Final = 2000
 PRODUCT_SHOWN_MAX: Final = 500
@@ -118,10 +120,12 @@ def requester_dm(request: AccessRequest, *, now: datetime) -> Card:
     return Card(text=text, blocks=blocks)
 
 
-def ephemeral(text: str) -> Card:
-    """A one-line reply only the clicker sees (e.g. a `Refusal.message`). `text` is escaped: it may
-    quote Marketplace names, so it cannot carry mentions or links."""
+def ephemeral(text: str, *, mentioning: str | None = None) -> Card:
+    """A one-line reply only the clicker sees. `text` is escaped (it may quote Marketplace names), so
+    the only mention it can carry is `mentioning`'s, put where MENTION stands after escaping."""
     safe = escape_lines(text, FALLBACK_TEXT_MAX) or "…"
+    if mentioning is not None:
+        safe = safe.replace(MENTION, mention(mentioning) or "someone", 1)
     return Card(text=safe, blocks=[section_block(safe)])
 
 

@@ -1,4 +1,5 @@
-"""The workflow's `Messenger`, done with Slack's Web API: render with the pure builders, then deliver.
+"""The workflow's Slack ports (`Cards`, `Replies`, `Notices`, `Modals`), done with Slack's Web API:
+render with the pure builders, then deliver.
 
 Rate limits are handled by slack-sdk's retry handlers on the client (see `app.build_slack_client`),
 so a 429 waits for Retry-After and the same call goes again.
@@ -28,6 +29,7 @@ from marketplace_slack.workflow.ports import (
     MessageRef,
     ReminderNote,
 )
+from marketplace_slack.workflow.sentences import Sentence
 
 log = structlog.get_logger(__name__)
 
@@ -76,11 +78,11 @@ class SlackMessenger:
             channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False
         )
 
-    async def tell(self, *, user_id: str, channel: str | None, text: str) -> None:
-        await self._whisper(user_id, channel, messages.ephemeral(text))
+    async def tell(self, *, user_id: str, channel: str | None, sentence: Sentence) -> None:
+        await self._whisper(user_id, channel, messages.ephemeral(sentence.text, mentioning=sentence.mention))
 
-    async def prompt_link(self, *, user_id: str, channel: str | None, text: str) -> None:
-        await self._whisper(user_id, channel, messages.link_account_prompt(text))
+    async def prompt_link(self, *, user_id: str, channel: str | None, sentence: Sentence) -> None:
+        await self._whisper(user_id, channel, messages.link_account_prompt(sentence.text))
 
     async def open_decision_form(
         self,

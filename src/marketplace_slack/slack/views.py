@@ -26,6 +26,7 @@ from marketplace_slack.slack.limits import (
     measure,
 )
 from marketplace_slack.slack.mrkdwn import context_block, escape_line, plain, section_block
+from marketplace_slack.workflow import sentences
 
 REASON_MAX: Final = 1000
 CUSTOM_AMOUNT_MAX: Final = 1000  # 1000 of any unit; longer grants are "Indefinite" in practice
@@ -279,25 +280,25 @@ def parse_decision_submission(
     errors: dict[str, str] = {}
     reason = (_text_value(values, ids.REASON_BLOCK, ids.REASON_INPUT) or "").strip() or None
     if reason is not None and len(reason) > REASON_MAX:
-        errors[ids.REASON_BLOCK] = f"Keep the reason to {REASON_MAX} characters or fewer."
+        errors[ids.REASON_BLOCK] = sentences.reason_too_long(REASON_MAX).text
     if verdict is None:
         verdict = Verdict.APPROVE if ids.DURATION_BLOCK in values else Verdict.DENY
     if verdict is Verdict.DENY:
         if reason is None:
-            errors[ids.REASON_BLOCK] = "Say why the request is denied; the requester will see it."
+            errors[ids.REASON_BLOCK] = sentences.REASON_NEEDED.text
         return errors or Decision(Verdict.DENY, reason=reason)
 
     duration: Duration | None = None
     choice = _selected_value(values, ids.DURATION_BLOCK, ids.DURATION_INPUT)
     if choice is None:
-        errors[ids.DURATION_BLOCK] = "Choose how long access lasts."
+        errors[ids.DURATION_BLOCK] = sentences.DURATION_NEEDED.text
     elif choice == ids.DURATION_CUSTOM:
         duration = _custom_duration(values, errors)
     else:
         try:
             duration = decode_duration(choice)
         except ValueError:
-            errors[ids.DURATION_BLOCK] = "That duration is not one this app offers; choose again."
+            errors[ids.DURATION_BLOCK] = sentences.DURATION_UNKNOWN.text
     return errors or Decision(Verdict.APPROVE, reason=reason, duration=duration)
 
 
@@ -306,13 +307,13 @@ def _custom_duration(values: ViewStateValues, errors: dict[str, str]) -> Duratio
     raw_unit = _selected_value(values, ids.CUSTOM_UNIT_BLOCK, ids.CUSTOM_UNIT_INPUT)
     amount: int | None = None
     if not raw_amount:
-        errors[ids.CUSTOM_AMOUNT_BLOCK] = "Enter how many hours, days... for a custom duration."
+        errors[ids.CUSTOM_AMOUNT_BLOCK] = sentences.CUSTOM_AMOUNT_NEEDED.text
     elif not _is_count(raw_amount) or not 1 <= int(raw_amount) <= CUSTOM_AMOUNT_MAX:
-        errors[ids.CUSTOM_AMOUNT_BLOCK] = f"Enter a whole number from 1 to {CUSTOM_AMOUNT_MAX}."
+        errors[ids.CUSTOM_AMOUNT_BLOCK] = sentences.custom_amount_out_of_range(CUSTOM_AMOUNT_MAX).text
     else:
         amount = int(raw_amount)
     if raw_unit is None or raw_unit not in DurationUnit.__members__:
-        errors[ids.CUSTOM_UNIT_BLOCK] = "Choose a unit for the custom duration."
+        errors[ids.CUSTOM_UNIT_BLOCK] = sentences.CUSTOM_UNIT_NEEDED.text
         return None
     return Duration(amount, DurationUnit(raw_unit)) if amount is not None else None
 
@@ -321,9 +322,9 @@ def parse_link_submission(view_state_values: ViewStateValues) -> str | dict[str,
     """The token from the link modal, stripped, or `{block_id: message}` when it cannot be one."""
     token = (_text_value(_state_values(view_state_values), ids.TOKEN_BLOCK, ids.TOKEN_INPUT) or "").strip()
     if not token:
-        return {ids.TOKEN_BLOCK: "Paste your personal access token."}
+        return {ids.TOKEN_BLOCK: sentences.PASTE_TOKEN.text}
     if any(ch.isspace() for ch in token):
-        return {ids.TOKEN_BLOCK: "A token has no spaces or line breaks; paste just the token."}
+        return {ids.TOKEN_BLOCK: sentences.TOKEN_HAS_SPACES.text}
     return token
 
 

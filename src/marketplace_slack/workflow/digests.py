@@ -25,7 +25,8 @@ from marketplace_slack.domain import AccessRequest, Approver, RequestStatus
 from marketplace_slack.infra.clock import Clock, utc
 from marketplace_slack.store.records import CardRecord
 from marketplace_slack.store.repository import Repository
-from marketplace_slack.workflow.ports import Destination, Digest, DigestEntry, MessageRef, Messenger
+from marketplace_slack.workflow import sentences
+from marketplace_slack.workflow.ports import Destination, Digest, DigestEntry, MessageRef, Notices, Replies
 
 log = structlog.get_logger(__name__)
 
@@ -88,13 +89,15 @@ class Digests:
         self,
         *,
         store: Repository,
-        messenger: Messenger,
+        notices: Notices,
+        replies: Replies,
         digests: list[DigestConfig],
         clock: Clock,
         grace: timedelta = GRACE,
     ) -> None:
         self._store = store
-        self._messenger = messenger
+        self._notices = notices
+        self._replies = replies
         self._digests = digests
         self._clock = clock
         self._grace = grace
@@ -148,7 +151,7 @@ class Digests:
             if not built.entries and not digest.post_when_empty:
                 log.info("digest_empty", channel=digest.channel)
                 return False
-            await self._messenger.send_digest(Destination.in_channel(digest.channel), built)
+            await self._notices.send_digest(Destination.in_channel(digest.channel), built)
         log.info("digest_posted", channel=digest.channel, entries=len(built.entries))
         return True
 
@@ -163,18 +166,10 @@ class Digests:
         configured = next((d for d in self._digests if d.channel == channel), None)
         built = await self.build(channel, configured.scope if configured else "channel")
         if not built.entries:
-            await self._messenger.tell(
-                user_id=user_id,
-                channel=channel,
-                text="No request with a card here is waiting for a decision.",
-            )
+            await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.NO_DIGEST_HERE)
             return
         try:
-            await self._messenger.send_digest(Destination.in_channel(channel), built)
+            await self._notices.send_digest(Destination.in_channel(channel), built)
         except Exception:
-            await self._messenger.tell(
-                user_id=user_id,
-                channel=channel,
-                text="The digest could not be posted here; invite the app to this channel and try again.",
-            )
+            await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.DIGEST_NOT_POSTABLE)
             raise

@@ -27,7 +27,7 @@ from marketplace_slack.infra.clock import Clock
 from marketplace_slack.marketplace.errors import NotFoundError
 from marketplace_slack.store.records import ExpiryRecord
 from marketplace_slack.store.repository import Repository
-from marketplace_slack.workflow.ports import Directory, ExpiryNote, Messenger
+from marketplace_slack.workflow.ports import Directory, ExpiryNote, Notices
 from marketplace_slack.workflow.workhours import WorkingHours, is_working, next_working_instant
 
 log = structlog.get_logger(__name__)
@@ -56,7 +56,7 @@ class ExpiryNotices:
         store: Repository,
         gateway: GrantsGateway,
         directory: Directory,
-        messenger: Messenger,
+        notices: Notices,
         config: ExpiryConfig,
         hours: WorkingHours,
         timezone: str,
@@ -67,7 +67,7 @@ class ExpiryNotices:
         self._store = store
         self._gateway = gateway
         self._directory = directory
-        self._messenger = messenger
+        self._notices = notices
         self._config = config
         self._hours = hours
         self._default_zone = timezone
@@ -186,7 +186,7 @@ class ExpiryNotices:
                     else None,
                     marketplace_url=request.marketplace_url,
                 )
-                await self._messenger.send_expiry_notice(member.user_id, note)
+                await self._notices.send_expiry_notice(member.user_id, note)
                 report.sent += 1
         await self._done(nearest, "sent", now)
 

@@ -1,25 +1,33 @@
-"""The narrow interfaces the workflow declares for the outside world it talks to in Slack.
+"""The narrow interfaces the workflow declares for the world it talks to: Slack and the Marketplace.
 
-`service.Workflow` decides; an implementation of these only renders and delivers (`slack/notifier.py`
-does it with Slack's Web API). Keeping Slack behind this seam is what lets the workflow be read, and
-tested, without Block Kit in sight.
+The workflow decides; an implementation of these only renders and delivers (`slack/messenger.py` does
+it with Slack's Web API, `marketplace/gateway.py` with the Marketplace's). Slack is split by surface:
+`Cards` in channels, `Replies` of one sentence to one person, `Notices` (DMs and posts besides the
+card) and `Modals`, and each part of the workflow asks only for the surfaces it uses. Keeping Slack
+behind this seam is what lets the workflow be read, and tested, without Block Kit in sight.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from pydantic import SecretStr
+
 from marketplace_slack.domain import (
     AccessRequest,
+    Actor,
     ApprovalStep,
     Approver,
     CardState,
+    Decision,
     Person,
     RequestKind,
     Verdict,
 )
+from marketplace_slack.workflow.sentences import Sentence
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +156,9 @@ def age_words(delta: timedelta) -> str:
     return f"{days} days"
 
 
-class Messenger(Protocol):
+class Cards(Protocol):
+    """Request cards in channels, and their threads."""
+
     async def post_request(self, channel: str, state: CardState) -> MessageRef:
         """Post a new request card; return where it landed."""
         ...
@@ -165,18 +175,44 @@ class Messenger(Protocol):
         """Record a determination as a reply in the card's thread."""
         ...
 
+    async def permalink(self, ref: MessageRef) -> str | None:
+        """A link to a posted message (a card), or None when Slack will not give one."""
+        ...
+
+
+class Replies(Protocol):
+    """One sentence for one person, answering something they did."""
+
+    async def tell(self, *, user_id: str, channel: str | None, sentence: Sentence) -> None:
+        """Only `user_id` sees it: ephemeral in `channel`, or a DM when there is none."""
+        ...
+
+    async def prompt_link(self, *, user_id: str, channel: str | None, sentence: Sentence) -> None:
+        """Like `tell`, with a button that starts account linking."""
+        ...
+
+
+class Notices(Protocol):
+    """Messages the workflow sends on its own: to requesters, approvers, members and channels."""
+
     async def notify_requester(self, slack_user_id: str, request: AccessRequest) -> None:
         """Tell the requester, in a DM, how their request ended."""
         ...
 
-    async def tell(self, *, user_id: str, channel: str | None, text: str) -> None:
-        """One sentence only `user_id` sees: ephemeral in `channel`, or a DM when there is none."""
+    async def send_reminder(self, to: Destination, note: ReminderNote) -> MessageRef:
+        """A reminder with snooze buttons, in a card's thread (mentioning its recipients) or a DM."""
         ...
 
-    async def prompt_link(self, *, user_id: str, channel: str | None, text: str) -> None:
-        """Like `tell`, with a button that starts account linking."""
+    async def send_escalation(self, to: Destination, note: EscalationNote) -> MessageRef: ...
+
+    async def send_digest(self, to: Destination, digest: Digest) -> MessageRef:
+        """A digest, with a link to each card it shows."""
         ...
 
+    async def send_expiry_notice(self, user_id: str, note: ExpiryNote) -> MessageRef: ...
+
+
+class Modals(Protocol):
     async def open_decision_form(
         self,
         trigger_id: str,
@@ -193,21 +229,9 @@ class Messenger(Protocol):
         """Open the modal that asks for a Marketplace personal access token."""
         ...
 
-    async def send_reminder(self, to: Destination, note: ReminderNote) -> MessageRef:
-        """A reminder with snooze buttons, in a card's thread (mentioning its recipients) or a DM."""
-        ...
 
-    async def send_escalation(self, to: Destination, note: EscalationNote) -> MessageRef: ...
-
-    async def send_digest(self, to: Destination, digest: Digest) -> MessageRef:
-        """A digest, with a link to each card it shows."""
-        ...
-
-    async def send_expiry_notice(self, user_id: str, note: ExpiryNote) -> MessageRef: ...
-
-    async def permalink(self, ref: MessageRef) -> str | None:
-        """A link to a posted message (a card), or None when Slack will not give one."""
-        ...
+class Messenger(Cards, Replies, Notices, Modals, Protocol):
+    """Every Slack surface at once, as the composition root hands it out."""
 
 
 class Directory(Protocol):
@@ -223,4 +247,24 @@ class Directory(Protocol):
 
     async def usergroup_members(self, usergroup_id: str) -> list[str]:
         """Slack user ids in a user group (empty when it cannot be read)."""
+        ...
+
+
+class Gateway(Protocol):
+    """The Marketplace as cards, decisions and linking see it: domain objects in and out."""
+
+    async def load(
+        self,
+        request_id: str,
+        *,
+        enrich: bool = True,
+        find_people: Callable[[list[str]], Awaitable[Mapping[str, str | None]]] | None = None,
+    ) -> AccessRequest: ...
+
+    async def whoami(self, token: SecretStr) -> Actor: ...
+
+    async def decide(self, token: SecretStr, step_id: str, decision: Decision) -> None: ...
+
+    def pending_request_ids(self) -> AsyncIterator[str]:
+        """Ids of the PENDING requests the app's own account can manage."""
         ...

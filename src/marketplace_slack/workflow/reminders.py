@@ -35,14 +35,17 @@ from marketplace_slack.infra.clock import Clock
 from marketplace_slack.marketplace.errors import NotFoundError
 from marketplace_slack.store.records import NewReminder, ReminderRecord
 from marketplace_slack.store.repository import Repository
+from marketplace_slack.workflow import sentences
 from marketplace_slack.workflow.approvers import ApproverFinder
 from marketplace_slack.workflow.ports import (
+    Cards,
     Destination,
     Directory,
     EscalationNote,
     MessageRef,
-    Messenger,
+    Notices,
     ReminderNote,
+    Replies,
 )
 from marketplace_slack.workflow.routing import Router
 from marketplace_slack.workflow.workhours import add_working_time, is_working, next_working_instant
@@ -77,7 +80,9 @@ class Reminders:
         store: Repository,
         gateway: RequestGateway,
         finder: ApproverFinder,
-        messenger: Messenger,
+        notices: Notices,
+        cards: Cards,
+        replies: Replies,
         directory: Directory,
         router: Router,
         config: RemindersConfig,
@@ -89,7 +94,9 @@ class Reminders:
         self._store = store
         self._gateway = gateway
         self._finder = finder
-        self._messenger = messenger
+        self._notices = notices
+        self._cards = cards  # only for links to a card, in reminders and escalations outside its thread
+        self._replies = replies
         self._directory = directory
         self._router = router
         self._config = config
@@ -263,17 +270,17 @@ class Reminders:
                     recipients=tuple(r.recipient for r, _ in in_thread),
                     number=max(r.sent for r, _ in in_thread) + 1,
                 )
-                await self._messenger.send_reminder(Destination.thread(ref), note)
+                await self._notices.send_reminder(Destination.thread(ref), note)
                 for row, key in in_thread:
                     unsent.discard(key)
                     await self._sent(row, now)
                     report.sent += 1
-            card_url = await self._messenger.permalink(ref) if direct and ref is not None else None
+            card_url = await self._cards.permalink(ref) if direct and ref is not None else None
             for row, key in direct:
                 note = self._note(
                     request, step, recipients=(row.recipient,), number=row.sent + 1, card_url=card_url
                 )
-                await self._messenger.send_reminder(Destination.dm(row.recipient), note)
+                await self._notices.send_reminder(Destination.dm(row.recipient), note)
                 unsent.discard(key)
                 await self._sent(row, now)
                 report.sent += 1
@@ -331,7 +338,7 @@ class Reminders:
             usergroup=escalation.usergroup,
             step_number=number,
             steps_total=total,
-            card_url=await self._messenger.permalink(ref) if ref is not None else None,
+            card_url=await self._cards.permalink(ref) if ref is not None else None,
             marketplace_url=request.marketplace_url,
         )
         targets: list[tuple[Destination, str, EscalationNote]] = []
@@ -345,7 +352,7 @@ class Reminders:
         for to, key, message in targets:
             async with self._store.once(key, now=now) as won:
                 if won:
-                    await self._messenger.send_escalation(to, message)
+                    await self._notices.send_escalation(to, message)
                     report.escalated += 1
         await self._store.reminders.stop_step(step.id, now=now)
 
@@ -355,9 +362,9 @@ class Reminders:
         """A click on "Snooze": hold the clicker's own reminders about this step for `days` days."""
         row = await self._store.reminders.get(record_id, user_id)
         if row is None:
-            text = "You have no reminders about this request to snooze."
+            sentence = sentences.NO_REMINDERS_TO_SNOOZE
         elif not row.active or row.next_due_at is None:
-            text = "This request no longer waits for you, so there is nothing to snooze."
+            sentence = sentences.NOTHING_TO_SNOOZE
         else:
             now = self._clock.now()
             until = now + timedelta(days=days)
@@ -365,13 +372,8 @@ class Reminders:
             snoozed = await self._store.reminders.snooze(
                 record_id, user_id, until=until, next_due_at=resume, now=now
             )
-            word = "day" if days == 1 else "days"
-            text = (
-                f"Snoozed: no reminders about this request for {days} {word}."
-                if snoozed is not None
-                else "This request no longer waits for you, so there is nothing to snooze."
-            )
-        await self._messenger.tell(user_id=user_id, channel=channel, text=text)
+            sentence = sentences.snoozed(days) if snoozed is not None else sentences.NOTHING_TO_SNOOZE
+        await self._replies.tell(user_id=user_id, channel=channel, sentence=sentence)
 
     # --- helpers -------------------------------------------------------------------------------------
 

@@ -126,19 +126,21 @@ def build_timekeeper(
         store=store,
         gateway=gateway,
         finder=finder,
-        messenger=messenger,
+        notices=messenger,
+        cards=messenger,
+        replies=messenger,
         directory=directory,
         router=router,
         config=config.reminders,
         clock=clock,
         owner=owner,
     )
-    digests = Digests(store=store, messenger=messenger, digests=config.digests, clock=clock)
+    digests = Digests(store=store, notices=messenger, replies=messenger, digests=config.digests, clock=clock)
     expiry = ExpiryNotices(
         store=store,
         gateway=gateway,
         directory=directory,
-        messenger=messenger,
+        notices=messenger,
         config=config.expiry,
         hours=config.reminders.hours,
         timezone=config.reminders.timezone,

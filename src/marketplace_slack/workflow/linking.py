@@ -1,0 +1,118 @@
+"""Stewards' Marketplace accounts: linking a personal access token, unlinking, and who a steward is.
+
+A token is accepted only when the Marketplace user it belongs to has the email on the steward's Slack
+profile, and it is kept encrypted in the store. Decisions are made with it, so the Marketplace checks
+every permission and records every decision under the steward's own name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+import structlog
+from pydantic import SecretStr
+
+from marketplace_slack.domain import Actor
+from marketplace_slack.infra.clock import Clock
+from marketplace_slack.infra.vault import VaultError
+from marketplace_slack.marketplace.errors import MarketplaceError, UnauthorizedError
+from marketplace_slack.store.records import LinkedAccount
+from marketplace_slack.store.repository import Repository
+from marketplace_slack.workflow import sentences
+from marketplace_slack.workflow.ports import Directory, Gateway, Modals, Replies
+
+log = structlog.get_logger(__name__)
+
+
+class Accounts:
+    def __init__(
+        self,
+        *,
+        store: Repository,
+        gateway: Gateway,
+        replies: Replies,
+        modals: Modals,
+        directory: Directory,
+        clock: Clock,
+        actor_ttl: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self._store = store
+        self._gateway = gateway
+        self._replies = replies
+        self._modals = modals
+        self._directory = directory
+        self._clock = clock
+        self._actor_ttl = actor_ttl
+        self._actors: dict[str, tuple[Actor, float]] = {}
+
+    async def start_link(self, *, trigger_id: str, channel: str | None) -> None:
+        await self._modals.open_link_form(trigger_id, context=json.dumps({"c": channel}))
+
+    async def complete_link(
+        self, *, team_id: str, user_id: str, token: SecretStr, channel: str | None
+    ) -> None:
+        """Check a pasted token against the Marketplace and the Slack user's email, then keep it encrypted."""
+        try:
+            actor = await self._gateway.whoami(token)
+        except UnauthorizedError:
+            await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.TOKEN_NOT_ACCEPTED)
+            return
+        except MarketplaceError:
+            await self._replies.tell(
+                user_id=user_id, channel=channel, sentence=sentences.MARKETPLACE_UNREACHABLE
+            )
+            return
+        slack_email = await self._directory.email_of(user_id)
+        if not slack_email or not actor.email or slack_email.casefold() != actor.email.casefold():
+            await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.EMAIL_MISMATCH)
+            return
+        await self._store.links.save(
+            team_id=team_id,
+            user_id=user_id,
+            marketplace_user_id=actor.marketplace_id,
+            marketplace_username=actor.username,
+            email=actor.email,
+            token=token,
+            now=self._clock.now(),
+        )
+        self._actors.pop(user_id, None)
+        await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.linked(actor.username))
+
+    async def unlink(self, *, team_id: str, user_id: str, channel: str | None) -> None:
+        removed = await self._store.links.delete(team_id, user_id)
+        self._actors.pop(user_id, None)
+        sentence = sentences.UNLINKED if removed else sentences.NOTHING_TO_UNLINK
+        await self._replies.tell(user_id=user_id, channel=channel, sentence=sentence)
+
+    async def forget_workspace(self, team_id: str) -> None:
+        """The app was uninstalled (or its tokens revoked): delete the stewards' Marketplace tokens."""
+        removed = await self._store.links.delete_team(team_id)
+        self._actors.clear()
+        log.info("workspace_forgotten", team_id=team_id, links_deleted=removed)
+
+    async def linked(self, team_id: str, user_id: str) -> LinkedAccount | None:
+        """The steward's link, or None; a token no configured key can decrypt counts as unlinked."""
+        try:
+            return await self._store.links.get(team_id, user_id)
+        except VaultError:
+            log.warning("linked_token_undecryptable", user_id=user_id)
+            await self._store.links.delete(team_id, user_id)
+            return None
+
+    async def relink(self, team_id: str, user_id: str, channel: str | None) -> None:
+        """The Marketplace refused the steward's token: forget it and ask for a new one."""
+        await self._store.links.delete(team_id, user_id)
+        self._actors.pop(user_id, None)
+        await self._replies.prompt_link(user_id=user_id, channel=channel, sentence=sentences.RELINK_NEEDED)
+
+    async def actor(self, user_id: str, token: SecretStr) -> Actor:
+        """The steward's Marketplace identity, cached briefly: the Marketplace re-checks every PUT anyway."""
+        loop_now = asyncio.get_running_loop().time()
+        cached = self._actors.get(user_id)
+        if cached and cached[1] > loop_now:
+            return cached[0]
+        actor = await self._gateway.whoami(token)
+        self._actors[user_id] = (actor, loop_now + self._actor_ttl.total_seconds())
+        return actor

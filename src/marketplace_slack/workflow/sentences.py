@@ -1,0 +1,205 @@
+"""Every sentence a person reads about an outcome, in one place: one `Outcome`, one wording.
+
+The workflow and the listeners never write a sentence at the call site; they pick one here, filled in
+with the names it carries. A `Sentence` holds plain words: values from users or the Marketplace (a
+username, a refusal's detail, a mistyped command) stay raw, and the Slack renderer escapes the whole
+sentence exactly once when it delivers it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum, auto
+from typing import Final
+
+from marketplace_slack.domain import Refusal
+
+
+class Outcome(StrEnum):
+    """What happened, as the person who acted is told; the value names it in logs."""
+
+    # Deciding
+    LINK_FIRST = auto()
+    RELINK_NEEDED = auto()
+    REQUEST_GONE = auto()
+    MARKETPLACE_UNREACHABLE = auto()
+    DECISION_NOT_RECORDED = auto()  # the card's notice, for everyone in the channel
+    ALREADY_RECORDING = auto()
+    SOMEONE_DECIDING = auto()
+    ALREADY_DECIDED = auto()
+    MARKETPLACE_REFUSED = auto()
+    REQUEST_SETTLED = auto()
+    STEP_BLOCKED = auto()
+    YOUR_STEP_DECIDED = auto()
+    NOT_AN_APPROVER = auto()
+    BUTTON_WITHOUT_REQUEST = auto()
+    FORM_WITHOUT_REQUEST = auto()
+    # The decision form's inputs
+    REASON_TOO_LONG = auto()
+    REASON_NEEDED = auto()
+    DURATION_NEEDED = auto()
+    DURATION_UNKNOWN = auto()
+    CUSTOM_AMOUNT_NEEDED = auto()
+    CUSTOM_AMOUNT_OUT_OF_RANGE = auto()
+    CUSTOM_UNIT_NEEDED = auto()
+    # Linking
+    TOKEN_NOT_ACCEPTED = auto()
+    EMAIL_MISMATCH = auto()
+    LINKED = auto()
+    UNLINKED = auto()
+    NOTHING_TO_UNLINK = auto()
+    PASTE_TOKEN = auto()
+    TOKEN_HAS_SPACES = auto()
+    # Reminders and digests
+    NO_REMINDERS_TO_SNOOZE = auto()
+    NOTHING_TO_SNOOZE = auto()
+    SNOOZED = auto()
+    NO_DIGEST_HERE = auto()
+    DIGEST_NOT_POSTABLE = auto()
+    # The slash command
+    HELP = auto()
+    UNKNOWN_COMMAND = auto()
+
+
+# Where a sentence names a Slack user, its text says MENTION and `mention` holds the id: the renderer
+# escapes the words first and only then puts the mention in, so no other text can become one.
+MENTION: Final = "{mention}"
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    outcome: Outcome
+    text: str  # plain words; escaped once, by whatever renders it
+    mention: str | None = None  # a Slack user id, shown where MENTION stands in `text`
+
+
+LINK_FIRST: Final = Sentence(
+    Outcome.LINK_FIRST, "Link your Marketplace account first, so decisions are made in your name."
+)
+RELINK_NEEDED: Final = Sentence(
+    Outcome.RELINK_NEEDED,
+    "The Marketplace no longer accepts your linked token; please link your account again.",
+)
+REQUEST_GONE: Final = Sentence(Outcome.REQUEST_GONE, "This request no longer exists in the Marketplace.")
+MARKETPLACE_UNREACHABLE: Final = Sentence(
+    Outcome.MARKETPLACE_UNREACHABLE,
+    "The Marketplace is not answering right now, so nothing was recorded. Please try again in a minute.",
+)
+DECISION_NOT_RECORDED: Final = Sentence(
+    Outcome.DECISION_NOT_RECORDED,
+    "The last decision could not be recorded; the Marketplace did not answer.",
+)
+ALREADY_RECORDING: Final = Sentence(
+    Outcome.ALREADY_RECORDING, "Your decision on this request is already being recorded."
+)
+STEP_BLOCKED: Final = Sentence(
+    Outcome.STEP_BLOCKED, "Your approval step is waiting for an earlier step to be decided first."
+)
+NOT_AN_APPROVER: Final = Sentence(
+    Outcome.NOT_AN_APPROVER, "You are not an approver of any pending step of this request."
+)
+BUTTON_WITHOUT_REQUEST: Final = Sentence(
+    Outcome.BUTTON_WITHOUT_REQUEST,
+    "That button does not say which request it is for, so nothing was done.",
+)
+FORM_WITHOUT_REQUEST: Final = Sentence(
+    Outcome.FORM_WITHOUT_REQUEST,
+    "This form does not say which request it is for, so nothing was recorded. Cancel it and click "
+    "Approve or Deny on the card again.",
+)
+REASON_NEEDED: Final = Sentence(
+    Outcome.REASON_NEEDED, "Say why the request is denied; the requester will see it."
+)
+DURATION_NEEDED: Final = Sentence(Outcome.DURATION_NEEDED, "Choose how long access lasts.")
+DURATION_UNKNOWN: Final = Sentence(
+    Outcome.DURATION_UNKNOWN, "That duration is not one this app offers; choose again."
+)
+CUSTOM_AMOUNT_NEEDED: Final = Sentence(
+    Outcome.CUSTOM_AMOUNT_NEEDED, "Enter how many hours, days... for a custom duration."
+)
+CUSTOM_UNIT_NEEDED: Final = Sentence(Outcome.CUSTOM_UNIT_NEEDED, "Choose a unit for the custom duration.")
+TOKEN_NOT_ACCEPTED: Final = Sentence(Outcome.TOKEN_NOT_ACCEPTED, "The Marketplace did not accept that token.")
+EMAIL_MISMATCH: Final = Sentence(
+    Outcome.EMAIL_MISMATCH,
+    "That token belongs to a Marketplace user whose email is not the one on your Slack profile, "
+    "so it was not linked.",
+)
+UNLINKED: Final = Sentence(Outcome.UNLINKED, "Your Marketplace account is unlinked and its token deleted.")
+NOTHING_TO_UNLINK: Final = Sentence(Outcome.NOTHING_TO_UNLINK, "No Marketplace account was linked.")
+PASTE_TOKEN: Final = Sentence(Outcome.PASTE_TOKEN, "Paste your personal access token.")
+TOKEN_HAS_SPACES: Final = Sentence(
+    Outcome.TOKEN_HAS_SPACES, "A token has no spaces or line breaks; paste just the token."
+)
+NO_REMINDERS_TO_SNOOZE: Final = Sentence(
+    Outcome.NO_REMINDERS_TO_SNOOZE, "You have no reminders about this request to snooze."
+)
+NOTHING_TO_SNOOZE: Final = Sentence(
+    Outcome.NOTHING_TO_SNOOZE, "This request no longer waits for you, so there is nothing to snooze."
+)
+NO_DIGEST_HERE: Final = Sentence(
+    Outcome.NO_DIGEST_HERE, "No request with a card here is waiting for a decision."
+)
+DIGEST_NOT_POSTABLE: Final = Sentence(
+    Outcome.DIGEST_NOT_POSTABLE,
+    "The digest could not be posted here; invite the app to this channel and try again.",
+)
+HELP: Final = Sentence(
+    Outcome.HELP,
+    "*/marketplace link*: link your Marketplace account, so you can approve and deny requests here.\n"
+    "*/marketplace unlink*: forget your linked account and delete its token.\n"
+    "*/marketplace digest*: post the requests waiting for a decision in this channel, now.\n"
+    "*/marketplace help*: this message.",
+)
+
+
+def someone_deciding(slack_user_id: str) -> Sentence:
+    return Sentence(
+        Outcome.SOMEONE_DECIDING, f"{MENTION} is deciding this step right now.", mention=slack_user_id
+    )
+
+
+def already_decided(status: str | None, by: str | None) -> Sentence:
+    """Someone else's determination reached the Marketplace first (`status` lower-case, if known)."""
+    return Sentence(
+        Outcome.ALREADY_DECIDED, f"This step was already {status or 'decided'} by {by or 'someone else'}."
+    )
+
+
+def marketplace_refused(detail: str) -> Sentence:
+    return Sentence(Outcome.MARKETPLACE_REFUSED, f"The Marketplace did not accept your decision: {detail}")
+
+
+def refusal(reason: Refusal) -> Sentence:
+    """Why the steward cannot decide now, as `domain.eligibility` found it."""
+    if reason.code == "settled":
+        by = f" by {reason.by}" if reason.by is not None else ""
+        return Sentence(Outcome.REQUEST_SETTLED, f"This request is already {reason.status}{by}.")
+    if reason.code == "blocked":
+        return STEP_BLOCKED
+    if reason.code == "decided":
+        return Sentence(Outcome.YOUR_STEP_DECIDED, f"Your step was already {reason.status} by {reason.by}.")
+    return NOT_AN_APPROVER
+
+
+def reason_too_long(limit: int) -> Sentence:
+    return Sentence(Outcome.REASON_TOO_LONG, f"Keep the reason to {limit} characters or fewer.")
+
+
+def custom_amount_out_of_range(limit: int) -> Sentence:
+    return Sentence(Outcome.CUSTOM_AMOUNT_OUT_OF_RANGE, f"Enter a whole number from 1 to {limit}.")
+
+
+def linked(username: str) -> Sentence:
+    return Sentence(
+        Outcome.LINKED,
+        f"Linked to the Marketplace as {username}. Decisions you make here are in your name.",
+    )
+
+
+def snoozed(days: int) -> Sentence:
+    word = "day" if days == 1 else "days"
+    return Sentence(Outcome.SNOOZED, f"Snoozed: no reminders about this request for {days} {word}.")
+
+
+def unknown_command(word: str) -> Sentence:
+    return Sentence(Outcome.UNKNOWN_COMMAND, f"I don't know `{word[:40]}`. Try `/marketplace help`.")

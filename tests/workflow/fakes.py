@@ -1,0 +1,250 @@
+"""Fakes for the workflow's ports: Slack's surfaces, the Slack directory and the Marketplace gateway.
+
+They are plain recorders with a few switches for failures, so a test reads as the conversation the
+workflow had: what it asked the Marketplace, what it said to whom, and what it put on the card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from pydantic import SecretStr
+
+from marketplace_slack.domain import (
+    AccessRequest,
+    Actor,
+    ApprovalStep,
+    CardState,
+    Decision,
+    Person,
+    RecordStatus,
+    RequestStatus,
+    Verdict,
+)
+from marketplace_slack.marketplace.errors import MarketplaceError, NotFoundError, UnauthorizedError
+from marketplace_slack.workflow.ports import (
+    Destination,
+    Digest,
+    EscalationNote,
+    ExpiryNote,
+    MessageRef,
+    ReminderNote,
+    SlackPerson,
+)
+from marketplace_slack.workflow.sentences import Outcome, Sentence
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    args: Mapping[str, Any]
+
+
+class FakeSlack:
+    """Every Slack surface (`Cards`, `Replies`, `Notices`, `Modals`), recording each call.
+
+    `fail[method]` is raised by the next call of that method; `during[method]` runs just before it
+    answers, to let another replica act in the middle of a call.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.fail: dict[str, BaseException] = {}
+        self.during: dict[str, Callable[[], Awaitable[None]]] = {}
+        self._ts = 0
+
+    async def _call(self, method: str, **args: Any) -> MessageRef:
+        self.calls.append(Call(method, args))
+        if method in self.during:
+            await self.during.pop(method)()
+        if method in self.fail:
+            raise self.fail.pop(method)
+        self._ts += 1
+        return MessageRef(str(args.get("channel") or "D0DM"), f"1700000000.{self._ts:06d}")
+
+    def methods(self) -> list[str]:
+        return [c.method for c in self.calls]
+
+    def of(self, method: str) -> list[Mapping[str, Any]]:
+        return [c.args for c in self.calls if c.method == method]
+
+    def told(self, user_id: str | None = None) -> list[Sentence]:
+        """The sentences said to `user_id` (or to anyone), ephemeral or with a link button."""
+        return [
+            c.args["sentence"]
+            for c in self.calls
+            if c.method in ("tell", "prompt_link") and user_id in (None, c.args["user_id"])
+        ]
+
+    def outcomes(self) -> list[Outcome]:
+        return [s.outcome for s in self.told()]
+
+    def cards(self) -> list[CardState]:
+        return [c.args["state"] for c in self.calls if c.method in ("post_request", "update_request")]
+
+    # Cards
+    async def post_request(self, channel: str, state: CardState) -> MessageRef:
+        return await self._call("post_request", channel=channel, state=state)
+
+    async def update_request(self, ref: MessageRef, state: CardState) -> None:
+        await self._call("update_request", ref=ref, state=state)
+
+    async def retract(self, ref: MessageRef) -> None:
+        await self._call("retract", ref=ref)
+
+    async def announce_step(self, ref: MessageRef, request: AccessRequest, step: ApprovalStep) -> None:
+        await self._call("announce_step", ref=ref, step=step)
+
+    async def permalink(self, ref: MessageRef) -> str | None:
+        await self._call("permalink", ref=ref)
+        return f"https://slack.example.com/archives/{ref.channel}/p{ref.ts.replace('.', '')}"
+
+    # Replies
+    async def tell(self, *, user_id: str, channel: str | None, sentence: Sentence) -> None:
+        await self._call("tell", user_id=user_id, channel=channel, sentence=sentence)
+
+    async def prompt_link(self, *, user_id: str, channel: str | None, sentence: Sentence) -> None:
+        await self._call("prompt_link", user_id=user_id, channel=channel, sentence=sentence)
+
+    # Notices
+    async def notify_requester(self, slack_user_id: str, request: AccessRequest) -> None:
+        await self._call("notify_requester", user_id=slack_user_id, status=request.status)
+
+    async def send_reminder(self, to: Destination, note: ReminderNote) -> MessageRef:
+        return await self._call("send_reminder", to=to, note=note)
+
+    async def send_escalation(self, to: Destination, note: EscalationNote) -> MessageRef:
+        return await self._call("send_escalation", to=to, note=note)
+
+    async def send_digest(self, to: Destination, digest: Digest) -> MessageRef:
+        return await self._call("send_digest", to=to, digest=digest)
+
+    async def send_expiry_notice(self, user_id: str, note: ExpiryNote) -> MessageRef:
+        return await self._call("send_expiry_notice", user_id=user_id, note=note)
+
+    # Modals
+    async def open_decision_form(
+        self,
+        trigger_id: str,
+        request: AccessRequest,
+        verdict: Verdict,
+        *,
+        initial_duration: str,
+        context: str,
+    ) -> None:
+        await self._call(
+            "open_decision_form",
+            trigger_id=trigger_id,
+            request_id=request.id,
+            verdict=verdict,
+            initial_duration=initial_duration,
+            context=context,
+        )
+
+    async def open_link_form(self, trigger_id: str, *, context: str) -> None:
+        await self._call("open_link_form", trigger_id=trigger_id, context=context)
+
+
+@dataclass
+class FakeDirectory:
+    """Slack users by email."""
+
+    emails: dict[str, str] = field(default_factory=dict)  # Slack user id -> email on their profile
+
+    async def slack_id_for_email(self, email: str) -> str | None:
+        return next((u for u, e in self.emails.items() if e.casefold() == email.casefold()), None)
+
+    async def person_for_email(self, email: str) -> SlackPerson | None:
+        user_id = await self.slack_id_for_email(email)
+        return SlackPerson(user_id) if user_id else None
+
+    async def email_of(self, slack_user_id: str) -> str | None:
+        return self.emails.get(slack_user_id)
+
+    async def usergroup_members(self, usergroup_id: str) -> list[str]:
+        return []
+
+
+class FakeGateway:
+    """The Marketplace: requests by id, actors by token, and a decide that settles steps like it does.
+
+    `fail[(operation, key)]` is raised by the next `load` (key: request id), `whoami` (key: token) or
+    `decide` (key: step id); `before_fail` runs first, e.g. to let someone else decide the step.
+    """
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self.requests: dict[str, AccessRequest] = {}
+        self.actors: dict[str, tuple[Actor, Person]] = {}
+        self.fail: dict[tuple[str, str], MarketplaceError] = {}
+        self.before_fail: dict[tuple[str, str], Callable[[], None]] = {}
+        self.decided: list[tuple[str, str, Decision]] = []  # (token, step id, decision)
+        self._now = now
+
+    def _maybe_fail(self, operation: str, key: str) -> None:
+        if (operation, key) in self.before_fail:
+            self.before_fail.pop((operation, key))()
+        if (operation, key) in self.fail:
+            raise self.fail.pop((operation, key))
+
+    async def load(
+        self,
+        request_id: str,
+        *,
+        enrich: bool = True,
+        find_people: Callable[[list[str]], Awaitable[Mapping[str, str | None]]] | None = None,
+    ) -> AccessRequest:
+        self._maybe_fail("load", request_id)
+        if request_id not in self.requests:
+            raise NotFoundError(404, "no such request")
+        request = self.requests[request_id]
+        if find_people is not None and request.requester.email:
+            found = await find_people([request.requester.email])
+            requester = replace(
+                request.requester, slack_user_id=found.get(request.requester.email.casefold())
+            )
+            request = replace(request, requester=requester)
+        return request
+
+    async def whoami(self, token: SecretStr) -> Actor:
+        self._maybe_fail("whoami", token.get_secret_value())
+        if token.get_secret_value() not in self.actors:
+            raise UnauthorizedError(401, "token not accepted")
+        return self.actors[token.get_secret_value()][0]
+
+    async def decide(self, token: SecretStr, step_id: str, decision: Decision) -> None:
+        self.decided.append((token.get_secret_value(), step_id, decision))
+        self._maybe_fail("decide", step_id)
+        _, person = self.actors[token.get_secret_value()]
+        status = RecordStatus.APPROVED if decision.verdict is Verdict.APPROVE else RecordStatus.DENIED
+        self.settle(step_id, status, person, reason=decision.reason)
+
+    async def pending_request_ids(self) -> AsyncIterator[str]:
+        self._maybe_fail("pending", "")
+        for request in list(self.requests.values()):
+            if request.status is RequestStatus.PENDING:
+                yield request.id
+
+    def settle(self, step_id: str, status: RecordStatus, by: Person, *, reason: str | None = None) -> None:
+        """Record a determination the way the Marketplace does: the step, then the request's status."""
+        request = next(r for r in self.requests.values() if any(s.id == step_id for s in r.steps))
+        steps = tuple(
+            replace(s, status=status, decided_by=by, reason=reason, updated_at=self._now())
+            if s.id == step_id
+            else s
+            for s in request.steps
+        )
+        if status is RecordStatus.DENIED:
+            overall = RequestStatus.DENIED
+        elif all(s.status is RecordStatus.APPROVED for s in steps):
+            overall = RequestStatus.APPROVED
+        else:
+            overall = RequestStatus.PENDING
+            # The next step waits no longer once the ones before it are approved.
+            steps = tuple(
+                replace(s, status=RecordStatus.PENDING) if s.status is RecordStatus.BLOCKED else s
+                for s in steps
+            )
+        self.requests[request.id] = replace(request, steps=steps, status=overall, raw_status=overall.value)

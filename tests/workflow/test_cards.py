@@ -1,0 +1,132 @@
+"""Cards kept true to the Marketplace: webhooks, reconciliation, races between replicas, thread replies."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from marketplace_slack.domain import ApprovalStep, RecordStatus, RequestStatus
+from marketplace_slack.marketplace.errors import ServerError
+from marketplace_slack.marketplace.webhooks import Notification
+from marketplace_slack.workflow.cards import ReconcileReport
+
+from .conftest import CHANNEL, LEASE, OMAR, SARA, STEWARDS, World, request
+
+
+def note(
+    request_id: str | None = "req-1",
+    *,
+    delivery: str | None = "d-1",
+    event: str = "marketplace.data_product.access_requests.created",
+) -> Notification:
+    return Notification(
+        delivery_id=delivery,
+        event_type=event,
+        access_request_id=request_id,
+        data_product_id=None,
+        timestamp=None,
+    )
+
+
+async def test_a_webhook_posts_the_card_once_however_often_it_is_delivered(world: World) -> None:
+    world.gateway.requests["req-1"] = request()
+    for _ in range(2):
+        await world.workflow.cards.on_notification(note())
+    assert world.slack.methods() == ["post_request"]
+    [posted] = world.slack.of("post_request")
+    assert posted["channel"] == CHANNEL
+    assert posted["state"].request.requester.slack_user_id == "U0NORA"  # found in Slack by email
+    card = await world.store.cards.get("req-1")
+    assert card is not None and card.ts is not None
+    assert [r.id for r in world.seen] == ["req-1"]
+
+
+@pytest.mark.parametrize(
+    "notification",
+    [note(event="dataProduct.updated"), note(None)],
+    ids=["not about a request", "names no request"],
+)
+async def test_a_webhook_about_no_request_is_ignored(world: World, notification: Notification) -> None:
+    world.gateway.requests["req-1"] = request()
+    await world.workflow.cards.on_notification(notification)
+    assert world.slack.calls == []
+
+
+async def test_a_request_that_is_gone_or_settled_before_it_was_seen_gets_no_card(world: World) -> None:
+    world.gateway.requests["req-2"] = request("req-2", status=RequestStatus.APPROVED)
+    await world.workflow.cards.sync_request("req-1")  # not in the Marketplace
+    await world.workflow.cards.sync_request("req-2")
+    assert world.slack.calls == []
+    assert await world.store.cards.get("req-2") is None
+
+
+async def test_a_card_another_worker_is_posting_is_left_to_it(world: World) -> None:
+    world.gateway.requests["req-1"] = request()
+    assert await world.store.cards.claim(
+        "req-1", CHANNEL, owner="replica-2", now=world.clock.now(), lease=LEASE
+    )
+    await world.workflow.cards.sync_request("req-1")
+    assert world.slack.calls == []
+
+
+async def test_a_failed_post_gives_the_claim_back_so_the_next_try_posts(world: World) -> None:
+    world.gateway.requests["req-1"] = request()
+    world.slack.fail["post_request"] = RuntimeError("slack is down")
+    with pytest.raises(RuntimeError):
+        await world.workflow.cards.sync_request("req-1")
+    await world.workflow.cards.sync_request("req-1")
+    assert world.slack.methods() == ["post_request", "post_request"]
+
+
+async def test_steps_decided_before_the_card_existed_get_no_thread_reply(world: World) -> None:
+    steps = (
+        ApprovalStep("st-1", RecordStatus.APPROVED, (STEWARDS,), decided_by=OMAR),
+        ApprovalStep("st-2", RecordStatus.PENDING, (STEWARDS,)),
+    )
+    await world.posted(request(steps=steps))
+    world.gateway.settle("st-2", RecordStatus.APPROVED, SARA)
+    await world.workflow.cards.sync_request("req-1")
+    assert world.slack.methods() == ["update_request", "announce_step", "notify_requester"]
+    assert [a["step"].id for a in world.slack.of("announce_step")] == ["st-2"]
+
+
+async def test_an_unchanged_card_is_not_updated_and_nothing_is_announced_twice(world: World) -> None:
+    await world.posted(request())
+    await world.workflow.cards.sync_request("req-1")
+    world.gateway.settle("st-1", RecordStatus.DENIED, SARA)
+    for _ in range(2):
+        await world.workflow.cards.sync_request("req-1")
+    assert world.slack.methods() == ["update_request", "announce_step", "notify_requester"]
+
+
+@pytest.mark.parametrize("failing", ["announce_step", "notify_requester"])
+async def test_a_failed_thread_reply_or_dm_is_sent_on_the_next_sync(world: World, failing: str) -> None:
+    await world.posted(request())
+    world.gateway.settle("st-1", RecordStatus.APPROVED, SARA)
+    world.slack.fail[failing] = RuntimeError("slack is down")
+    with pytest.raises(RuntimeError):
+        await world.workflow.cards.sync_request("req-1")
+    await world.workflow.cards.sync_request("req-1")
+    assert world.slack.methods().count(failing) == 2
+    assert world.slack.methods().count("announce_step") == 1 + (failing == "announce_step")
+
+
+async def test_reconcile_posts_missing_cards_and_refreshes_those_no_longer_pending(world: World) -> None:
+    await world.posted(request("req-1"))
+    world.gateway.requests["req-2"] = request("req-2")  # its webhook was lost
+    world.gateway.settle("st-1", RecordStatus.APPROVED, SARA)  # req-1: no longer among the pending
+    report = await world.workflow.cards.reconcile()
+    assert report == ReconcileReport(checked=2, failed=0)
+    assert sorted(world.slack.methods()) == sorted(
+        ["post_request", "update_request", "announce_step", "notify_requester"]
+    )
+
+
+async def test_reconcile_counts_the_requests_it_could_not_read(world: World) -> None:
+    world.gateway.requests["req-1"] = request()
+    world.gateway.fail["load", "req-1"] = ServerError(503, "unavailable")
+    assert await world.workflow.cards.reconcile() == ReconcileReport(checked=1, failed=1)
+    world.clock.advance(timedelta(minutes=1))
+    assert await world.workflow.cards.reconcile() == ReconcileReport(checked=1, failed=0)
+    assert world.slack.methods() == ["post_request"]

@@ -1,0 +1,41 @@
+"""The catalogue says each outcome one way, and every outcome has its sentence."""
+
+from __future__ import annotations
+
+from marketplace_slack.domain import Refusal
+from marketplace_slack.workflow import sentences
+from marketplace_slack.workflow.sentences import Outcome, Sentence
+
+
+def every_sentence() -> list[Sentence]:
+    fixed = [v for v in vars(sentences).values() if isinstance(v, Sentence)]
+    filled = [
+        sentences.someone_deciding("U0OMAR"),
+        sentences.already_decided("approved", "Omar Hassan"),
+        sentences.marketplace_refused("not an approver"),
+        sentences.refusal(Refusal("settled", "approved", "Omar Hassan")),
+        sentences.refusal(Refusal("decided", "denied", "Sara Smith")),
+        sentences.reason_too_long(1000),
+        sentences.custom_amount_out_of_range(1000),
+        sentences.linked("ssmith"),
+        sentences.snoozed(1),
+        sentences.unknown_command("frobnicate"),
+    ]
+    return fixed + filled
+
+
+def test_every_outcome_has_exactly_one_sentence() -> None:
+    said = [s.outcome for s in every_sentence()]
+    assert sorted(said) == sorted(Outcome)
+
+
+def test_sentences_carry_the_names_they_are_given_raw_and_whole() -> None:
+    assert sentences.refusal(Refusal("settled", "approved", "<!channel>")).text == (
+        "This request is already approved by <!channel>."  # escaped once, by the renderer
+    )
+    assert sentences.refusal(Refusal("settled", "canceled")).text == "This request is already canceled."
+    assert sentences.refusal(Refusal("blocked")) is sentences.STEP_BLOCKED
+    assert sentences.refusal(Refusal("not_approver")) is sentences.NOT_AN_APPROVER
+    assert sentences.already_decided(None, None).text == "This step was already decided by someone else."
+    assert sentences.snoozed(3).text == "Snoozed: no reminders about this request for 3 days."
+    assert sentences.unknown_command("x" * 100).text == f"I don't know `{'x' * 40}`. Try `/marketplace help`."
