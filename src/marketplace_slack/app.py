@@ -137,7 +137,8 @@ class Application:
         self.tasks = tasks
         self.metrics = metrics
         self.web = web.Application(client_max_size=MAX_WEBHOOK_BYTES)
-        self.web.router.add_post("/slack/events", self._slack_events)
+        if not settings.socket_mode:  # Slack's payloads come over the socket instead
+            self.web.router.add_post("/slack/events", self._slack_events)
         self.web.router.add_post(settings.webhook_path, self._webhook)
         self.web.router.add_get("/healthz", self._healthz)
         self.web.router.add_get("/metrics", self._metrics)
@@ -171,8 +172,9 @@ class Application:
             from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
             assert self.settings.slack_app_token is not None
+            # The Web API client, so apps.connections.open goes to the same Slack (SLACK_API_URL) as the rest.
             self._socket_mode = AsyncSocketModeHandler(
-                self.bolt, self.settings.slack_app_token.get_secret_value()
+                self.bolt, self.settings.slack_app_token.get_secret_value(), web_client=self.slack_client
             )
             await self._socket_mode.connect_async()
         if reconcile:

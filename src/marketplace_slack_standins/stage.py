@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
@@ -27,6 +28,7 @@ from marketplace_slack.marketplace.registration import register_webhook
 from marketplace_slack.slack import ids
 from marketplace_slack_standins.fakeslack import (
     FakeSlack,
+    Install,
     RecordedCall,
     SlackUserAgent,
     block_action,
@@ -36,11 +38,16 @@ from marketplace_slack_standins.fakeslack import (
 )
 from marketplace_slack_standins.fakeslack.agent import Delivery
 from marketplace_slack_standins.fakeslack.payloads import interactive_elements
+from marketplace_slack_standins.fakeslack.socket_mode import SocketModeAgent
 from marketplace_slack_standins.sandbox.server import SandboxServer
 
 SIGNING_SECRET = "stage-signing-secret"  # noqa: S105 - a loopback-only stand-in, not a credential
 WEBHOOK_KEY = "stage-webhook-key"
 STEWARDS_CHANNEL = "C0STEWARDS"
+# The checkout's manifest; an installed package has none and gets the stand-in's default install.
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
+
+Agent = SlackUserAgent | SocketModeAgent  # Slack's side over HTTP, or over the app's Socket Mode link
 
 
 @dataclass
@@ -48,7 +55,7 @@ class Stage:
     sandbox: SandboxServer
     slack: FakeSlack
     app: Application
-    agent: SlackUserAgent
+    agent: Agent
     clock: Clock
     reconcile: bool = False
 
@@ -173,7 +180,8 @@ class Stage:
             self.sandbox.webhooks.remove(hook)
         self.app = await build(settings, clock=self.clock)
         await self.app.start(host="127.0.0.1", port=0, reconcile=self.reconcile)
-        self.agent.events_url = f"{self.app.url}/slack/events"
+        if isinstance(self.agent, SlackUserAgent):
+            self.agent.events_url = f"{self.app.url}/slack/events"
         await register_webhook(
             self.app.marketplace, f"{self.app.url}{settings.webhook_path}", SecretStr(WEBHOOK_KEY)
         )
@@ -192,7 +200,7 @@ class Stage:
 
 
 async def link_account(
-    agent: SlackUserAgent, slack: FakeSlack, user_id: str, token: str, *, channel_id: str = STEWARDS_CHANNEL
+    agent: Agent, slack: FakeSlack, user_id: str, token: str, *, channel_id: str = STEWARDS_CHANNEL
 ) -> Delivery:
     """A person runs `/marketplace link` in `channel_id` and pastes `token` into the modal that opens.
 
@@ -251,6 +259,17 @@ def _picked(blocks: list[dict[str, Any]], action_id: str, value: str) -> dict[st
     raise LookupError(f"no select {action_id!r} on the message")
 
 
+def installed_as_declared(manifest: Path = MANIFEST) -> Install:
+    """The scopes and messages tab our manifest asks for, as a workspace installing the app grants them."""
+    return Install.from_manifest(manifest.read_text()) if manifest.is_file() else Install()
+
+
+def invite_everywhere(slack: FakeSlack) -> None:
+    """What an admin does after installing: `/invite @Marketplace` in every channel it serves."""
+    for channel in slack.workspace.conversations.channels():
+        slack.invite(channel.id)
+
+
 def stage_settings(
     sandbox: SandboxServer, slack: FakeSlack, *, database_url: str, **overrides: Any
 ) -> Settings:
@@ -273,13 +292,22 @@ def stage_settings(
 
 @asynccontextmanager
 async def open_stage(
-    *, database_url: str, clock: Clock | None = None, reconcile: bool = False, **settings: Any
+    *,
+    database_url: str,
+    clock: Clock | None = None,
+    reconcile: bool = False,
+    socket_mode: bool = False,
+    **settings: Any,
 ) -> AsyncIterator[Stage]:
-    """Start sandbox, fake Slack and app on loopback, with the app's webhook registered."""
+    """Start sandbox, fake Slack and app on loopback, with the app's webhook registered; with
+    `socket_mode`, Slack's payloads reach the app over its Socket Mode link instead of HTTP."""
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
         sandbox = await stack.enter_async_context(SandboxServer(clock=clock))
-        slack = await stack.enter_async_context(FakeSlack(clock=clock))
+        slack = await stack.enter_async_context(FakeSlack(clock=clock, install=installed_as_declared()))
+        invite_everywhere(slack)
+        if socket_mode:
+            settings.setdefault("SLACK_APP_TOKEN", slack.socket_mode.app_token)
         app = await build(stage_settings(sandbox, slack, database_url=database_url, **settings), clock=clock)
         await app.start(host="127.0.0.1", port=0, reconcile=reconcile)
         stage: Stage | None = None
@@ -288,9 +316,11 @@ async def open_stage(
             await (stage.app if stage is not None else app).stop()  # the running one, after a restart
 
         stack.push_async_callback(stop_app)
-        agent = await stack.enter_async_context(
+        agent: Agent = await stack.enter_async_context(
+            SocketModeAgent(slack)
+            if socket_mode
             # Slack signs with the real time and Bolt checks it against the real time, whatever the clock.
-            SlackUserAgent(f"{app.url}/slack/events", SIGNING_SECRET, slack=slack, clock=SystemClock())
+            else SlackUserAgent(f"{app.url}/slack/events", SIGNING_SECRET, slack=slack, clock=SystemClock())
         )
         await register_webhook(
             app.marketplace, f"{app.url}{app.settings.webhook_path}", SecretStr(WEBHOOK_KEY)

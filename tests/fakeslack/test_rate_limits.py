@@ -1,8 +1,10 @@
-"""Failures on demand: 429 with Retry-After that slack-sdk's own retry handler honours, and errors."""
+"""Slack's own limits (about one post a second per channel with short bursts, and the method tiers),
+and failures on demand: 429 with Retry-After that slack-sdk's own retry handler honours, and errors."""
 
 from __future__ import annotations
 
 import types
+from collections.abc import AsyncIterator
 
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -14,7 +16,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.web.async_client import AsyncWebClient
 
-from marketplace_slack_standins.fakeslack import FakeSlack
+from marketplace_slack.infra.clock import FakeClock
+from marketplace_slack_standins.fakeslack import FakeSlack, Install
+from marketplace_slack_standins.fakeslack.ratelimits import DEFAULT_CHANNEL_BURST
+
+from .conftest import Ticker
 
 
 @pytest.fixture
@@ -76,3 +82,68 @@ async def test_wildcard_outage_is_retried_by_the_server_error_handler(slack: Fak
     slack.fail_next("*", error="service_unavailable", status=503)
     assert (await client.auth_test())["ok"]
     assert [c.status for c in slack.calls] == [503, 200]
+
+
+@pytest.fixture
+async def limited(clock: FakeClock, ticker: Ticker) -> AsyncIterator[FakeSlack]:
+    install = Install(scopes={"chat:write", "users:read"}, messages_tab_enabled=True)
+    async with FakeSlack(clock=clock, install=install, monotonic=ticker) as fake:
+        fake.invite("C0STEWARDS")
+        fake.invite("C0GENERAL")
+        yield fake
+
+
+async def test_posts_to_one_channel_burst_then_go_about_once_a_second(
+    limited: FakeSlack, ticker: Ticker
+) -> None:
+    client = AsyncWebClient(token=limited.bot_token, base_url=limited.base_url)
+    for n in range(DEFAULT_CHANNEL_BURST):
+        await client.chat_postMessage(channel="C0STEWARDS", text=f"card {n}")
+
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel="C0STEWARDS", text="one too many")
+    assert (raised.value.response.status_code, raised.value.response["error"]) == (429, "ratelimited")
+    assert raised.value.response.headers["Retry-After"] == "1"
+    assert (await client.chat_postMessage(channel="C0GENERAL", text="elsewhere"))["ok"]  # per channel
+
+    with pytest.raises(SlackApiError):  # the same channel by name
+        await client.chat_postMessage(channel="#data-stewards", text="one too many")
+
+    ticker.advance(1)
+    assert (await client.chat_postMessage(channel="C0STEWARDS", text="a second later"))["ok"]
+    with pytest.raises(SlackApiError):
+        await client.chat_postMessage(channel="C0STEWARDS", text="too soon again")
+    assert len(limited.messages("C0STEWARDS")) == DEFAULT_CHANNEL_BURST + 1  # refused posts leave nothing
+
+
+async def test_other_methods_follow_their_tier(limited: FakeSlack, ticker: Ticker) -> None:
+    client = AsyncWebClient(token=limited.bot_token, base_url=limited.base_url)
+    for _ in range(20):  # users.list is tier 2: 20 a minute
+        await client.users_list()
+    with pytest.raises(SlackApiError) as raised:
+        await client.users_list()
+    assert raised.value.response.status_code == 429
+    assert raised.value.response.headers["Retry-After"] == "3"
+    assert (await client.users_info(user="U0SARA"))["ok"]  # tier 4, counted apart
+
+    ticker.advance(3)
+    assert (await client.users_list())["ok"]
+
+
+async def test_the_sdk_handler_waits_out_a_real_limit(
+    limited: FakeSlack, ticker: Ticker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def sleep(seconds: float) -> None:
+        ticker.advance(seconds)  # waiting moves the limiter's clock, as real waiting would
+
+    monkeypatch.setattr(builtin_async_handlers, "asyncio", types.SimpleNamespace(sleep=sleep))
+    client = AsyncWebClient(
+        token=limited.bot_token,
+        base_url=limited.base_url,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
+    )
+    for n in range(DEFAULT_CHANNEL_BURST + 1):
+        await client.chat_postMessage(channel="C0STEWARDS", text=f"card {n}")
+
+    assert [c.status for c in limited.calls_to("chat.postMessage")][-2:] == [429, 200]
+    assert len(limited.messages("C0STEWARDS")) == DEFAULT_CHANNEL_BURST + 1

@@ -1,17 +1,20 @@
 """The gateway's concurrent load: one failing call cancels the calls still in flight, and the caller sees
-the client's own error, not an ExceptionGroup."""
+the client's own error, not an ExceptionGroup; and what a card loads, over the loopback sandbox."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from marketplace_slack.domain import RequestKind
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.client import MarketplaceClient
 from marketplace_slack.marketplace.errors import ForbiddenError, MarketplaceError, NotFoundError
 from marketplace_slack.marketplace.gateway import MarketplaceGateway
+from marketplace_slack_standins.sandbox.world import ADMIN, CUSTOMER_360
 
 USER = {"id": 1, "iamId": "bim", "globalUserId": "u1", "username": "rick", "name": "Rick"}
 REQUEST = wire.AccessRequest.model_validate(
@@ -97,3 +100,35 @@ async def test_a_failing_call_cancels_its_siblings_and_surfaces_as_itself(
     assert raised.value is error  # the client's error itself, not an ExceptionGroup around it
     assert client.cancelled == cancelled
     assert not [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+
+
+# --------------------------------------------------------------------------------------------------
+# Over the loopback sandbox.
+# --------------------------------------------------------------------------------------------------
+
+
+def _summary(found: wire.RecentDeterminations) -> tuple[int, int, datetime | None]:
+    statuses = [str(d.status) for d in found.determinations]
+    last = max((d.updated_at for d in found.determinations), default=None)
+    return statuses.count("APPROVED"), statuses.count("DENIED"), last
+
+
+@pytest.mark.parametrize("kind", list(RequestKind), ids=str)
+async def test_a_card_shows_the_products_recent_determinations_of_its_own_kind(
+    sandbox: Any, kind: RequestKind
+) -> None:
+    state = sandbox.state
+    product = state.product_named(CUSTOMER_360)  # it has a history of both kinds
+    pending = next(r for r in state.product_requests(product) if r.type == kind and r.status == "PENDING")
+    async with MarketplaceClient(sandbox.base_url, sandbox.token_for(ADMIN)) as client:
+        loaded = await MarketplaceGateway(client, app_url="https://app.example.com").load(pending.id)
+        by_kind = {
+            k: _summary(await client.recent_determinations(product.id, type=wire.RequestType(k.value)))
+            for k in RequestKind
+        }
+
+    assert loaded.kind is kind
+    other = next(k for k in RequestKind if k is not kind)
+    assert by_kind[kind] != by_kind[other]  # otherwise this test could not tell them apart
+    assert loaded.recent is not None
+    assert (loaded.recent.approved, loaded.recent.denied, loaded.recent.last_at) == by_kind[kind]

@@ -12,8 +12,13 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from openapi_core import OpenAPI
+from openapi_core.exceptions import OpenAPIError
 
 from marketplace_slack_standins.sandbox.server import SandboxServer
+from marketplace_slack_standins.sandbox.world import ADMIN
+
+from . import spec
 
 
 class Api:
@@ -87,6 +92,40 @@ class Api:
 async def api(sandbox: SandboxServer) -> AsyncIterator[Api]:
     async with httpx.AsyncClient(base_url=sandbox.base_url + "/", timeout=10) as client:
         yield Api(sandbox, client)
+
+
+@pytest.fixture(scope="session")
+def openapi() -> OpenAPI:
+    return spec.load()
+
+
+class Contract:
+    """Calls on the sandbox whose requests and responses are validated against the vendor's spec."""
+
+    def __init__(self, api: Api, openapi: OpenAPI) -> None:
+        self.api = api
+        self.openapi = openapi
+        self.exercised: set[str] = set()
+
+    async def call(
+        self, method: str, path: str, *, as_user: str = ADMIN, expect: int = 200, **kwargs: Any
+    ) -> Any:
+        response = await self.api.call(method, path, as_user, **kwargs)
+        assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text}"
+        self.check(response)
+        return response.json() if response.content else None
+
+    def check(self, response: httpx.Response) -> None:
+        request = response.request
+        operation = spec.operation_of(self.openapi, request)
+        self.exercised.add(operation)
+        try:
+            self.openapi.validate_request(spec.SpecRequest(request))
+            self.openapi.validate_response(spec.SpecRequest(request), spec.SpecResponse(response))
+        except OpenAPIError as exc:
+            # The library's own message repeats the whole body; the schema errors say what is wrong.
+            errors = [e.message[:300] for e in getattr(exc.__cause__, "schema_errors", None) or []]
+            raise AssertionError(f"{operation}: {type(exc).__name__}: {errors or str(exc)[:500]}") from None
 
 
 @dataclass

@@ -92,12 +92,60 @@ def _ambiguous_parameter_default(spec: dict[str, Any]) -> None:
             parameter["schema"]["anyOf"] = parameter["schema"].pop("oneOf")
 
 
+# Response fields the reference shows and the vendor sends as null when they have no value (a request
+# not decided, a grant without an expiration), where the spec's type leaves null out.
+UNSET_AS_NULL = {
+    "DataProduct": ("requestId",),
+    "PaginatedDataProduct/properties/data/items": ("requestId",),
+    "HydratedAccessRequest": ("expiration",),
+    "PaginatedAccessRequest/properties/data/items": ("expiration",),
+    "ApprovalRecord": ("actionBy", "reason"),
+    "ApprovalRecords/properties/approvalRecords/items": ("actionBy", "reason"),
+    "RecentDeterminations/properties/determinations/items": ("reason", "expiration"),
+    "ImmutaTagSearchResponse/items": ("dataProductName",),
+}
+# Response schemas carrying review flows, whose approve and deny params are all sent, null when unset.
+FLOW_RESPONSES = (
+    "DataProduct",
+    "PaginatedDataProduct",
+    "RequestForm",
+    "PaginatedRequestForm",
+    "DataProductRequestForm",
+)
+EVENT_PARAMS = {"comment", "duration", "durationUnit"}
+
+
+def _unset_as_null(spec: dict[str, Any]) -> None:
+    """The reference shows every field, and fields without a value as null; the spec types some of them
+    without ``nullable``. Exactly those response fields (and the params of approve and deny events in
+    response bodies) become nullable."""
+    schemas = spec["components"]["schemas"]
+    for where, names in UNSET_AS_NULL.items():
+        node = schemas
+        for part in where.split("/"):
+            node = node[part]
+        for name in names:
+            node["properties"][name]["nullable"] = True
+
+    def params(node: dict[str, Any]) -> None:
+        found = node.get("properties", {}).get("params", {}).get("properties", {})
+        if found and set(found) <= EVENT_PARAMS:
+            for param in found.values():
+                param["nullable"] = True
+                if "enum" in param:  # a nullable enum must list null as well
+                    param["enum"] = [*param["enum"], None]
+
+    for name in FLOW_RESPONSES:
+        _walk(schemas[name], params)
+
+
 def repaired_spec() -> dict[str, Any]:
     spec: dict[str, Any] = yaml.load(SPEC_PATH.read_text(), Loader=yaml.CSafeLoader)
     for fix in (_ecma_pattern, _implicit_discriminator, _duplicate_branches, _nullable_beside_oneof):
         _walk(spec, fix)
     _overlapping_oneof(spec)
     _ambiguous_parameter_default(spec)
+    _unset_as_null(spec)
     return spec
 
 

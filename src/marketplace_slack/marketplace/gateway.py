@@ -87,8 +87,13 @@ class MarketplaceGateway:
                         )
                     form_task = group.create_task(self._form(raw.form_version))
                     if product_id:
+                        # the product's recent decisions on requests of this kind, not of the other
                         recent_task = group.create_task(
-                            self._optional(self._client.recent_determinations(product_id))
+                            self._optional(
+                                self._client.recent_determinations(
+                                    product_id, type=wire.RequestType(kind.value)
+                                )
+                            )
                         )
                         product_task = group.create_task(
                             self._optional(self._client.get_data_product_by_id(product_id))

@@ -6,6 +6,7 @@ Used by the offline `marketplace-slack demo`, the tests and the benchmarks.
 from marketplace_slack_standins.fakeslack.agent import Delivery, Forgery, SlackUserAgent
 from marketplace_slack_standins.fakeslack.api import Message
 from marketplace_slack_standins.fakeslack.errors import Violation
+from marketplace_slack_standins.fakeslack.install import Install
 from marketplace_slack_standins.fakeslack.payloads import (
     app_home_opened,
     block_action,
@@ -32,6 +33,7 @@ __all__ = [
     "Delivery",
     "FakeSlack",
     "Forgery",
+    "Install",
     "Message",
     "RecordedCall",
     "SlackChannel",

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from marketplace_slack.infra.clock import Clock
 from marketplace_slack.slack.limits import measure
 from marketplace_slack_standins.fakeslack import blockkit
+from marketplace_slack_standins.fakeslack.conversations import Conversations
 from marketplace_slack_standins.fakeslack.errors import ApiError, Violation
+from marketplace_slack_standins.fakeslack.install import Install
 from marketplace_slack_standins.fakeslack.views import ViewRegistry, parse_json_arg, with_block_ids
 from marketplace_slack_standins.fakeslack.workspace import SlackChannel, SlackUser
 
 Json = dict[str, Any]
 
 MAX_RESPONSE_URL_USES = 5
+RESPONSE_URL = "response_url"  # the method name calls to a response_url are recorded under
 
 
 @dataclass(slots=True)
@@ -76,21 +77,26 @@ class Workspace:
         users: Iterable[SlackUser],
         channels: Iterable[SlackChannel],
         usergroups: Mapping[str, Iterable[str]],
+        install: Install,
         clock: Clock,
-        trigger_ttl: timedelta | None,
+        monotonic: Callable[[], float],
+        trigger_ttl: float,
     ) -> None:
         self.identity = identity
         self.users = {u.id: u for u in users}
-        self.channels = {c.id: c for c in channels}
+        self.install = install
+        self.conversations = Conversations(
+            channels=channels, users=self.users, bot_user_id=identity.bot_user_id, install=install
+        )
         self.usergroups = {k: list(v) for k, v in usergroups.items()}
         self.clock = clock
         self.violations: list[Violation] = []
-        self.dms: dict[str, str] = {}  # DM channel id -> user id
         self._messages: dict[str, dict[str, Message]] = {}  # channel -> ts -> message
         self._ephemeral: list[Message] = []
         self._last_ts = 0
         self.views = ViewRegistry(
             clock=clock,
+            monotonic=monotonic,
             team_id=identity.team_id,
             app_id=identity.app_id,
             bot_id=identity.bot_id,
@@ -105,8 +111,10 @@ class Workspace:
             "chat.postEphemeral": self.chat_post_ephemeral,
             "chat.getPermalink": self.chat_get_permalink,
             "chat.delete": self.chat_delete,
-            "conversations.open": self.conversations_open,
-            "conversations.info": self.conversations_info,
+            "conversations.open": self.conversations.open,
+            "conversations.info": self.conversations.info,
+            "conversations.members": self.conversations.members,
+            "conversations.join": self.conversations.join,
             "users.info": self.users_info,
             "users.list": self.users_list,
             "users.lookupByEmail": self.users_lookup_by_email,
@@ -163,31 +171,6 @@ class Workspace:
         self._last_ts = max(micros, self._last_ts + 100)
         return f"{self._last_ts // 1_000_000}.{self._last_ts % 1_000_000:06d}"
 
-    def dm_channel(self, user_id: str) -> str:
-        """The app's DM with a user; opened on first use, like the app's Messages tab."""
-        user = self.users.get(user_id)
-        if user is None:
-            raise ApiError("user_not_found")
-        if user.deleted:
-            raise ApiError("user_disabled")
-        channel = "D" + user_id.removeprefix("U").removeprefix("W")
-        self.dms[channel] = user_id
-        return channel
-
-    def resolve_channel(self, raw: str | None) -> str:
-        if not raw:
-            raise ApiError("channel_not_found")
-        if raw.startswith("#"):
-            found = next((c.id for c in self.channels.values() if c.name == raw[1:]), None)
-            if found is None:
-                raise ApiError("channel_not_found")
-            return found
-        if raw in self.channels or raw in self.dms:
-            return raw
-        if raw in self.users:  # Slack posts to the app's DM with that user.
-            return self.dm_channel(raw)
-        raise ApiError("channel_not_found")
-
     def _record(self, method: str, surface: str, problems: list[str]) -> None:
         self.violations.append(Violation(method, surface, tuple(problems)))
 
@@ -242,8 +225,12 @@ class Workspace:
         }
 
     def chat_post_message(self, args: Json) -> Json:
-        channel = self.resolve_channel(_arg(args, "channel"))
-        text, blocks = self._content("chat.postMessage", args, required=True)
+        channel = self.conversations.resolve(_arg(args, "channel"))
+        self.conversations.check_post(channel)
+        return self._post("chat.postMessage", channel, args)
+
+    def _post(self, method: str, channel: str, args: Json) -> Json:
+        text, blocks = self._content(method, args, required=True)
         thread_ts = _arg(args, "thread_ts")
         if thread_ts is not None:
             parent = self._messages.get(channel, {}).get(thread_ts)
@@ -263,7 +250,8 @@ class Workspace:
         return {"ok": True, "channel": channel, "ts": message.ts, "message": self.message_json(message)}
 
     def chat_update(self, args: Json) -> Json:
-        channel = self.resolve_channel(_arg(args, "channel"))
+        channel = self.conversations.resolve(_arg(args, "channel"))
+        self.conversations.check_edit(channel)
         message = self._find(channel, _arg(args, "ts"))
         text, blocks = self._content("chat.update", args, required=True)
         self._replace(message, text, blocks)
@@ -276,13 +264,13 @@ class Workspace:
         }
 
     def chat_post_ephemeral(self, args: Json) -> Json:
-        channel = self.resolve_channel(_arg(args, "channel"))
+        channel = self.conversations.resolve(_arg(args, "channel"))
         user = _arg(args, "user")
-        if user is None or user not in self.users:
-            raise ApiError("user_not_in_channel")
-        if channel in self.dms and self.dms[channel] != user:
-            raise ApiError("user_not_in_channel")
-        text, blocks = self._content("chat.postEphemeral", args, required=True)
+        self.conversations.check_whisper(channel, user)
+        return self._whisper("chat.postEphemeral", channel, str(user), args)
+
+    def _whisper(self, method: str, channel: str, user: str, args: Json) -> Json:
+        text, blocks = self._content(method, args, required=True)
         message = Message(
             channel=channel,
             ts=self.next_ts(),
@@ -296,7 +284,8 @@ class Workspace:
         return {"ok": True, "message_ts": message.ts}
 
     def chat_get_permalink(self, args: Json) -> Json:
-        channel = self.resolve_channel(_arg(args, "channel"))
+        channel = self.conversations.resolve(_arg(args, "channel"))
+        self.conversations.check_seen(channel)
         message = self._find(channel, _arg(args, "message_ts"))
         link = (
             f"https://{self.identity.team_domain}.slack.com/archives/{channel}/p{message.ts.replace('.', '')}"
@@ -306,7 +295,8 @@ class Workspace:
         return {"ok": True, "channel": channel, "permalink": link}
 
     def chat_delete(self, args: Json) -> Json:
-        channel = self.resolve_channel(_arg(args, "channel"))
+        channel = self.conversations.resolve(_arg(args, "channel"))
+        self.conversations.check_edit(channel)
         message = self._find(channel, _arg(args, "ts"))
         del self._messages[channel][message.ts]
         return {"ok": True, "channel": channel, "ts": message.ts}
@@ -320,6 +310,10 @@ class Workspace:
             message.blocks = blocks
         message.edits += 1
         message.edited_ts = self.next_ts()
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        """Gone without the app doing anything: an admin, a person or a retention policy removed it."""
+        del self._messages[channel][ts]
 
     # --- response_url ------------------------------------------------------------------------------
 
@@ -343,11 +337,11 @@ class Workspace:
                 raise ApiError("message_not_found")
             self._replace(original, text, blocks)
             return {"ok": True}
-        args = {**body, "channel": target.channel}
+        # A response_url reaches the channel the interaction came from, whether or not the bot is in it.
         if body.get("response_type") == "in_channel":
-            self.chat_post_message(args)
+            self._post(RESPONSE_URL, target.channel, body)
         else:
-            self.chat_post_ephemeral({**args, "user": target.user_id})
+            self._whisper(RESPONSE_URL, target.channel, target.user_id, body)
         return {"ok": True}
 
     def _original(self, target: ResponseTarget) -> Message | None:
@@ -359,60 +353,6 @@ class Workspace:
         )
 
     # --- conversations, users ----------------------------------------------------------------------
-
-    def conversations_open(self, args: Json) -> Json:
-        channel = _arg(args, "channel")
-        if channel is not None:
-            return {"ok": True, "channel": {"id": self.resolve_channel(channel)}}
-        users = [u for u in (_arg(args, "users") or "").split(",") if u]
-        if not users:
-            raise ApiError("users_list_not_supplied")
-        if len(users) > 1:
-            for user in users:
-                if user not in self.users:
-                    raise ApiError("user_not_found")
-            digest = hashlib.sha1(",".join(sorted(users)).encode(), usedforsecurity=False).hexdigest()
-            mpim = "G" + digest[:9].upper()
-            self.channels[mpim] = SlackChannel(
-                mpim, "mpdm-" + "--".join(sorted(users)) + "-1", is_private=True
-            )
-            return {"ok": True, "channel": {"id": mpim}}
-        already_open = ("D" + users[0].removeprefix("U").removeprefix("W")) in self.dms
-        dm = self.dm_channel(users[0])
-        body: Json = {"id": dm}
-        if _flag(args.get("return_im")):
-            body = self._channel_json(dm)
-        return {"ok": True, "no_op": already_open, "already_open": already_open, "channel": body}
-
-    def _channel_json(self, channel_id: str) -> Json:
-        if channel_id in self.dms:
-            return {
-                "id": channel_id,
-                "created": 1700000000,
-                "is_im": True,
-                "is_org_shared": False,
-                "user": self.dms[channel_id],
-                "is_user_deleted": self.users[self.dms[channel_id]].deleted,
-            }
-        channel = self.channels[channel_id]
-        return {
-            "id": channel.id,
-            "name": channel.name,
-            "is_channel": not channel.is_private,
-            "is_group": channel.is_private,
-            "is_im": False,
-            "is_mpim": channel.name.startswith("mpdm-"),
-            "is_private": channel.is_private,
-            "is_archived": False,
-            "is_member": True,
-            "created": 1700000000,
-        }
-
-    def conversations_info(self, args: Json) -> Json:
-        channel = _arg(args, "channel")
-        if channel is None or (channel not in self.channels and channel not in self.dms):
-            raise ApiError("channel_not_found")
-        return {"ok": True, "channel": self._channel_json(channel)}
 
     def _user_json(self, user: SlackUser) -> Json:
         return user.as_slack(team_id=self.identity.team_id, at=self.clock.now())

@@ -2,6 +2,10 @@
 
 Every call is recorded; tests await calls with `wait_for` instead of sleeping, make Slack fail on
 purpose with `fail_next`, and assert `violations` is empty to prove every block set fits Slack's limits.
+
+It refuses what Slack refuses, always: posts where the bot is not a member (see `invite`, `archive`,
+`install`), DMs while the messages tab is off, stale or reused trigger ids, and calls over Slack's rate
+limits (429 with Retry-After); `monotonic` stands in for the real time those last two count.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qsl
@@ -23,10 +27,19 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from marketplace_slack.infra.clock import Clock, SystemClock
-from marketplace_slack_standins.fakeslack.api import Identity, Message, ResponseTarget, Workspace
+from marketplace_slack_standins.fakeslack.api import (
+    RESPONSE_URL,
+    Identity,
+    Message,
+    ResponseTarget,
+    Workspace,
+)
 from marketplace_slack_standins.fakeslack.errors import ApiError, Violation
+from marketplace_slack_standins.fakeslack.install import Install
 from marketplace_slack_standins.fakeslack.payloads import new_trigger_id
+from marketplace_slack_standins.fakeslack.ratelimits import DEFAULT_CHANNEL_BURST, RateLimiter
 from marketplace_slack_standins.fakeslack.render import describe_call
+from marketplace_slack_standins.fakeslack.socket_mode import SocketMode
 from marketplace_slack_standins.fakeslack.workspace import (
     DEFAULT_APP_ID,
     DEFAULT_BOT_ID,
@@ -43,7 +56,6 @@ from marketplace_slack_standins.fakeslack.workspace import (
 
 Json = dict[str, Any]
 
-RESPONSE_URL = "response_url"  # the method name calls to a response_url are recorded under
 DEFAULT_USERGROUPS: Mapping[str, Sequence[str]] = {"S0STEWARDS": ("U0SARA", "U0GINA")}
 
 
@@ -91,21 +103,29 @@ class FakeSlack:
         app_id: str = DEFAULT_APP_ID,
         bot_id: str = DEFAULT_BOT_ID,
         bot_user_id: str = DEFAULT_BOT_USER_ID,
+        install: Install | None = None,
         clock: Clock | None = None,
-        trigger_ttl: timedelta | None = timedelta(seconds=3),
+        monotonic: Callable[[], float] = time.monotonic,
+        trigger_ttl: float = 3.0,
+        channel_burst: int = DEFAULT_CHANNEL_BURST,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.bot_token = bot_token
         self.clock: Clock = clock or SystemClock()
+        self.install = install or Install()
         self.workspace = Workspace(
             identity=Identity(team_id, team_name, team_domain, app_id, bot_id, bot_user_id),
             users=users,
             channels=channels,
             usergroups=usergroups,
+            install=self.install,
             clock=self.clock,
+            monotonic=monotonic,
             trigger_ttl=trigger_ttl,
         )
+        self.socket_mode = SocketMode(app_id=app_id)
+        self._limits = RateLimiter(monotonic=monotonic, channel_burst=channel_burst)
         self.calls: list[RecordedCall] = []
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
@@ -122,17 +142,20 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/hooks/{key}", self._handle_response_url)
+        self.socket_mode.attach(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self._origin = f"http://{host}:{port}"
+        self.socket_mode.serve_at(self._origin)
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        await self.socket_mode.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -174,7 +197,7 @@ class FakeSlack:
         return found
 
     def dm_channel(self, user_id: str) -> str:
-        return self.workspace.dm_channel(user_id)
+        return self.workspace.conversations.dm_channel(user_id)
 
     def views(self, user_id: str | None = None) -> list[Json]:
         """Open modal views (root first) of one user, or every view ever opened when user_id is None."""
@@ -194,7 +217,7 @@ class FakeSlack:
 
     def describe(self, call: RecordedCall) -> str:
         """The call as readable text, with this workspace's people and channels resolved."""
-        return describe_call(call, users=self.users, channels=self.workspace.channels.values())
+        return describe_call(call, users=self.users, channels=self.workspace.conversations.channels())
 
     def transcript(self, methods: Iterable[str] | None = None) -> str:
         """Every recorded call (or those to `methods`) as the demo would print them."""
@@ -247,6 +270,24 @@ class FakeSlack:
             status = 429 if error == "ratelimited" else 200
         self._failures.setdefault(method, deque()).append(_Failure(error, status, retry_after, times))
 
+    def invite(self, channel: str, *user_ids: str) -> None:
+        """Add people to a channel; with no one named, invite the bot, as `/invite @Marketplace` does."""
+        self.workspace.conversations.invite(channel, user_ids or (self.workspace.identity.bot_user_id,))
+
+    def remove(self, channel: str, user_id: str | None = None) -> None:
+        """Take someone (the bot when no one is named) out of a channel."""
+        self.workspace.conversations.remove(channel, user_id or self.workspace.identity.bot_user_id)
+
+    def archive(self, channel: str, *, archived: bool = True) -> None:
+        self.workspace.conversations.archive(channel, archived=archived)
+
+    def add_channel(self, channel: SlackChannel) -> None:
+        self.workspace.conversations.add(channel)
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        """Remove a message behind the app's back, as an admin or a retention policy does."""
+        self.workspace.delete_message(channel, ts)
+
     def set_latency(self, seconds: float, method: str | None = None) -> None:
         """Delay every answer (or only `method`'s) by real time, to exercise the app's 3 s budgets."""
         self._latency[method] = seconds
@@ -293,7 +334,7 @@ class FakeSlack:
     async def _handle_api(self, request: web.Request) -> web.Response:
         arrived, started = self.clock.now(), time.perf_counter()
         method = request.match_info["method"]
-        status, headers = 200, {}
+        status, headers = 200, {"X-OAuth-Scopes": self.install.header()}
         try:
             args, token = await _read_args(request)
         except ApiError as refusal:
@@ -305,7 +346,9 @@ class FakeSlack:
                 if status == 429:
                     headers["Retry-After"] = str(failure.retry_after)
             else:
-                body = self._dispatch(method, args, token)
+                status, body, retry_after = self._dispatch(method, args, token)
+                if retry_after is not None:
+                    headers["Retry-After"] = str(retry_after)
         await self._delay(method)
         # A snapshot: the answer may share dicts with live state that later calls replace.
         call = RecordedCall(
@@ -321,18 +364,26 @@ class FakeSlack:
         await self._record(call)
         return web.json_response(body, status=status, headers=headers)
 
-    def _dispatch(self, method: str, args: Json, token: str | None) -> Json:
+    def _dispatch(self, method: str, args: Json, token: str | None) -> tuple[int, Json, int | None]:
+        """HTTP status, body and Retry-After of a call that no `fail_next` answered."""
+        if method == "apps.connections.open":  # the one method that takes the app-level token
+            return 200, self.socket_mode.open_link(token), None
         handler = self.workspace.methods.get(method)
         if handler is None:
-            return {"ok": False, "error": "unknown_method", "req_method": method}
+            return 200, {"ok": False, "error": "unknown_method", "req_method": method}, None
         if not token:
-            return {"ok": False, "error": "not_authed"}
+            return 200, {"ok": False, "error": "not_authed"}, None
         if token != self.bot_token:
-            return {"ok": False, "error": "invalid_auth"}
+            return 200, {"ok": False, "error": "invalid_auth"}, None
+        channel = self.workspace.conversations.key(_arg(args, "channel"))
+        retry_after = self._limits.retry_after(method, channel)
+        if retry_after is not None:
+            return 429, {"ok": False, "error": "ratelimited"}, retry_after
         try:
-            return handler(args)
+            self.install.require(method)
+            return 200, handler(args), None
         except ApiError as refusal:
-            return refusal.body()
+            return 200, refusal.body(), None
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         arrived, started = self.clock.now(), time.perf_counter()
@@ -402,6 +453,11 @@ async def _read_args(request: web.Request) -> tuple[Json, str | None]:
     if auth.startswith("Bearer "):
         token = auth.removeprefix("Bearer ")
     return args, token
+
+
+def _arg(args: Mapping[str, Any], key: str) -> str | None:
+    value = args.get(key)
+    return None if value is None or value == "" else str(value)
 
 
 def _redact(headers: Mapping[str, str]) -> dict[str, str]:

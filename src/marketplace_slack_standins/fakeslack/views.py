@@ -7,7 +7,6 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from marketplace_slack.infra.clock import Clock
@@ -22,7 +21,7 @@ MAX_STACK = 3  # Slack keeps at most three views in a modal's stack.
 @dataclass(slots=True)
 class _Trigger:
     user_id: str
-    issued: datetime
+    issued: float  # the real monotonic clock: Slack's 3 s pass whatever the app's clock says
     used: bool = False
 
 
@@ -53,7 +52,8 @@ class ViewRegistry:
         team_id: str,
         app_id: str,
         bot_id: str,
-        trigger_ttl: timedelta | None,
+        monotonic: Callable[[], float],
+        trigger_ttl: float,
         record: Callable[[Violation], None],
         user_exists: Callable[[str], bool],
     ) -> None:
@@ -61,6 +61,7 @@ class ViewRegistry:
         self._team_id = team_id
         self._app_id = app_id
         self._bot_id = bot_id
+        self._monotonic = monotonic
         self._trigger_ttl = trigger_ttl
         self._record = record
         self._user_exists = user_exists
@@ -74,7 +75,7 @@ class ViewRegistry:
     # --- trigger ids -------------------------------------------------------------------------------
 
     def remember_trigger(self, trigger_id: str, user_id: str) -> None:
-        self._triggers[trigger_id] = _Trigger(user_id, self._clock.now())
+        self._triggers[trigger_id] = _Trigger(user_id, self._monotonic())
 
     def _use_trigger(self, args: Json) -> str:
         trigger_id = args.get("trigger_id") or args.get("interactivity_pointer")
@@ -83,10 +84,10 @@ class ViewRegistry:
         trigger = self._triggers.get(str(trigger_id))
         if trigger is None:
             raise ApiError("invalid_trigger_id")
-        if self._trigger_ttl is not None and self._clock.now() - trigger.issued > self._trigger_ttl:
-            raise ApiError("expired_trigger_id")
         if trigger.used:
-            raise ApiError("trigger_exchanged")
+            raise ApiError("exchanged_trigger_id")
+        if self._monotonic() - trigger.issued > self._trigger_ttl:
+            raise ApiError("expired_trigger_id")
         trigger.used = True
         return trigger.user_id
 

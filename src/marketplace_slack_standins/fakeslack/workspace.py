@@ -69,6 +69,7 @@ class SlackChannel:
     id: str
     name: str
     is_private: bool = False
+    members: tuple[str, ...] = ()  # who is in it from the start; the bot only once invited
 
 
 # The Marketplace sandbox seeds these usernames; Omar's address differs in letter case on purpose so
@@ -82,10 +83,13 @@ DEFAULT_USERS: tuple[SlackUser, ...] = (
     SlackUser("U0NORA", "nora", "Nora Lind", "nora@example.com", "Asia/Kolkata", title="Data Scientist"),
 )
 
+_EVERYONE = tuple(u.id for u in DEFAULT_USERS)
+
+# A fresh install: the bot is in no channel until someone invites it.
 DEFAULT_CHANNELS: tuple[SlackChannel, ...] = (
-    SlackChannel("C0STEWARDS", "data-stewards"),
-    SlackChannel("C0GENERAL", "general"),
-    SlackChannel("G0SECURITY", "security-review", is_private=True),
+    SlackChannel("C0STEWARDS", "data-stewards", members=_EVERYONE),
+    SlackChannel("C0GENERAL", "general", members=_EVERYONE),
+    SlackChannel("G0SECURITY", "security-review", is_private=True, members=("U0ADMIN", "U0SARA", "U0GINA")),
 )
 
 

@@ -24,6 +24,7 @@ from marketplace_slack_standins.sandbox.model import (
     Event,
     FormVersion,
     RequestForm,
+    Tag,
     User,
 )
 from marketplace_slack_standins.sandbox.policy import (
@@ -46,6 +47,9 @@ from marketplace_slack_standins.sandbox.policy import (
 from marketplace_slack_standins.sandbox.state import SandboxState
 
 NAME_MAX = 255
+# Each data product has a tag of its own, which the Marketplace creates and protects.
+PRODUCT_TAG_ROOT = "Data Product"
+PRODUCT_TAG_COLOR = "#6e56cf"
 _NAME_EXTRA = set(")(-_/\\")
 
 
@@ -333,6 +337,17 @@ def create_product(
         suspended=bool(spec.suspended),
     )
     state.products[product.id] = product
+    tag_id = max(state.tags, default=0) + 1
+    state.tags[tag_id] = Tag(
+        id=tag_id,
+        name=f"{PRODUCT_TAG_ROOT}.{product.name}",
+        color=PRODUCT_TAG_COLOR,
+        created_at=now,
+        created_by=caller.id,
+        description=f"Access granted through the data product {product.name}",
+        source="marketplace",
+        data_product=product.id,
+    )
     state.emit(Event(PRODUCT_CREATED, product.id))
     return product
 
@@ -359,6 +374,8 @@ def update_product(
     masking_policy = spec.masking_policy and normalize_policy(state, spec.masking_policy, for_product=True)
 
     product.name = spec.name or product.name
+    for tag in state.product_tags(product):
+        tag.name = f"{PRODUCT_TAG_ROOT}.{product.name}"
     product.domain_ids = domain_ids
     if spec.description is not None or spec.clear_description:
         product.description = spec.description
@@ -408,6 +425,8 @@ def delete_product(state: SandboxState, caller: User, product_id: str) -> None:
             state.records.pop(record.id, None)
         del state.requests[request.id]
         state.emit(Event(REQUEST_DELETED, product.id, request.id))
+    for tag in state.product_tags(product):
+        del state.tags[tag.id]
     del state.products[product.id]
     state.emit(Event(PRODUCT_DELETED, product.id))
 

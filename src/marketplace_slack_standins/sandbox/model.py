@@ -54,7 +54,10 @@ class Tag:
     name: str
     color: str
     created_at: datetime
+    created_by: int  # the id of the user who created (and added) it
+    description: str
     source: str = "curated"
+    data_product: str | None = None  # the data product the Marketplace made this tag for
 
 
 @dataclass(eq=False)
@@ -78,6 +81,7 @@ class DataSource:
     database: str | None
     schema: str | None
     table: str | None
+    prefix: str | None = None  # where an object store (S3) keeps the source's files
     columns: list[Column] = field(default_factory=list)
 
     def column(self, name: str) -> Column | None:

@@ -9,6 +9,8 @@ prerequisite-blocked until the earlier ones are approved.
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -115,8 +117,8 @@ class ApproveEvent(Wire):
     params: ApproveParams = ApproveParams()
 
     def wire(self) -> dict[str, Any]:
-        # params is required by the spec even when empty, so exclude_none must not drop it
-        return {"type": self.type, "params": self.params.wire()}
+        # Every parameter is sent, null when unset, as the reference shows them.
+        return {"type": self.type, "params": self.params.model_dump(mode="json")}
 
 
 class DenyParams(Wire):
@@ -128,7 +130,7 @@ class DenyEvent(Wire):
     params: DenyParams = DenyParams()
 
     def wire(self) -> dict[str, Any]:
-        return {"type": self.type, "params": self.params.wire()}
+        return {"type": self.type, "params": self.params.model_dump(mode="json")}
 
 
 class ReviewParams(Wire):
@@ -160,6 +162,9 @@ class Rule(Wire):
         return self
 
 
+_POLICY_VERSIONS = uuid.UUID("5b0f6c2e-2f4b-4d7e-9a51-3c1f0e8d7a42")
+
+
 class Policy(Wire):
     version: str | None = None
     rules: list[Rule] = []
@@ -170,9 +175,9 @@ class Policy(Wire):
             "rules": [{"conditions": r.conditions, "event": r.event.wire()} for r in self.rules],
             "defaultEvent": self.defaultEvent.wire(),
         }
-        if self.version is not None:
-            out["version"] = self.version
-        return out
+        # A policy given without a version is versioned by its content: the same flow, the same version.
+        content = json.dumps(out, sort_keys=True)
+        return {"version": self.version or str(uuid.uuid5(_POLICY_VERSIONS, content)), **out}
 
     def approvers(self) -> list[Approver]:
         """Every approver source named anywhere in the policy."""

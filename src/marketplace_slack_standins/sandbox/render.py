@@ -1,12 +1,14 @@
-"""The model as the vendor spec's response bodies.
+"""The model as the vendor's response bodies.
 
-Optional fields that are null are left out rather than sent as null; fields the spec requires but
-allows to be null (``metadata``, ``approverCriteriaMet``, ``duration`` ...) are sent as null.
+Every field the API reference shows is sent, as null when it has no value (``expiration``,
+``requestId``, ``actionBy``, ``reason`` ...), rather than left out; where the reference and the spec
+show different fields (a column's ``masking`` beside ``globalPolicyInfo``), both are sent.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from marketplace_slack_standins.sandbox.ids import iso
@@ -54,17 +56,24 @@ def domain(d: Domain) -> dict[str, Any]:
     return {"id": d.id, "name": d.name, "description": d.description}
 
 
-def tag(t: Tag) -> dict[str, Any]:
+def tag(state: SandboxState, t: Tag) -> dict[str, Any]:
+    product = state.products[t.data_product] if t.data_product else None
     return {
         "id": t.id,
         "name": t.name,
         "displayName": t.name.rsplit(".", 1)[-1],
+        "description": t.description,
         "color": t.color,
         "source": t.source,
+        "context": "dataProduct" if product else "column",
+        "dataProductName": product.name if product else None,
+        "createdBy": t.created_by,
+        "addedBy": t.created_by,
         "createdAt": iso(t.created_at),
         "updatedAt": iso(t.created_at),
         "deleted": False,
-        "systemCreated": t.source == "system",
+        "protected": product is not None,  # the Marketplace's own: not for people to change
+        "systemCreated": t.source != "curated",
         "hasLeafNodes": False,
     }
 
@@ -151,15 +160,17 @@ def product(state: SandboxState, p: DataProduct, caller: User) -> dict[str, Any]
         for s in ("PENDING", "APPROVED", "REVOKED", "CANCELED", "DENIED")
     }
     status, latest = product_status(state, p, caller)
-    out: dict[str, Any] = {
+    return {
         "id": p.id,
         "name": p.name,
+        "description": p.description,
         "domains": list(p.domain_ids),
         "suspended": p.suspended,
         "createdBy": p.created_by.global_user_id,
         "createdAt": iso(p.created_at),
         "updatedAt": iso(p.updated_at),
         "status": status,
+        "expiration": iso(latest.expiration) if latest and latest.expiration else None,
         "stats": {
             "dataSourceCount": len(p.source_ids),
             "pendingRequestCount": counts["PENDING"],
@@ -169,6 +180,7 @@ def product(state: SandboxState, p: DataProduct, caller: User) -> dict[str, Any]
             "deniedRequestCount": counts["DENIED"],
             "totalRequestCount": len(requests),
         },
+        "requestId": latest.id if latest else None,
         "sourceTypes": sorted({state.sources[s].platform for s in p.source_ids}),
         "metadata": (
             {
@@ -184,18 +196,11 @@ def product(state: SandboxState, p: DataProduct, caller: User) -> dict[str, Any]
         "dataAccessPolicy": p.data_access_policy.wire(),
         "maskingExceptionPolicy": p.masking_policy.wire(),
     }
-    if p.description is not None:
-        out["description"] = p.description
-    if latest is not None:
-        out["requestId"] = latest.id
-        if latest.expiration is not None:
-            out["expiration"] = iso(latest.expiration)
-    return out
 
 
 def request(state: SandboxState, r: AccessRequest) -> dict[str, Any]:
     p = state.products[r.product_id]
-    out: dict[str, Any] = {
+    return {
         "id": r.id,
         "requestingUser": user(r.requesting_user),
         "user": user(r.user),
@@ -204,67 +209,56 @@ def request(state: SandboxState, r: AccessRequest) -> dict[str, Any]:
         "type": r.type,
         "metadata": r.metadata,
         "status": r.status,
+        "expiration": _iso_or_none(r.expiration),
         "createdAt": iso(r.created_at),
         "updatedAt": iso(r.updated_at),
-        "dataProduct": {
-            "id": p.id,
-            "name": p.name,
-            **({"description": p.description} if p.description else {}),
-        },
+        "dataProduct": {"id": p.id, "name": p.name, "description": p.description},
     }
-    if r.expiration is not None:
-        out["expiration"] = iso(r.expiration)
-    return out
 
 
 def record(rec: ApprovalRecord) -> dict[str, Any]:
-    out: dict[str, Any] = {
+    return {
         "id": rec.id,
         "dataAccessRequestId": rec.request_id,
         "approvers": [a.wire() for a in rec.approvers],
         "prerequisites": list(rec.prerequisites),
+        "actionBy": user(rec.action_by) if rec.action_by else None,
         "status": rec.status,
+        "reason": rec.reason,
         "createdAt": iso(rec.created_at),
         "updatedAt": iso(rec.updated_at),
         "approverCriteriaMet": [a.wire() for a in rec.criteria_met] if rec.criteria_met is not None else None,
         "duration": rec.duration,
         "durationUnit": rec.duration_unit,
     }
-    if rec.action_by is not None:
-        out["actionBy"] = user(rec.action_by)
-    if rec.reason is not None:
-        out["reason"] = rec.reason
-    return out
 
 
 def determination(r: AccessRequest, rec: ApprovalRecord) -> dict[str, Any]:
     """One entry of recent determinations: the request with the record that settled it."""
-    out: dict[str, Any] = {
+    return {
         "id": r.id,
         "requestingUser": user(r.requesting_user),
         "user": user(r.user),
         "actionBy": user(rec.action_by) if rec.action_by else None,
+        "reason": rec.reason,
         "status": rec.status,
         "createdAt": iso(r.created_at),
         "updatedAt": iso(rec.updated_at),
+        "expiration": _iso_or_none(r.expiration),
     }
-    if rec.reason is not None:
-        out["reason"] = rec.reason
-    if r.expiration is not None:
-        out["expiration"] = iso(r.expiration)
-    return out
+
+
+def _iso_or_none(value: datetime | None) -> str | None:
+    return iso(value) if value is not None else None
 
 
 def _location(s: DataSource) -> dict[str, Any]:
     return {
-        key: value
-        for key, value in (
-            ("hostname", s.hostname),
-            ("database", s.database),
-            ("schema", s.schema),
-            ("table", s.table),
-        )
-        if value is not None
+        "prefix": s.prefix,
+        "hostname": s.hostname,
+        "database": s.database,
+        "schema": s.schema,
+        "table": s.table,
     }
 
 
@@ -296,6 +290,8 @@ def column(s: DataSource, c: Column) -> dict[str, Any]:
         "sourceName": s.name,
         "tags": list(c.tags),
         "type": c.data_type,
+        # the reference's shape and the spec's, for the same global masking policy
+        "masking": [{"type": c.masking, "global": True}] if c.masking else [],
         "globalPolicyInfo": {"maskingType": c.masking} if c.masking else None,
         "localPolicyInfo": None,
     }

@@ -51,7 +51,7 @@ def assess(request: AccessRequest, others: Sequence[AccessRequest], product_name
         "riskValue": round(ratio, 2),
         "cohort": {
             # Only the literal shapes that validate unambiguously under the spec's oneOf are used:
-            # a bare name (with negation) and a labelled count of similar requests.
+            # a bare name and a labelled count of similar requests, each with its negation.
             "literals": [
                 {"name": f"dataProduct:{product_name}", "negation": False},
                 {"name": f"requestType:{request.type}", "negation": False},
@@ -59,6 +59,7 @@ def assess(request: AccessRequest, others: Sequence[AccessRequest], product_name
                 {
                     "label": "Similar requests",
                     "similarRequests": {"allowed": str(len(allowed)), "denied": str(len(denied))},
+                    "negation": False,
                 },
             ]
         },

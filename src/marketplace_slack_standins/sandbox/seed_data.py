@@ -207,6 +207,16 @@ Product | Release Quality | Snowflake | PRODUCT.QA.RELEASES
     defects NUMBER
     crash_rate FLOAT
 """
+# Descriptions of the curated tags; discovered ones ("Discovered.<what>") describe themselves.
+TAG_DESCRIPTIONS = {
+    "PII": "Personally identifiable information",
+    "Financial": "Financial figures, confidential until published",
+    "Sensitive": "Restricted to people with a need to know",
+    "Pseudonymous": "Identifiers that stand in for a person without naming them",
+}
+# An object-store source in no seeded product, so that a product's sources can show an S3 prefix:
+# (domain, name, bucket prefix).
+ARCHIVE_SOURCE = ("Marketing", "Clickstream Archive", "s3://example-marketing/clickstream/")
 TAG_COLORS = ("#e5484d", "#f76b15", "#ffc53d", "#46a758", "#0090ff", "#8e4ec6", "#6e56cf", "#12a594")
 
 AGREEMENTS = {

@@ -146,6 +146,9 @@ class SandboxState:
             raise not_found(f"Data source {source_id} not found")
         return found
 
+    def product_tags(self, product: DataProduct) -> list[Tag]:
+        return [t for t in self.tags.values() if t.data_product == product.id]
+
     def product_requests(self, product: DataProduct) -> list[AccessRequest]:
         return [r for r in self.requests.values() if r.product_id == product.id]
 

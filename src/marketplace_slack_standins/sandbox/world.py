@@ -108,6 +108,7 @@ def build(*, clock: Clock, seed: int = 7) -> SandboxState:
         approval_rates[product.id] = float(row[5])
     _history(state, rng, now, approval_rates)
     _pending(state, rng, now)
+    _archive(state, epoch)
     state.sweep(now)
     # Warnings for grants already inside the expiring window belong to the past: mark them sent,
     # so that webhooks only carry what happens after start-up.
@@ -205,11 +206,40 @@ def _sources(state: SandboxState, epoch: datetime) -> None:
             if tag_name not in tags:
                 origin = "system" if tag_name.startswith("Discovered.") else "curated"
                 color = seed_data.TAG_COLORS[len(tags) % len(seed_data.TAG_COLORS)]
-                tags[tag_name] = Tag(len(tags) + 1, tag_name, color, epoch, origin)
+                tags[tag_name] = Tag(
+                    len(tags) + 1, tag_name, color, epoch, state.users[ADMIN].id, _describe(tag_name), origin
+                )
         discovered = [t for t in column_tags if t.startswith("Discovered.")] + column_tags
         matching = discovered[0] if masking and discovered else None
         source.columns.append(Column(column_name, data_type, column_tags, masking or None, matching))
     state.tags.update((t.id, t) for t in tags.values())
+
+
+def _describe(tag_name: str) -> str:
+    root, _, leaf = tag_name.partition(".")
+    if root == "Discovered":
+        return f"{leaf} found by sensitive data discovery"
+    return seed_data.TAG_DESCRIPTIONS[tag_name]
+
+
+def _archive(state: SandboxState, epoch: datetime) -> None:
+    """The S3 source, added last so that its id, drawn from the seeded sequence, moves no other id."""
+    domain_name, name, prefix = seed_data.ARCHIVE_SOURCE
+    source = DataSource(
+        source_id=101 + len(state.sources),
+        link_id=state.ids.cuid(),
+        name=name,
+        platform="S3",
+        domain_id=next(d.id for d in state.domains.values() if d.name == domain_name),
+        created_at=epoch,
+        hostname=None,
+        database=None,
+        schema=None,
+        table=None,
+        prefix=prefix,
+        columns=[Column("event_id", "STRING"), Column("payload", "STRING")],
+    )
+    state.sources[source.source_id] = source
 
 
 def _field(spec: dict[str, Any]) -> FormField:

@@ -161,6 +161,7 @@ from marketplace_slack.marketplace.models.policies import (
 )
 from marketplace_slack.marketplace.models.products import (
     AllDataSources,
+    ColumnMasking,
     DataObjectAsset,
     DataObjectMetadata,
     DataObjectStats,
@@ -218,6 +219,7 @@ __all__ = [
     "Cohort",
     "CohortLiteral",
     "CollectionPermission",
+    "ColumnMasking",
     "ColumnRef",
     "ColumnSortDirection",
     "CreateAccessRequest",

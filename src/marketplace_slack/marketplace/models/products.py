@@ -79,14 +79,26 @@ class MaskingPolicyInfo(ResponseModel):
     matching_regex: str | None = None
 
 
+class ColumnMasking(ResponseModel):
+    """One masking policy on a column, as the API reference shows it: its type, and whether it is global."""
+
+    type: str
+    global_: bool = Field(alias="global")
+
+
 class DataProductColumn(ResponseModel):
-    """A column of one of the product's data sources (``GET /api/data-product/{id}/columns``)."""
+    """A column of one of the product's data sources (``GET /api/data-product/{id}/columns``).
+
+    Its masking comes in two shapes: the reference's ``masking`` list and the spec's
+    ``global_policy_info``/``local_policy_info``; a tenant may send either or both.
+    """
 
     name: str
     source_id: str
     source_name: str
     tags: list[str]
     type: str | None = None
+    masking: list[ColumnMasking] | None = None
     global_policy_info: MaskingPolicyInfo | None = None
     local_policy_info: MaskingPolicyInfo | None = None
 

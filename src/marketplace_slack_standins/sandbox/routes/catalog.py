@@ -249,22 +249,23 @@ async def tags(request: web.Request) -> web.Response:
         name = name.casefold()
         return needle in name if fuzzy or not needle else name.startswith(needle)
 
-    return ok([render.tag(t) for t in state.tags.values() if hit(t.name)][:limit])
+    return ok([render.tag(state, t) for t in state.tags.values() if hit(t.name)][:limit])
 
 
 # settings, identity, notification preferences
 
 
 async def frontend_settings(_: web.Request) -> web.Response:
+    """The app's branding, which it reads before anyone has signed in: no token needed."""
     return ok(
         {
             "theme": {
                 "primaryColor": "#1b4f9c",
                 "accentColor": "#f5a623",
-                "lightModeImage": None,
-                "darkModeImage": None,
+                "lightModeImage": f"https://{render.TENANT_FQDN}/branding/logo-light.svg",
+                "darkModeImage": f"https://{render.TENANT_FQDN}/branding/logo-dark.svg",
             },
-            "featureFlags": {"statsigClientKey": None, "statsigEnvironment": None},
+            "featureFlags": {"statsigClientKey": "client-sandbox", "statsigEnvironment": "sandbox"},
         }
     )
 

@@ -23,6 +23,8 @@ FAULTS = web.AppKey("faults", Faults)
 STATS = web.AppKey("stats", Stats)
 USER = web.RequestKey("user", User)
 API = API_PREFIX + "/api"
+# What the vendor serves without a token (the app reads its branding before anyone signs in).
+PUBLIC = frozenset({("GET", f"{API}/settings/frontend")})
 
 M = TypeVar("M", bound=BaseModel)
 log = structlog.get_logger(__name__)
@@ -150,7 +152,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Bearer ``sbx_<username>`` tokens on the vendor paths; expiry is applied before each call."""
-    if not request.path.startswith(API_PREFIX):
+    if not request.path.startswith(API_PREFIX) or (request.method, request.path) in PUBLIC:
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

@@ -1,0 +1,66 @@
+"""What installing the app granted: the bot token's scopes and the App Home messages tab, as a manifest
+declares them, and which scope each Web API method the fake serves needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from marketplace_slack_standins.fakeslack.errors import ApiError
+
+# The bot scopes and settings of the app's manifest.yml as it stands before issue 8 §2; tests that
+# need more grant it explicitly, as an admin would by reinstalling.
+DEFAULT_SCOPES: frozenset[str] = frozenset(
+    {"chat:write", "commands", "im:write", "users:read", "users:read.email", "usergroups:read"}
+)
+DEFAULT_MESSAGES_TAB = False  # the manifest declares no features.app_home
+
+# Any one of these scopes lets the token call the method; methods absent here need none.
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "chat.postMessage": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "chat.delete": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "conversations.join": ("channels:join",),
+    "users.info": ("users:read",),
+    "users.list": ("users:read",),
+    "users.lookupByEmail": ("users:read.email",),
+    "usergroups.users.list": ("usergroups:read",),
+}
+# conversations.open / info / members need the scope for the kind of conversation they touch.
+OPEN_SCOPES = {"im": ("im:write",), "mpim": ("mpim:write",)}
+READ_SCOPES = {
+    "public": ("channels:read",),
+    "private": ("groups:read",),
+    "im": ("im:read",),
+    "mpim": ("mpim:read",),
+}
+
+
+@dataclass(slots=True)
+class Install:
+    """Mutable, like a workspace admin reinstalling the app with other scopes or settings."""
+
+    scopes: set[str] = field(default_factory=lambda: set(DEFAULT_SCOPES))
+    messages_tab_enabled: bool = DEFAULT_MESSAGES_TAB
+
+    @classmethod
+    def from_manifest(cls, text: str) -> Install:
+        """The install a Slack app manifest (YAML or JSON) asks for."""
+        manifest: Any = yaml.safe_load(text) or {}
+        bot = ((manifest.get("oauth_config") or {}).get("scopes") or {}).get("bot") or []
+        app_home = (manifest.get("features") or {}).get("app_home") or {}
+        return cls(scopes=set(bot), messages_tab_enabled=bool(app_home.get("messages_tab_enabled", False)))
+
+    def require(self, method: str, needed: Iterable[str] | None = None) -> None:
+        """Refuse as Slack does when the token lacks every scope that would allow the call."""
+        wanted = tuple(needed if needed is not None else METHOD_SCOPES.get(method, ()))
+        if wanted and not self.scopes.intersection(wanted):
+            raise ApiError("missing_scope", needed=",".join(wanted), provided=",".join(sorted(self.scopes)))
+
+    def header(self) -> str:
+        """Slack reports the token's scopes on every answer in X-OAuth-Scopes."""
+        return ",".join(sorted(self.scopes))
