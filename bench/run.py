@@ -46,7 +46,12 @@ from marketplace_slack_standins.fakeslack import (
     block_action,
 )
 from marketplace_slack_standins.sandbox.server import SandboxServer
-from marketplace_slack_standins.stage import link_account, plausible_answers
+from marketplace_slack_standins.stage import (
+    installed_as_declared,
+    invite_everywhere,
+    link_account,
+    plausible_answers,
+)
 
 LATENCY_MS = 50
 SLOW_LATENCY_MS = 500
@@ -85,7 +90,8 @@ class Bench:
 
 @contextlib.asynccontextmanager
 async def bench_world(tmp: Path) -> AsyncIterator[Bench]:
-    async with SandboxServer() as sandbox, FakeSlack() as slack:
+    async with SandboxServer() as sandbox, FakeSlack(install=installed_as_declared()) as slack:
+        invite_everywhere(slack)
         port = _free_port()
         env = {
             **os.environ,

@@ -23,11 +23,6 @@ from marketplace_slack_standins.stage import WEBHOOK_KEY, Stage, plausible_answe
 
 # The stand-in Slack now refuses what Slack refuses (issue 8 §1); these fail because the app is wrong,
 # and issue 8 §2 makes them pass.
-NEEDS_MESSAGES_TAB = pytest.mark.xfail(
-    strict=True,
-    reason="issue 8 §2: manifest.yml must enable the App Home messages tab, or every DM answers "
-    "messages_tab_disabled (and the background task sending it fails)",
-)
 NEEDS_PACING = pytest.mark.xfail(
     strict=True,
     reason="issue 8 §2: posts to one channel must be paced (about 1/s, short bursts) and Retry-After "
@@ -65,7 +60,6 @@ async def test_webhook_brings_a_card_with_everything_needed(stage: Stage) -> Non
     assert len(stage.slack.calls_to("chat.postMessage")) == 1
 
 
-@NEEDS_MESSAGES_TAB
 async def test_approve_for_seven_days_updates_card_thread_and_dm(stage: Stage) -> None:
     request_id = await stage.request_access("rick", "Sales Pipeline")
     await stage.settle()
@@ -96,7 +90,6 @@ async def test_approve_for_seven_days_updates_card_thread_and_dm(stage: Stage) -
     assert [(a.verdict.value, a.ok) for a in audit] == [("APPROVE", True)]
 
 
-@NEEDS_MESSAGES_TAB
 async def test_deny_requires_a_reason_and_records_it(stage: Stage) -> None:
     request_id = await stage.request_access("nora", "Sales Pipeline")
     await stage.settle()
@@ -119,7 +112,6 @@ async def test_deny_requires_a_reason_and_records_it(stage: Stage) -> None:
     assert "<!channel>" not in _text(card.blocks)  # the reason is escaped, not a ping
 
 
-@NEEDS_MESSAGES_TAB
 async def test_all_stewards_flow_keeps_buttons_until_the_last_step(stage: Stage) -> None:
     request_id = await stage.request_access("rick", "Customer 360")
     await stage.settle()
@@ -164,7 +156,6 @@ async def test_unlinked_steward_gets_a_link_button(stage: Stage) -> None:
     assert stage.slack.views(user) == []
 
 
-@NEEDS_MESSAGES_TAB
 async def test_double_submit_makes_one_decision(stage: Stage) -> None:
     request_id = await stage.request_access("rick", "Sales Pipeline")
     await stage.settle()
@@ -188,7 +179,6 @@ async def test_double_submit_makes_one_decision(stage: Stage) -> None:
     assert len([r for r in await _records(stage, request_id) if str(r.status) == "APPROVED"]) == 1
 
 
-@NEEDS_MESSAGES_TAB
 async def test_two_stewards_at_once_end_in_one_decision_and_a_true_card(stage: Stage) -> None:
     request_id = await stage.request_access("rick", "Sales Pipeline")
     await stage.settle()
@@ -228,7 +218,6 @@ async def test_two_stewards_at_once_end_in_one_decision_and_a_true_card(stage: S
     assert any("already" in m.text or "deciding" in m.text for m in told), "the loser is told who won"
 
 
-@NEEDS_MESSAGES_TAB
 async def test_decision_made_in_the_marketplace_is_followed_by_the_card(stage: Stage) -> None:
     request_id = await stage.request_access("rick", "Sales Pipeline")
     await stage.settle()
@@ -352,7 +341,6 @@ async def test_marketplace_503_is_retried_and_the_card_still_posted(stage: Stage
     assert (await stage.card(request_id)).blocks
 
 
-@NEEDS_MESSAGES_TAB
 async def test_marketplace_down_at_decision_time_leaves_state_true(stage: Stage) -> None:
     request_id = await stage.request_access("rick", "Sales Pipeline")
     await stage.settle()
@@ -373,7 +361,6 @@ async def test_marketplace_down_at_decision_time_leaves_state_true(stage: Stage)
     assert str((await stage.app.marketplace.get_access_request_by_id(request_id)).status) == "APPROVED"
 
 
-@NEEDS_MESSAGES_TAB
 async def test_revoked_and_expired_access_show_on_the_card(stage: Stage) -> None:
     await stage.link("sara")
     revoked = await stage.request_access("rick", "Sales Pipeline")
@@ -399,7 +386,6 @@ async def test_linking_someone_elses_token_is_refused(stage: Stage) -> None:
     assert "not linked" in stage.slack.ephemeral_messages(user=user)[-1].text
 
 
-@NEEDS_MESSAGES_TAB
 async def test_tokens_never_reach_logs_or_slack(stage: Stage) -> None:
     request_id = await stage.request_access("rick", "Sales Pipeline")
     with capture_logs() as logs:
@@ -412,7 +398,6 @@ async def test_tokens_never_reach_logs_or_slack(stage: Stage) -> None:
     assert stage.app.settings.marketplace_token.get_secret_value() not in everything
 
 
-@NEEDS_MESSAGES_TAB
 async def test_answer_arrives_by_dm_where_the_bot_cannot_whisper(stage: Stage) -> None:
     user = stage.slack_user("sara")
     await stage.agent.send_slash_command(

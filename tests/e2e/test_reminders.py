@@ -36,15 +36,6 @@ ZONES = {"U0SARA": "Europe/Berlin", "U0OMAR": "Asia/Tokyo", "U0GINA": "America/L
 StageFactory = Callable[..., AbstractAsyncContextManager[Stage]]
 
 
-# The stand-in Slack now refuses what Slack refuses (issue 8 §1); these fail because the app is wrong,
-# and issue 8 §2 makes them pass.
-NEEDS_MESSAGES_TAB = pytest.mark.xfail(
-    strict=True,
-    reason="issue 8 §2: manifest.yml must enable the App Home messages tab, or every DM answers "
-    "messages_tab_disabled (and the background task sending it fails)",
-)
-
-
 @pytest.fixture
 def configured_stage(store_database: Any, clock: FakeClock, tmp_path: Path) -> StageFactory:
     """Open a stage whose configuration file holds `config`, optionally from another start time."""
@@ -193,7 +184,6 @@ async def test_escalation_after_two_reminders_names_who_has_not_acted(configured
         assert len(_reminders(stage)) == 4 and len(stage.slack.messages("C0GENERAL")) == 1
 
 
-@NEEDS_MESSAGES_TAB
 async def test_escalation_to_a_user_group_alone_is_a_dm_to_each_member(
     configured_stage: StageFactory,
 ) -> None:
@@ -212,7 +202,6 @@ async def test_escalation_to_a_user_group_alone_is_a_dm_to_each_member(
         assert "Sara Stone" in str(dms[0].blocks) and "<!subteam" not in str(dms[0].blocks)
 
 
-@NEEDS_MESSAGES_TAB
 async def test_snoozing_a_dm_reminder_holds_only_that_stewards_reminders(
     configured_stage: StageFactory,
 ) -> None:
@@ -241,7 +230,6 @@ async def test_snoozing_a_dm_reminder_holds_only_that_stewards_reminders(
         assert len(_sent_to(stage, "U0OMAR")) == 3  # Tuesday, Wednesday, Thursday in Tokyo: not snoozed
 
 
-@NEEDS_MESSAGES_TAB
 async def test_reminders_stop_when_decided_in_slack(configured_stage: StageFactory) -> None:
     async with configured_stage() as stage:
         request_id = await _request(stage)
@@ -258,7 +246,7 @@ async def test_reminders_stop_when_decided_in_slack(configured_stage: StageFacto
 
 @pytest.mark.parametrize(
     "webhook",
-    [pytest.param(True, id="webhook", marks=NEEDS_MESSAGES_TAB), pytest.param(False, id="webhook-lost")],
+    [pytest.param(True, id="webhook"), pytest.param(False, id="webhook-lost")],
 )
 async def test_reminders_stop_when_decided_in_the_marketplace(
     configured_stage: StageFactory, webhook: bool
@@ -329,7 +317,6 @@ async def test_two_instances_racing_send_each_reminder_and_digest_once(
 # --- digests --------------------------------------------------------------------------------------
 
 
-@NEEDS_MESSAGES_TAB
 async def test_digest_at_nine_in_berlin_lists_whats_waiting_with_links(
     configured_stage: StageFactory,
 ) -> None:
@@ -410,7 +397,6 @@ async def test_no_digest_when_nothing_waits_and_the_command_posts_one_now(
 # --- expiry notices -------------------------------------------------------------------------------
 
 
-@NEEDS_MESSAGES_TAB
 async def test_expiry_notices_seven_days_and_one_day_before_in_the_members_hours(
     configured_stage: StageFactory,
 ) -> None:
@@ -530,7 +516,6 @@ async def test_a_digest_of_500_pending_requests_fits_slack_and_links_only_what_i
         assert body.count("https://marketplace-demo.slack.com/archives/C0STEWARDS/") == 100
 
 
-@NEEDS_MESSAGES_TAB
 async def test_a_failed_dm_loses_no_other_stewards_reminder(configured_stage: StageFactory) -> None:
     every_hour = {"start": "00:00", "end": "23:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
     config = {

@@ -32,6 +32,7 @@ from marketplace_slack_standins.fakeslack import (
     view_state,
     view_submission,
 )
+from marketplace_slack_standins.stage import installed_as_declared, invite_everywhere
 
 from .factories import NORA, NOW, pending_data_access
 
@@ -114,7 +115,8 @@ class Rig:
 
 @pytest.fixture
 async def rig(clock: Any) -> AsyncIterator[Rig]:
-    async with FakeSlack(clock=clock) as slack:
+    async with FakeSlack(clock=clock, install=installed_as_declared()) as slack:
+        invite_everywhere(slack)
         rig = Rig(slack)
         runner = web.AppRunner(rig.app.web_app(path="/slack/events"), access_log=None)
         await runner.setup()

@@ -11,12 +11,13 @@ import yaml
 
 from marketplace_slack_standins.fakeslack.errors import ApiError
 
-# The bot scopes and settings of the app's manifest.yml as it stands before issue 8 §2; tests that
-# need more grant it explicitly, as an admin would by reinstalling.
+# A bare FakeSlack is a minimal install: the bot scopes the app has always had, no chat:write.public and
+# no messages tab. The stage installs what manifest.yml declares; other tests grant more explicitly,
+# as an admin would by reinstalling.
 DEFAULT_SCOPES: frozenset[str] = frozenset(
     {"chat:write", "commands", "im:write", "users:read", "users:read.email", "usergroups:read"}
 )
-DEFAULT_MESSAGES_TAB = False  # the manifest declares no features.app_home
+DEFAULT_MESSAGES_TAB = False
 
 # Any one of these scopes lets the token call the method; methods absent here need none.
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
