@@ -127,10 +127,12 @@ async def test_a_missing_scope(stage: Stage) -> None:
 
 
 async def test_the_bot_not_in_a_routed_channel(stage: Stage) -> None:
+    stage.slack.install.scopes.discard("chat:write.public")  # installed before the manifest asked for it
     stage.slack.remove("C0GENERAL")
     config = ConfigFile.model_validate({"routes": [{"domain": "Sales", "channel": "C0GENERAL"}]})
     findings = _failed(await _diagnose(stage, config=config))
-    assert set(findings) == {"Slack channel C0GENERAL"}
+    assert set(findings) == {"Slack scopes", "Slack channel C0GENERAL"}
+    assert findings["Slack scopes"].detail == "missing chat:write.public"
     assert findings["Slack channel C0GENERAL"].detail == (
         "the bot is not in #general, so cards sent there are refused"
     )
@@ -147,7 +149,6 @@ async def test_a_private_digest_channel_the_bot_was_not_invited_to(stage: Stage)
 
 
 async def test_a_public_channel_without_the_bot_is_fine_with_chat_write_public(stage: Stage) -> None:
-    stage.slack.install.scopes.add("chat:write.public")
     stage.slack.remove("C0GENERAL")
     config = ConfigFile.model_validate({"routes": [{"domain": "Sales", "channel": "C0GENERAL"}]})
     findings = await _diagnose(stage, config=config)

@@ -41,6 +41,7 @@ NEEDED_SCOPES: Final = frozenset(
     {
         "channels:read",
         "chat:write",
+        "chat:write.public",
         "commands",
         "groups:read",
         "im:write",
