@@ -61,7 +61,7 @@ def test_importing_the_app_and_the_cli_loads_no_standin(tmp_path: Path) -> None:
 
 def test_serving_loads_no_standin(tmp_path: Path) -> None:
     settings = {
-        "MARKETPLACE_URL": "http://127.0.0.1:9",  # nothing listens: start-up reconciliation just fails
+        "MARKETPLACE_URL": "http://127.0.0.1:9/marketplace",  # nothing listens: reconciling just fails
         "MARKETPLACE_TOKEN": "not-a-token",
         "MARKETPLACE_WEBHOOK_SIGNING_KEY": "not-a-key",
         "SLACK_BOT_TOKEN": "xoxb-not-a-token",

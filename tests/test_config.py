@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
+
 import pytest
 from cryptography.fernet import Fernet
 
-from marketplace_slack.config import ConfigError, load_settings
+from marketplace_slack.cli import main
+from marketplace_slack.config import ConfigError, environment_names, load_settings, unknown_variables
 
 KEY = Fernet.generate_key().decode()
 GOOD = {
@@ -21,7 +25,7 @@ GOOD = {
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
-    for name in [*GOOD, "SLACK_APP_TOKEN", "MARKETPLACE_WEBHOOK_INSECURE"]:
+    for name in [*GOOD, "SLACK_APP_TOKEN", "MARKETPLACE_WEBHOOK_INSECURE", "MPSLACK_DATABASE_URL"]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
 
@@ -66,3 +70,176 @@ def test_http_mode_needs_a_signing_secret_socket_mode_an_app_token() -> None:
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET is required"):
         _load(**without)
     assert _load(**without, SLACK_APP_TOKEN="xapp-1").socket_mode  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxp-1-very-secret", "it does not start with xoxb-; it is a user token"),
+        ("SLACK_BOT_TOKEN", "very-secret", "it does not start with xoxb-"),
+        ("SLACK_APP_TOKEN", "xoxb-1-very-secret", "it does not start with xapp-; it is a bot token"),
+    ],
+)
+def test_a_token_of_the_wrong_kind_is_refused_by_its_prefix(variable: str, value: str, says: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(**{**GOOD, variable: value})
+    (line,) = str(caught.value).splitlines()
+    assert line.startswith(f"{variable} is invalid ({says}): expected ")
+    assert "OAuth" in line or "Basic Information" in line  # where to find the right one
+    assert "very-secret" not in line
+
+
+@pytest.mark.parametrize("name", ["#stewards", "stewards", "data-stewards"])
+def test_a_channel_name_where_an_id_is_needed_is_refused_with_the_fix(name: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(**{**GOOD, "MPSLACK_DEFAULT_CHANNEL": name})
+    (line,) = str(caught.value).splitlines()
+    assert line.startswith(f"MPSLACK_DEFAULT_CHANNEL is invalid ({name!r} is a name, not a channel id")
+    assert "use the channel's id, e.g. C0123" in line
+
+
+def test_channel_ids_of_every_kind_are_accepted() -> None:
+    for channel in ("C0STEWARDS", "G0SECURITY", "C1", "D0123ABC"):
+        assert _load(**{**GOOD, "MPSLACK_DEFAULT_CHANNEL": channel}).default_channel == channel  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("url", ["https://na.api.immutacloud.com", "https://na.api.immutacloud.com/api/"])
+def test_a_marketplace_url_without_its_marketplace_path_is_refused(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(**{**GOOD, "MARKETPLACE_URL": url})
+    (line,) = str(caught.value).splitlines()
+    assert line.startswith("MARKETPLACE_URL is invalid (its path does not end with /marketplace)")
+    assert "e.g. https://na.api.immutacloud.com/marketplace" in line
+    assert _load(**{**GOOD, "MARKETPLACE_URL": "https://na.api.immutacloud.com/marketplace/"})
+
+
+@pytest.mark.parametrize(
+    "variable", ["SLACK_SIGNING_SECRET", "MARKETPLACE_WEBHOOK_SIGNING_KEY", "MARKETPLACE_TOKEN"]
+)
+def test_an_empty_secret_is_refused_rather_than_taken_for_one(variable: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(**{**GOOD, variable: "  "})
+    (line,) = str(caught.value).splitlines()
+    assert line.startswith(f"{variable} is invalid (it is empty): expected ")
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgres://app:pw@db.internal/marketplace", "postgresql+asyncpg://app:pw@db.internal/marketplace"),
+        ("postgresql://app@db.internal:6432/mp", "postgresql+asyncpg://app@db.internal:6432/mp"),
+        ("postgresql+asyncpg://app@db/mp", "postgresql+asyncpg://app@db/mp"),
+        ("sqlite+aiosqlite:///./data/app.db", "sqlite+aiosqlite:///./data/app.db"),
+    ],
+)
+def test_postgres_urls_as_providers_hand_them_out_are_normalised(given: str, used: str) -> None:
+    assert _load(**GOOD, MPSLACK_DATABASE_URL=given).database_url == used  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        ("mysql://app:very-secret@db/mp", "mysql:// is not a supported database"),
+        ("sqlite:///./app.db", "sqlite:// is not a supported database"),
+        ("postgresql+psycopg2://app:very-secret@db/mp", "postgresql+psycopg2:// is not a supported database"),
+        ("not a url at all", "it is not a database URL"),
+    ],
+)
+def test_a_database_url_the_app_cannot_use_is_one_line_without_its_password(given: str, says: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(**GOOD, MPSLACK_DATABASE_URL=given)
+    (line,) = str(caught.value).splitlines()
+    assert line.startswith(f"MPSLACK_DATABASE_URL is invalid ({says}): expected sqlite+aiosqlite:///")
+    assert "very-secret" not in line
+
+
+def test_unknown_mpslack_variables_are_warned_with_the_nearest_known_name() -> None:
+    warnings = unknown_variables(["MPSLACK_DEFUALT_CHANNEL", "mpslack_databse_url", "MPSLACK_PORT", "PATH"])
+    assert warnings == [
+        "MPSLACK_DATABSE_URL is not a setting of this app and is ignored; did you mean MPSLACK_DATABASE_URL?",
+        "MPSLACK_DEFUALT_CHANNEL is not a setting of this app and is ignored; "
+        "did you mean MPSLACK_DEFAULT_CHANNEL?",
+    ]
+    (far,) = unknown_variables(["MPSLACK_XYZZY"])
+    assert "the app reads MPSLACK_CONFIG_FILE, " in far
+
+
+def test_the_dotenv_file_counts_as_the_environment(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("MPSLACK_TICK_SECOND=5\nexport SLACK_BOT_TOKEN=xoxb-1\n")
+    names = environment_names(str(tmp_path / ".env"))
+    assert "SLACK_BOT_TOKEN" in {n.upper() for n in names}
+    assert [w for w in unknown_variables(names) if "TICK" in w] == [
+        "MPSLACK_TICK_SECOND is not a setting of this app and is ignored; did you mean MPSLACK_TICK_SECONDS?"
+    ]
+
+
+# --- the command line: what `check-config` and `serve` print --------------------------------------
+
+
+def _environment(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    for name, value in {**GOOD, "MPSLACK_LOG_LEVEL": "ERROR", **values}.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_check_config_refuses_one_line_per_problem_and_warns_of_unknown_variables(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _environment(monkeypatch, MPSLACK_DEFAULT_CHANNEL="#stewards", SLACK_BOT_TOKEN="xoxp-very-secret")
+    monkeypatch.setenv("MPSLACK_DEFAULT_CHANEL", "C0STEWARDS")
+    assert main(["check-config"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == (
+        "marketplace-slack: warning: MPSLACK_DEFAULT_CHANEL is not a setting of this app and is ignored; "
+        "did you mean MPSLACK_DEFAULT_CHANNEL?"
+    )
+    assert err[1] == "marketplace-slack: configuration error:"
+    assert [line.split(" ")[0] for line in err[2:]] == ["SLACK_BOT_TOKEN", "MPSLACK_DEFAULT_CHANNEL"]
+    assert "very-secret" not in "\n".join(err)
+
+
+def test_check_config_passes_with_only_a_warning(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _environment(monkeypatch, MPSLACK_DATABASE_URL="postgres://app@db.internal/mp")
+    monkeypatch.setenv("MPSLACK_PROT", "3000")
+    assert main(["check-config"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("Configuration OK")
+    assert "MPSLACK_PROT is not a setting of this app and is ignored; did you mean MPSLACK_PORT?" in err
+
+
+def test_serve_says_in_one_line_that_the_database_is_unreachable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    _environment(monkeypatch, MPSLACK_DATABASE_URL=f"postgresql://app:very-secret@127.0.0.1:{port}/mp")
+    assert main(["serve"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(
+        f"marketplace-slack: cannot open the database postgresql+asyncpg://app:***@127.0.0.1:{port}/mp ("
+    )
+    assert line.endswith("check MPSLACK_DATABASE_URL, and that the database is up and reachable from here")
+    assert "very-secret" not in line
+
+
+def test_serve_says_in_one_line_that_the_port_is_taken(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        _environment(
+            monkeypatch,
+            MPSLACK_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'app.db'}",
+            MPSLACK_HOST="127.0.0.1",
+            MPSLACK_PORT=str(port),
+        )
+        assert main(["serve"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (
+        f"marketplace-slack: port {port} on 127.0.0.1 is already in use: stop what listens there "
+        "or set MPSLACK_PORT to a free port"
+    )

@@ -105,6 +105,10 @@ def test_the_documented_example_is_valid(tmp_path: Path) -> None:
         ("expiry: {days_before: [0]}", "expiry.days_before.0:"),
         ("routes: [{channel: C1}]", "routes.0: a route names exactly one of"),
         ("routes: [{product: X, channel: C1, reminders: sometimes}]", "routes.0.reminders:"),
+        # Channel names where Slack wants ids: refused at start-up, not when the first card bounces.
+        ("routes: [{domain: Sales, channel: '#sales'}]", "routes.0: '#sales' is a name, not a channel id"),
+        ("digests: [{channel: stewards}]", "digests.0.channel: 'stewards' is a name, not a channel id"),
+        ("reminders: {escalation: {channel: '#leads'}}", "reminders.escalation.channel: '#leads' is a name"),
     ],
 )
 def test_errors_name_the_file_and_the_key(tmp_path: Path, text: str, where: str) -> None:

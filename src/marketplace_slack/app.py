@@ -7,6 +7,7 @@ and benchmarks run the very same wiring against the sandbox and the fake Slack.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import socket
 import uuid
@@ -28,6 +29,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from marketplace_slack.config import Settings
 from marketplace_slack.config_file import load_config_file
@@ -46,6 +49,7 @@ from marketplace_slack.slack import listeners
 from marketplace_slack.slack.directory import SlackDirectory
 from marketplace_slack.slack.messenger import SlackMessenger
 from marketplace_slack.store.database import open_store
+from marketplace_slack.store.engine import UnsupportedDatabase
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow.routing import Router
 from marketplace_slack.workflow.schedule import Timekeeper, build_timekeeper
@@ -54,6 +58,24 @@ from marketplace_slack.workflow.service import Workflow
 log = structlog.get_logger(__name__)
 
 MAX_WEBHOOK_BYTES = 1 << 20
+
+# What cannot be opened or reached, as opposed to a bug (which keeps its traceback).
+DATABASE_FAILURES = (OSError, SQLAlchemyError, UnsupportedDatabase)
+
+
+class StartupError(Exception):
+    """The app cannot start for a reason outside it; the message is one line, safe to print."""
+
+
+DATABASE_FIX = "check MPSLACK_DATABASE_URL, and that the database is up and reachable from here"
+
+
+def database_failure(url: str, exc: BaseException) -> str:
+    """What went wrong opening the database, naming it without its password."""
+    where = make_url(url).render_as_string(hide_password=True)
+    reason = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's own error
+    text = " ".join(str(reason).split()) or type(reason).__name__
+    return f"cannot open the database {where} ({text[:200]})"
 
 
 def build_slack_client(settings: Settings) -> AsyncWebClient:
@@ -130,10 +152,20 @@ class Application:
     ) -> None:
         self._runner = web.AppRunner(self.web, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(
-            self._runner, host or self.settings.host, self.settings.port if port is None else port
-        )
-        await site.start()
+        host = host or self.settings.host
+        port = self.settings.port if port is None else port
+        site = web.TCPSite(self._runner, host, port)
+        try:
+            await site.start()
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise StartupError(
+                    f"port {port} on {host} is already in use: stop what listens there "
+                    "or set MPSLACK_PORT to a free port"
+                ) from None
+            raise StartupError(
+                f"cannot listen on {host}:{port} ({exc.strerror}): check MPSLACK_HOST"
+            ) from None
         bound = self._runner.addresses[0]
         self.url = f"http://{_display_host(bound[0])}:{bound[1]}"
         if self.settings.socket_mode:
@@ -210,7 +242,10 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
     config = load_config_file(settings.config_path)  # before anything opens: a bad file stops start-up
     router = Router.from_routes(settings.default_channel, config.routes)
     vault = TokenVault(settings.encryption_keys)
-    store = await open_store(settings.database_url, vault, schema=settings.database_schema)
+    try:
+        store = await open_store(settings.database_url, vault, schema=settings.database_schema)
+    except DATABASE_FAILURES as exc:
+        raise StartupError(f"{database_failure(settings.database_url, exc)}: {DATABASE_FIX}") from None
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
     marketplace = MarketplaceClient(str(settings.marketplace_url), settings.marketplace_token, http=http)
     slack_client = build_slack_client(settings)
@@ -269,8 +304,8 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
 async def serve(settings: Settings) -> None:
     """`marketplace-slack serve`: run until interrupted."""
     application = await build(settings)
-    await application.start()
     try:
+        await application.start()
         await asyncio.Event().wait()
     finally:
         await application.stop()

@@ -1,4 +1,4 @@
-"""The `marketplace-slack` command: serve, demo, sandbox, register-webhook and key tools."""
+"""The `marketplace-slack` command: serve, check-config, doctor, demo, sandbox, webhook and key tools."""
 
 from __future__ import annotations
 
@@ -51,6 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="validate the settings and the configuration file, then exit")
     check.set_defaults(run=_run_check_config)
 
+    doctor = sub.add_parser(
+        "doctor", help="check Slack, the Marketplace, the webhook, the database and the clock, then exit"
+    )
+    doctor.add_argument(
+        "--webhook-url",
+        help="the public URL of this app's webhook route (default: MPSLACK_PUBLIC_URL + the webhook path)",
+    )
+    doctor.add_argument("--timeout", type=float, default=10.0, help="seconds each check may take")
+    doctor.set_defaults(run=_run_doctor)
+
     register = sub.add_parser("register-webhook", help="register this app's webhook with the Marketplace")
     register.add_argument("--url", required=True, help="the public URL of this app's webhook route")
     register.add_argument("--no-verify-tls", action="store_true", help="let the Marketplace skip TLS checks")
@@ -65,15 +75,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings() -> Any:
-    from marketplace_slack.config import ConfigError, load_settings
+    from marketplace_slack.config import ConfigError, environment_names, load_settings, unknown_variables
     from marketplace_slack.infra.logs import configure
 
+    for warning in unknown_variables(environment_names()):
+        print(f"marketplace-slack: warning: {warning}", file=sys.stderr)
     try:
         settings = load_settings()
     except ConfigError as exc:
         raise _ConfigExit(str(exc)) from None
     configure(settings.log_level, settings.log_format)
     return settings
+
+
+def _config_file(settings: Any) -> Any:
+    from marketplace_slack.config_file import ConfigFileError, load_config_file
+
+    try:
+        return load_config_file(settings.config_path)
+    except ConfigFileError as exc:
+        raise _ConfigExit(str(exc)) from None
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -85,24 +106,22 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from marketplace_slack.app import serve
+    from marketplace_slack.app import StartupError, serve
     from marketplace_slack.config_file import ConfigFileError
 
     try:
         asyncio.run(serve(_settings()))
     except ConfigFileError as exc:
         raise _ConfigExit(str(exc)) from None
+    except StartupError as exc:
+        print(f"marketplace-slack: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
 def _run_check_config(args: argparse.Namespace) -> int:
-    from marketplace_slack.config_file import ConfigFileError, load_config_file
-
     settings = _settings()
-    try:
-        config = load_config_file(settings.config_path)
-    except ConfigFileError as exc:
-        raise _ConfigExit(str(exc)) from None
+    config = _config_file(settings)
     reminders = config.reminders
     print(f"Configuration OK ({settings.config_path or 'no configuration file: defaults'}).")
     print(f"  routes: {len(config.routes)}")
@@ -121,6 +140,17 @@ def _run_check_config(args: argparse.Namespace) -> int:
     leads = ", ".join(f"{d} day{'' if d == 1 else 's'}" for d in config.expiry.leads)
     print(f"  expiry notices: {leads + ' before' if config.expiry.enabled else 'off'}")
     return 0
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    from marketplace_slack.doctor import diagnose
+
+    settings = _settings()
+    config = _config_file(settings)
+    findings = asyncio.run(diagnose(settings, config, webhook_url=args.webhook_url, timeout=args.timeout))
+    for finding in findings:
+        print(finding.line())
+    return 0 if all(f.ok for f in findings) else 1
 
 
 def _run_register(args: argparse.Namespace) -> int:

@@ -6,12 +6,28 @@ variable and what it expects; secrets are `SecretStr` so they never print.
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from cryptography.fernet import Fernet
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, DotEnvSettingsSource, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from marketplace_slack.config_file import channel_id
 
 
 class ConfigError(Exception):
@@ -21,11 +37,14 @@ class ConfigError(Exception):
 # What each variable expects, for the one-line errors. Keys are field names.
 _EXPECTS: dict[str, str] = {
     "marketplace_url": "the Marketplace API base URL including /marketplace, e.g. https://na.api.immutacloud.com/marketplace",
+    "slack_bot_token": "the Slack bot token (xoxb-...), the Bot User OAuth Token on OAuth & Permissions",
+    "slack_signing_secret": "the Slack app's signing secret (HTTP mode), on its Basic Information page",
+    "slack_app_token": "an app-level token (xapp-...) with connections:write, from Basic Information",
     "marketplace_token": "the app's own Marketplace personal access token (reads, registers webhooks)",
-    "slack_bot_token": "the Slack bot token (xoxb-...)",
-    "slack_signing_secret": "the Slack app's signing secret (HTTP mode)",
+    "database_url": "sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user:password@host/database",
+    "public_url": "the app's public base URL, e.g. https://marketplace-slack.example.com",
     "encryption_keys": "one or more comma-separated Fernet keys (make one with `marketplace-slack gen-key`)",
-    "default_channel": "a Slack channel id for request cards, e.g. C0123456789",
+    "default_channel": "the id of the Slack channel for request cards (its details, About, at the bottom)",
     "webhook_signing_key": "the key the Marketplace signs webhooks with",
     "port": "a TCP port number",
     "reconcile_seconds": "a number of seconds (at least 30)",
@@ -34,10 +53,24 @@ _EXPECTS: dict[str, str] = {
 }
 
 
+ENV_FILE: Final = ".env"
+PREFIX: Final = "MPSLACK_"  # the app's own variables; MARKETPLACE_ and SLACK_ ones are shared with others
+
+_TOKEN_PREFIXES: Final = {"slack_bot_token": "xoxb-", "slack_app_token": "xapp-"}
+# What a token of the wrong kind is, told by its prefix (which is not the secret part).
+_TOKEN_KINDS: Final = {
+    "xoxb-": "a bot token",
+    "xoxp-": "a user token",
+    "xoxe-": "a refresh token",
+    "xapp-": "an app-level token",
+}
+_DRIVERS: Final = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+
+
 class Settings(BaseSettings):
     """Everything the app reads from its environment. Field names map to the variables below."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", populate_by_name=True)
 
     # Marketplace
     marketplace_url: AnyHttpUrl = Field(alias="MARKETPLACE_URL")
@@ -55,7 +88,9 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
     slack_api_url: AnyHttpUrl | None = Field(default=None, alias="SLACK_API_URL")
-    default_channel: str = Field(alias="MPSLACK_DEFAULT_CHANNEL", min_length=1)
+    default_channel: Annotated[str, AfterValidator(channel_id)] = Field(
+        alias="MPSLACK_DEFAULT_CHANNEL", min_length=1
+    )
     config_file: Path | None = Field(default=None, alias="MPSLACK_CONFIG_FILE")
     routes_file: Path | None = Field(default=None, alias="MPSLACK_ROUTES_FILE")  # the old name of the same
 
@@ -65,6 +100,8 @@ class Settings(BaseSettings):
     )
     database_schema: str | None = Field(default=None, alias="MPSLACK_DATABASE_SCHEMA")  # PostgreSQL only
     encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(alias="MPSLACK_ENCRYPTION_KEYS")
+    # Where the Marketplace reaches this app: `doctor` looks for the webhook registered at it.
+    public_url: AnyHttpUrl | None = Field(default=None, alias="MPSLACK_PUBLIC_URL")
     host: str = Field(default="0.0.0.0", alias="MPSLACK_HOST")  # noqa: S104 - a server in a container
     port: int = Field(default=3000, alias="MPSLACK_PORT", ge=0, le=65535)  # 0: any free port
     reconcile_seconds: int = Field(default=300, alias="MPSLACK_RECONCILE_SECONDS", ge=30)
@@ -93,6 +130,48 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"key {number} is not a Fernet key (32 url-safe base64-encoded bytes)"
                 ) from None
+        return value
+
+    @field_validator("marketplace_url")
+    @classmethod
+    def _api_base(cls, value: AnyHttpUrl) -> AnyHttpUrl:
+        # Without it every call 404s: the API lives under /marketplace on the tenant's host.
+        if not (value.path or "").rstrip("/").endswith("/marketplace"):
+            raise ValueError("its path does not end with /marketplace")
+        return value
+
+    @field_validator("slack_bot_token", "slack_app_token")
+    @classmethod
+    def _token_kind(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            return value
+        wanted = _TOKEN_PREFIXES[str(info.field_name)]
+        token = value.get_secret_value().strip()
+        if not token.startswith(wanted):
+            seen = next((kind for prefix, kind in _TOKEN_KINDS.items() if token.startswith(prefix)), None)
+            raise ValueError(f"it does not start with {wanted}" + (f"; it is {seen}" if seen else ""))
+        return value
+
+    @field_validator("marketplace_token", "slack_signing_secret", "webhook_signing_key")
+    @classmethod
+    def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("it is empty")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        scheme, separator, rest = value.partition("://")
+        if scheme in ("postgres", "postgresql"):
+            # What hosting providers hand out; the app talks to PostgreSQL through asyncpg.
+            value = f"postgresql+asyncpg://{rest}"
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("it is not a database URL") from None
+        if not separator or _DRIVERS.get(url.get_backend_name()) != url.get_driver_name():
+            raise ValueError(f"{scheme}:// is not a supported database")
         return value
 
     @model_validator(mode="after")
@@ -130,6 +209,27 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(describe_errors(exc)) from None
 
 
+def unknown_variables(names: Iterable[str]) -> list[str]:
+    """A warning for each `MPSLACK_` variable the app does not read, with the nearest one it does."""
+    known = sorted(f.alias for f in Settings.model_fields.values() if f.alias and f.alias.startswith(PREFIX))
+    # Compared without the prefix, which every name shares and would make any two look alike.
+    suffixes = {name.removeprefix(PREFIX): name for name in known}
+    warnings = []
+    for name in sorted({n.upper() for n in names if n.upper().startswith(PREFIX)} - set(known)):
+        nearest = difflib.get_close_matches(name.removeprefix(PREFIX), suffixes, n=1, cutoff=0.6)
+        hint = f"; did you mean {suffixes[nearest[0]]}?" if nearest else f"; the app reads {', '.join(known)}"
+        warnings.append(f"{name} is not a setting of this app and is ignored{hint}")
+    return warnings
+
+
+def environment_names(env_file: str | None = ENV_FILE) -> set[str]:
+    """The names set in the environment and in the `.env` file settings are read from."""
+    names = set(os.environ)
+    if env_file and Path(env_file).is_file():
+        names |= set(DotEnvSettingsSource(Settings, env_file=env_file).env_vars)
+    return names
+
+
 def describe_errors(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors(include_input=False, include_url=False):
@@ -139,7 +239,8 @@ def describe_errors(exc: ValidationError) -> str:
         if not variable:  # a cross-field rule: its message already names the variables
             lines.append(str(error["msg"]).removeprefix("Value error, "))
             continue
-        problem = "is missing" if error["type"] == "missing" else f"is invalid ({error['msg']})"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problem = "is missing" if error["type"] == "missing" else f"is invalid ({message})"
         expects = _EXPECTS.get(field_name)
         lines.append(f"{variable} {problem}" + (f": expected {expects}" if expects else ""))
     return "\n".join(lines)

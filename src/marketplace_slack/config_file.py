@@ -48,6 +48,28 @@ def _zone(name: str) -> str:
 
 TimeZoneName = Annotated[str, AfterValidator(_zone)]
 
+# Slack channel names are lower case, so capitals and digits after C (public), G (private) or D (a DM)
+# can only be an id. Slack refuses a name where it wants an id, long after start-up.
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]+")
+
+
+def channel_id(value: str) -> str:
+    if not _CHANNEL_ID.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is a name, not a channel id: use the channel's id, e.g. C0123ABCDEF "
+            "(its details in Slack, About, at the bottom)"
+        )
+    return value
+
+
+ChannelId = Annotated[str, AfterValidator(channel_id)]
+
+
+def _route_channel(route: Route) -> Route:
+    channel_id(route.channel)
+    return route
+
+
 _SPAN = re.compile(r"(\d+)\s*([dhm])")
 
 
@@ -123,7 +145,7 @@ class WorkingHoursConfig(_Section):
 
 class EscalationConfig(_Section):
     after: int = Field(default=3, ge=1, le=100)
-    channel: str | None = None
+    channel: ChannelId | None = None
     usergroup: str | None = None
     timezone: TimeZoneName | None = None  # whose working hours gate it; default reminders.timezone
 
@@ -163,7 +185,7 @@ class RemindersConfig(_Section):
 
 
 class DigestConfig(_Section):
-    channel: str = Field(min_length=1)
+    channel: ChannelId
     schedule: CronExpression = "0 9 * * mon-fri"
     timezone: TimeZoneName = "UTC"
     scope: Literal["channel", "all"] = "channel"  # cards routed to this channel, or every pending one
@@ -181,7 +203,7 @@ class ExpiryConfig(_Section):
 
 
 class ConfigFile(_Section):
-    routes: list[Route] = []
+    routes: list[Annotated[Route, AfterValidator(_route_channel)]] = []
     reminders: RemindersConfig = RemindersConfig()
     digests: list[DigestConfig] = []
     expiry: ExpiryConfig = ExpiryConfig()

@@ -32,12 +32,17 @@ class Registration:
         return f"Webhook {self.webhook_id} {action}. Test delivery {test}."
 
 
+async def registered_webhook(client: MarketplaceClient, url: str) -> wire.Webhook | None:
+    """The webhook registered for `url` (a trailing slash aside), if any."""
+    return next((w for w in await client.get_webhooks() if w.url.rstrip("/") == url.rstrip("/")), None)
+
+
 async def register_webhook(
     client: MarketplaceClient, url: str, signing_key: SecretStr, *, verify_tls: bool = True
 ) -> Registration:
     """Create the webhook for `url`, or update the one that exists, then run a test delivery."""
     key = signing_key.get_secret_value()
-    existing = next((w for w in await client.get_webhooks() if w.url.rstrip("/") == url.rstrip("/")), None)
+    existing = await registered_webhook(client, url)
     if existing is None:
         webhook = await client.create_webhook(
             wire.CreateWebhookRequest(url=url, verify_tls=verify_tls, signing_key=key)
