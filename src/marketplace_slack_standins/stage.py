@@ -153,8 +153,8 @@ class Stage:
         action = ids.APPROVE if verdict == "approve" else ids.DENY
         delivery = await self.click(username, request_id, action, duration=duration)
         views = self.slack.views(user_id)
-        if len(views) == opened:
-            return delivery  # no modal: the app answered with an ephemeral sentence instead
+        if len(views) == opened or views[-1]["callback_id"] not in (ids.APPROVE_MODAL, ids.DENY_MODAL):
+            return delivery  # no form: the modal says why not, or an ephemeral sentence does
         answers: dict[str, Any] = {ids.REASON_INPUT: reason} if reason else {}
         return await self.submit(username, views[-1], answers)
 

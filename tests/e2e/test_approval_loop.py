@@ -151,22 +151,28 @@ async def test_non_approver_is_told_in_one_sentence_and_nothing_changes(stage: S
 
     await stage.click("nora", request_id, ids.APPROVE)
 
-    assert stage.slack.views(user) == []
-    told = stage.slack.ephemeral_messages(user=user)
-    assert "not an approver" in told[-1].text and len(told) == 2  # after "Linked to the Marketplace…"
+    [modal] = stage.slack.views(user)  # the click's modal, turned into the reason
+    assert modal["callback_id"] == ids.REFUSAL_MODAL and "not an approver" in _text(modal["blocks"])
+    assert len(stage.slack.ephemeral_messages(user=user)) == 1  # only "Linked to the Marketplace…"
     assert all(str(r.status) == "PENDING" for r in await _records(stage, request_id))
 
 
-async def test_unlinked_steward_gets_a_link_button(stage: Stage) -> None:
+async def test_unlinked_steward_gets_the_link_form_in_the_clicks_modal(stage: Stage) -> None:
     request_id = await stage.request_access("rick", "Sales Pipeline")
     await stage.settle()
     user = stage.slack_user("sara")
 
     await stage.click("sara", request_id, ids.APPROVE)
 
-    told = stage.slack.ephemeral_messages(user=user)
-    assert len(told) == 1 and ids.LINK_ACCOUNT in _text(told[0].blocks)
-    assert stage.slack.views(user) == []
+    [modal] = stage.slack.views(user)
+    assert modal["callback_id"] == ids.LINK_MODAL and "Link your Marketplace account first" in _text(
+        modal["blocks"]
+    )
+    assert stage.slack.ephemeral_messages(user=user) == []
+    await stage.submit("sara", modal, {ids.TOKEN_INPUT: stage.sandbox.token_for("sara")})
+    assert await stage.app.store.links.get(stage.slack.team_id, user) is not None
+    await stage.decide("sara", request_id, "approve", duration="7:DAYS")
+    assert str((await stage.app.marketplace.get_access_request_by_id(request_id)).status) == "APPROVED"
 
 
 async def test_double_submit_makes_one_decision(stage: Stage) -> None:

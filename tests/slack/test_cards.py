@@ -54,9 +54,20 @@ def _actions_block(state: CardState) -> dict[str, Any]:
     return next(b for b in card.blocks if b["type"] == "actions")
 
 
+def test_the_actions_block_id_changes_with_the_card_and_only_then() -> None:
+    # Slack keeps a select's state by block id across chat.update: a changed card needs a new id, so
+    # a duration picked on what the card showed before does not stay picked on what it shows now.
+    state = pending_data_access()
+    same = _actions_block(state)["block_id"]
+    assert _actions_block(state)["block_id"] == same
+    changed = replace(state, notice="The last decision could not be recorded.")
+    assert _actions_block(changed)["block_id"] != same
+    assert ids.base_of(_actions_block(changed)["block_id"]) == ids.CARD_ACTIONS_BLOCK
+
+
 def test_pending_card_offers_approve_duration_deny_and_link() -> None:
     block = _actions_block(pending_data_access())
-    assert block["block_id"] == ids.CARD_ACTIONS_BLOCK
+    assert ids.base_of(block["block_id"]) == ids.CARD_ACTIONS_BLOCK
     kinds = [(e["action_id"], e.get("style")) for e in block["elements"]]
     assert kinds == [
         (ids.APPROVE, "primary"),

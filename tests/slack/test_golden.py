@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
-from marketplace_slack.domain import CardState
+from marketplace_slack.domain import CardState, Verdict
 from marketplace_slack.slack import messages, views
 from marketplace_slack.slack.cards import render_card
+from marketplace_slack.workflow import sentences
 from marketplace_slack_standins.fakeslack.blockkit import validate_blocks, validate_message, validate_view
 
 from .factories import (
@@ -38,7 +39,15 @@ def test_modals_match_golden() -> None:
     )
     deny = views.deny_modal("req-1001", "Customer 360", private_metadata='{"r":"req-1001"}')
     link = views.link_modal(private_metadata='{"c":"C123"}')
-    for name, view in (("approve", approve), ("deny", deny), ("link", link)):
+    shown = (
+        ("approve", approve),
+        ("deny", deny),
+        ("link", link),
+        ("pending", views.pending_modal(Verdict.APPROVE)),
+        ("refusal", views.refusal_modal(Verdict.DENY, sentences.already_decided("approved", "Omar Hassan"))),
+        ("link_first", views.link_modal(private_metadata='{"c":"C123"}', lead=sentences.LINK_FIRST)),
+    )
+    for name, view in shown:
         assert validate_view(view) == []
         assert_golden(f"modal_{name}", view)
 

@@ -152,6 +152,23 @@ async def test_approve_hands_what_bolt_extracted_to_the_decisions(rig: Rig) -> N
     assert call["duration_choice"] == "30:DAYS"  # the picker's preselection: the requested duration
 
 
+async def test_the_cards_fresh_block_ids_are_matched_by_their_base(rig: Rig) -> None:
+    ts, blocks = await rig.card()
+    [actions] = [b for b in blocks if b.get("type") == "actions"]
+    assert actions["block_id"] != ids.CARD_ACTIONS_BLOCK  # fresh per rendering
+    assert ids.base_of(actions["block_id"]) == ids.CARD_ACTIONS_BLOCK
+    assert await rig.click(ids.DENY, blocks=blocks, ts=ts) == 200
+    assert await rig.click(ids.DURATION, blocks=blocks, ts=ts, value="7:DAYS") == 200  # acked, nothing to do
+    assert [name for name, _ in rig.calls] == ["start"]
+    actions["block_id"] = ids.CARD_ACTIONS_BLOCK + "_lookalike"
+    assert await rig.click(ids.APPROVE, blocks=blocks, ts=ts) == 404  # a base, not a prefix
+
+
+def _shown(view: dict[str, Any], base: str) -> str:
+    """The id the view gives the block of `base` (input block ids are fresh per rendering)."""
+    return next(b["block_id"] for b in view["blocks"] if ids.base_of(b.get("block_id", "")) == base)
+
+
 async def test_a_click_without_a_request_id_is_answered_and_starts_nothing(rig: Rig) -> None:
     ts, blocks = await rig.card()
     for block in blocks:
@@ -185,7 +202,7 @@ async def test_snooze_hands_the_step_and_the_days_to_the_reminders(rig: Rig) -> 
 async def test_approve_outside_the_cards_action_block_is_not_ours(rig: Rig) -> None:
     ts, blocks = await rig.card()
     for block in blocks:
-        if block.get("block_id") == ids.CARD_ACTIONS_BLOCK:
+        if ids.base_of(block.get("block_id", "")) == ids.CARD_ACTIONS_BLOCK:
             block["block_id"] = "somewhere_else"
     assert await rig.click(ids.APPROVE, blocks=blocks, ts=ts) == 404  # Bolt: no listener matched
     assert rig.calls == []
@@ -196,7 +213,7 @@ async def test_the_link_form_uses_the_parser_its_tests_test(rig: Rig) -> None:
     refused = await rig.submit(view, {ids.TOKEN_INPUT: "abc def"})
     assert refused == {
         "response_action": "errors",
-        "errors": {ids.TOKEN_BLOCK: sentences.TOKEN_HAS_SPACES.text},
+        "errors": {_shown(view, ids.TOKEN_BLOCK): sentences.TOKEN_HAS_SPACES.text},
     }
     assert rig.calls == []
     await rig.submit(view, {ids.TOKEN_INPUT: "  abc.def  "})
@@ -210,7 +227,7 @@ async def test_a_decision_form_that_names_no_request_is_refused_in_the_form(rig:
     refused = await rig.submit(view, {})
     assert refused == {
         "response_action": "errors",
-        "errors": {ids.REASON_BLOCK: sentences.FORM_WITHOUT_REQUEST.text},
+        "errors": {_shown(view, ids.REASON_BLOCK): sentences.FORM_WITHOUT_REQUEST.text},
     }
     assert rig.calls == []
     view["private_metadata"] = json.dumps({"r": "req-1", "c": CHANNEL})

@@ -23,7 +23,10 @@ from marketplace_slack.slack.views import (
     link_modal,
     parse_decision_submission,
     parse_link_submission,
+    pending_modal,
+    refusal_modal,
 )
+from marketplace_slack.workflow import sentences
 from marketplace_slack_standins.fakeslack.blockkit import validate_view
 
 PAYLOADS = Path(__file__).parents[1] / "data" / "slack-payloads"
@@ -37,13 +40,26 @@ def _submission(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _shown(base: str) -> str:
+    """The id our modals give the block of `base` (fresh per rendering), as Slack reports it back."""
+    for view in (APPROVE, DENY, LINK):
+        for block in view["blocks"]:
+            if ids.base_of(block.get("block_id", "")) == base:
+                return str(block["block_id"])
+    raise LookupError(base)
+
+
+def _by_base(errors: dict[str, str]) -> dict[str, str]:
+    return {ids.base_of(block_id): message for block_id, message in errors.items()}
+
+
 def _select(block: str, action: str, value: str | None) -> dict[str, Any]:
     option = None if value is None else {"text": {"type": "plain_text", "text": value}, "value": value}
-    return {block: {action: {"type": "static_select", "selected_option": option}}}
+    return {_shown(block): {action: {"type": "static_select", "selected_option": option}}}
 
 
 def _text(block: str, action: str, value: str | None, kind: str = "plain_text_input") -> dict[str, Any]:
-    return {block: {action: {"type": kind, "value": value}}}
+    return {_shown(block): {action: {"type": kind, "value": value}}}
 
 
 def _approve_values(
@@ -59,6 +75,7 @@ def _approve_values(
 
 APPROVE = approve_modal("req-1", "Customer 360", initial_duration="7:DAYS", private_metadata="{}")
 DENY = deny_modal("req-1", "Customer 360", private_metadata="{}")
+LINK = link_modal(private_metadata="{}")
 
 
 @pytest.mark.parametrize(
@@ -105,7 +122,11 @@ def test_valid_submissions_parse(values: dict[str, Any], expected: Decision) -> 
         (_approve_values("7:DAYS", reason="r" * 1001), ids.REASON_BLOCK, "1000 characters"),
         (_text(ids.REASON_BLOCK, ids.REASON_INPUT, "   \n "), ids.REASON_BLOCK, "Say why"),
         (_text(ids.REASON_BLOCK, ids.REASON_INPUT, None), ids.REASON_BLOCK, "Say why"),
-        ({}, ids.REASON_BLOCK, "Say why"),
+        (
+            {"blocks": DENY["blocks"], "state": {"values": {}}},
+            ids.REASON_BLOCK,
+            "Say why",
+        ),  # nothing in state
     ],
 )
 def test_invalid_submissions_return_errors_keyed_by_block(
@@ -113,9 +134,10 @@ def test_invalid_submissions_return_errors_keyed_by_block(
 ) -> None:
     result = parse_decision_submission(values)
     assert isinstance(result, dict)
-    assert fragment in result[block]
+    assert fragment in _by_base(result)[block]
     response = errors_response(result)
     assert response["response_action"] == "errors"
+    # Slack shows an error only under a block id the view carries, fresh ids included.
     assert set(response["errors"]) <= {
         b["block_id"] for b in APPROVE["blocks"] + DENY["blocks"] if "block_id" in b
     }
@@ -125,13 +147,13 @@ def test_explicit_verdict_wins_over_the_shape() -> None:
     values = _approve_values("7:DAYS", reason="not needed")
     assert parse_decision_submission(values, verdict=Verdict.DENY) == Decision(Verdict.DENY, "not needed")
     result = parse_decision_submission({}, verdict=Verdict.APPROVE)
-    assert isinstance(result, dict) and ids.DURATION_BLOCK in result
+    assert isinstance(result, dict) and ids.DURATION_BLOCK in result  # no block to name: the base
 
 
 def test_approve_modal_shape() -> None:
     assert validate_view(APPROVE) == []
     assert APPROVE["callback_id"] == ids.APPROVE_MODAL
-    blocks = {b.get("block_id"): b for b in APPROVE["blocks"]}
+    blocks = {ids.base_of(b.get("block_id", "")): b for b in APPROVE["blocks"]}
     select = blocks[ids.DURATION_BLOCK]["element"]
     assert select["action_id"] == ids.DURATION_INPUT and select["initial_option"]["value"] == "7:DAYS"
     amount = blocks[ids.CUSTOM_AMOUNT_BLOCK]["element"]
@@ -149,7 +171,7 @@ def test_approve_modal_shape() -> None:
 def test_deny_modal_requires_a_bounded_reason() -> None:
     assert validate_view(DENY) == []
     assert DENY["callback_id"] == ids.DENY_MODAL
-    reason = next(b for b in DENY["blocks"] if b.get("block_id") == ids.REASON_BLOCK)
+    reason = next(b for b in DENY["blocks"] if b.get("block_id") == _shown_in(DENY, ids.REASON_BLOCK))
     assert reason["optional"] is False
     assert reason["element"]["max_length"] == 1000 and reason["element"]["action_id"] == ids.REASON_INPUT
 
@@ -158,19 +180,61 @@ def test_link_modal_never_prefills_and_explains_the_token() -> None:
     view = link_modal(private_metadata='{"c":"C1"}')
     assert validate_view(view) == []
     assert view["callback_id"] == ids.LINK_MODAL and view["private_metadata"] == '{"c":"C1"}'
-    token = next(b for b in view["blocks"] if b.get("block_id") == ids.TOKEN_BLOCK)
+    token = next(b for b in view["blocks"] if b.get("block_id") == _shown_in(view, ids.TOKEN_BLOCK))
     assert token["element"]["type"] == "plain_text_input" and token["element"]["action_id"] == ids.TOKEN_INPUT
     assert "initial_value" not in token["element"]
     assert "personal access token" in json.dumps(view) and "as you" in json.dumps(view)
 
 
+def _shown_in(view: dict[str, Any], base: str) -> str:
+    return next(b["block_id"] for b in view["blocks"] if ids.base_of(b.get("block_id", "")) == base)
+
+
+def test_input_block_ids_are_fresh_per_rendering_and_stable_for_the_same_one() -> None:
+    again = approve_modal("req-1", "Customer 360", initial_duration="7:DAYS", private_metadata="{}")
+    other = approve_modal("req-1", "Customer 360", initial_duration="30:DAYS", private_metadata="{}")
+    inputs = [b for b in APPROVE["blocks"] if b["type"] == "input"]
+    assert inputs and all(b["block_id"].startswith(ids.base_of(b["block_id"]) + ":") for b in inputs)
+    assert [b.get("block_id") for b in again["blocks"]] == [b.get("block_id") for b in APPROVE["blocks"]]
+    # Slack keeps a select's state by block id across views.update: another rendering, other ids.
+    fresh = {b["block_id"] for b in other["blocks"] if b["type"] == "input"}
+    assert fresh.isdisjoint(b["block_id"] for b in inputs)
+    assert _shown_in(DENY, ids.REASON_BLOCK) != _shown_in(APPROVE, ids.REASON_BLOCK)
+
+
+def test_submissions_are_read_by_base_id_whatever_the_rendering() -> None:
+    values = {
+        ids.fresh(ids.DURATION_BLOCK, "x"): {ids.DURATION_INPUT: {"selected_option": {"value": "30:DAYS"}}},
+        ids.fresh(ids.REASON_BLOCK, "y"): {ids.REASON_INPUT: {"value": "ok"}},
+    }
+    assert parse_decision_submission(values) == Decision(
+        Verdict.APPROVE, "ok", Duration(30, DurationUnit.DAYS)
+    )
+    errors = parse_decision_submission({**values, ids.fresh(ids.REASON_BLOCK, "y"): {}}, verdict=Verdict.DENY)
+    assert errors == {ids.fresh(ids.REASON_BLOCK, "y"): sentences.REASON_NEEDED.text}
+
+
+def test_the_pending_and_refusal_modals_are_valid_and_have_nothing_to_submit() -> None:
+    pending = pending_modal(Verdict.APPROVE)
+    refusal = refusal_modal(Verdict.DENY, sentences.someone_deciding("U0OMAR"))
+    plain_refusal = refusal_modal(Verdict.DENY, sentences.already_decided("approved", "<!channel> & co"))
+    for view in (pending, refusal, plain_refusal):
+        assert validate_view(view) == [] and "submit" not in view
+    assert pending["callback_id"] == ids.PENDING_MODAL and "Checking" in json.dumps(pending)
+    assert refusal["callback_id"] == ids.REFUSAL_MODAL and refusal["close"]["text"] == "Close"
+    assert "<@U0OMAR> is deciding" in json.dumps(refusal)
+    assert "<!channel>" not in json.dumps(plain_refusal)  # a Marketplace name cannot ping anyone
+    led = link_modal(private_metadata="{}", lead=sentences.LINK_FIRST)
+    assert validate_view(led) == [] and sentences.LINK_FIRST.text in json.dumps(led)
+
+
 def test_parse_link_submission() -> None:
     assert parse_link_submission(_text(ids.TOKEN_BLOCK, ids.TOKEN_INPUT, "  abc.def  ")) == "abc.def"
     assert parse_link_submission(_text(ids.TOKEN_BLOCK, ids.TOKEN_INPUT, "")) == {
-        ids.TOKEN_BLOCK: "Paste your personal access token."
+        _shown(ids.TOKEN_BLOCK): "Paste your personal access token."
     }
     spaced = parse_link_submission(_text(ids.TOKEN_BLOCK, ids.TOKEN_INPUT, "abc def"))
-    assert isinstance(spaced, dict) and "no spaces" in spaced[ids.TOKEN_BLOCK]
+    assert isinstance(spaced, dict) and "no spaces" in spaced[_shown(ids.TOKEN_BLOCK)]
 
 
 def test_private_metadata_is_passed_through_and_bounded() -> None:

@@ -117,7 +117,7 @@ class World:
 
     async def click(self, person: Person, verdict: Verdict, request_id: str = "req-1") -> bool:
         """`person` clicks Approve or Deny on the card; True when the form opened."""
-        opened = len(self.slack.of("open_decision_form"))
+        opened = len(self.slack.of("show_decision_form"))
         await self.workflow.decisions.start(
             team_id=TEAM,
             user_id=SLACK_IDS[person],
@@ -128,7 +128,7 @@ class World:
             message_ts="1700000000.000001",
             duration_choice="7:DAYS",
         )
-        return len(self.slack.of("open_decision_form")) > opened
+        return len(self.slack.of("show_decision_form")) > opened
 
     async def submit(self, person: Person, decision: Decision, request_id: str = "req-1") -> None:
         await self.workflow.decisions.submit(

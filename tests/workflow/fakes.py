@@ -31,6 +31,7 @@ from marketplace_slack.workflow.ports import (
     EscalationNote,
     ExpiryNote,
     MessageRef,
+    ModalRef,
     ReminderNote,
     SlackPerson,
 )
@@ -79,6 +80,10 @@ class FakeSlack:
             if c.method in ("tell", "prompt_link") and user_id in (None, c.args["user_id"])
         ]
 
+    def shown(self) -> list[Sentence]:
+        """The sentences a click's modal was turned into (a refusal, or the link form's reason)."""
+        return [c.args["sentence"] for c in self.calls if c.method in ("show_refusal", "show_link_form")]
+
     def outcomes(self) -> list[Outcome]:
         return [s.outcome for s in self.told()]
 
@@ -126,9 +131,17 @@ class FakeSlack:
         return await self._call("send_expiry_notice", user_id=user_id, note=note)
 
     # Modals
-    async def open_decision_form(
+    async def open_pending(self, trigger_id: str, verdict: Verdict) -> ModalRef | None:
+        """A "Checking…" modal; `fail["open_pending"]` stands for a trigger that expired (None)."""
+        self.calls.append(Call("open_pending", {"trigger_id": trigger_id, "verdict": verdict}))
+        if self.fail.pop("open_pending", None) is not None:
+            return None
+        self._ts += 1
+        return ModalRef(f"V{self._ts:04d}", f"hash-{self._ts}")
+
+    async def show_decision_form(
         self,
-        trigger_id: str,
+        modal: ModalRef,
         request: AccessRequest,
         verdict: Verdict,
         *,
@@ -136,13 +149,19 @@ class FakeSlack:
         context: str,
     ) -> None:
         await self._call(
-            "open_decision_form",
-            trigger_id=trigger_id,
+            "show_decision_form",
+            modal=modal,
             request_id=request.id,
             verdict=verdict,
             initial_duration=initial_duration,
             context=context,
         )
+
+    async def show_refusal(self, modal: ModalRef, verdict: Verdict, sentence: Sentence) -> None:
+        await self._call("show_refusal", modal=modal, verdict=verdict, sentence=sentence)
+
+    async def show_link_form(self, modal: ModalRef, sentence: Sentence, *, context: str) -> None:
+        await self._call("show_link_form", modal=modal, sentence=sentence, context=context)
 
     async def open_link_form(self, trigger_id: str, *, context: str) -> None:
         await self._call("open_link_form", trigger_id=trigger_id, context=context)

@@ -140,65 +140,68 @@ class Case:
     meanwhile: Arrange = nothing  # between the click and the submitted form
     notice: str | None = None  # on the last card shown
     act: str = "decide"
+    shown: tuple[Outcome, ...] = ()  # what the click's modal was turned into instead of the form
 
 
-FORM, UPDATE = "open_decision_form", "update_request"
+PENDING = "open_pending"
+FORM, UPDATE = (PENDING, "show_decision_form"), "update_request"
+REFUSED = (PENDING, "show_refusal")
 ANNOUNCED = ("announce_step", "notify_requester")
 
 OUTCOMES = {
-    "approved": Case(nothing, (), (FORM, UPDATE, UPDATE, *ANNOUNCED), ("ok",), RecordStatus.APPROVED),
-    "denied": Case(nothing, (), (FORM, UPDATE, UPDATE, *ANNOUNCED), ("ok",), RecordStatus.DENIED, DENY),
+    "approved": Case(nothing, (), (*FORM, UPDATE, UPDATE, *ANNOUNCED), ("ok",), RecordStatus.APPROVED),
+    "denied": Case(nothing, (), (*FORM, UPDATE, UPDATE, *ANNOUNCED), ("ok",), RecordStatus.DENIED, DENY),
     "conflict: already decided by someone else": Case(
         omar_got_there_first,
         (Outcome.ALREADY_DECIDED,),
-        (FORM, UPDATE, "tell", UPDATE, *ANNOUNCED),
+        (*FORM, UPDATE, "tell", UPDATE, *ANNOUNCED),
         ("conflict",),
         RecordStatus.APPROVED,
     ),
     "conflict, and the Marketplace cannot say by whom": Case(
         omar_got_there_first_unseen,
         (Outcome.ALREADY_DECIDED,),
-        (FORM, UPDATE, "tell", UPDATE, *ANNOUNCED),
+        (*FORM, UPDATE, "tell", UPDATE, *ANNOUNCED),
         ("conflict",),
         RecordStatus.APPROVED,
     ),
     "forbidden: the Marketplace refused": Case(
-        marketplace_refuses, (Outcome.MARKETPLACE_REFUSED,), (FORM, UPDATE, "tell", UPDATE), ("forbidden",)
+        marketplace_refuses, (Outcome.MARKETPLACE_REFUSED,), (*FORM, UPDATE, "tell", UPDATE), ("forbidden",)
     ),
     "token revoked at the PUT": Case(
         token_revoked_at_put,
         (Outcome.RELINK_NEEDED,),
-        (FORM, UPDATE, "prompt_link", UPDATE),
+        (*FORM, UPDATE, "prompt_link", UPDATE),
         ("unauthorized",),
     ),
     "Marketplace unreachable": Case(
         marketplace_unreachable,
         (Outcome.MARKETPLACE_UNREACHABLE,),
-        (FORM, UPDATE, "tell", UPDATE),
+        (*FORM, UPDATE, "tell", UPDATE),
         ("unavailable",),
         notice=sentences.DECISION_NOT_RECORDED.text,
     ),
     "recorded, but the card cannot be refreshed": Case(
-        reload_fails, (), (FORM, UPDATE), ("ok",), RecordStatus.APPROVED
+        reload_fails, (), (*FORM, UPDATE), ("ok",), RecordStatus.APPROVED
     ),
     "lost claim: someone else is recording": Case(
-        omar_is_recording, (Outcome.SOMEONE_DECIDING,), (FORM, "tell")
+        omar_is_recording, (Outcome.SOMEONE_DECIDING,), (*FORM, "tell")
     ),
     "lost claim: the same steward's earlier submit": Case(
-        sara_is_recording, (Outcome.ALREADY_RECORDING,), (FORM, "tell")
+        sara_is_recording, (Outcome.ALREADY_RECORDING,), (*FORM, "tell")
     ),
     "decided by someone else between click and submit": Case(
         nothing,
         (Outcome.REQUEST_SETTLED,),
-        (FORM, "tell", UPDATE, *ANNOUNCED),
+        (*FORM, "tell", UPDATE, *ANNOUNCED),
         step=RecordStatus.APPROVED,
         meanwhile=omar_decides_meanwhile,
     ),
-    "blocked step": Case(sara_waits_for_privacy, (Outcome.STEP_BLOCKED,), ("tell",)),
+    "blocked step": Case(sara_waits_for_privacy, (), REFUSED, shown=(Outcome.STEP_BLOCKED,)),
     "the steward's step was decided already": Case(
-        sara_decided_already, (Outcome.YOUR_STEP_DECIDED,), ("tell",), step=RecordStatus.APPROVED
+        sara_decided_already, (), REFUSED, step=RecordStatus.APPROVED, shown=(Outcome.YOUR_STEP_DECIDED,)
     ),
-    "not an approver": Case(sara_is_no_approver, (Outcome.NOT_AN_APPROVER,), ("tell",)),
+    "not an approver": Case(sara_is_no_approver, (), REFUSED, shown=(Outcome.NOT_AN_APPROVER,)),
     "retracted duplicate card: lost the post race": Case(
         card_posted_by_a_slow_replica, (), ("post_request", "retract"), act="notify"
     ),
@@ -219,6 +222,7 @@ async def test_every_outcome_of_a_decision(world: World, case: Case) -> None:
 
     assert world.slack.methods() == list(case.slack)
     assert [s.outcome for s in world.slack.told(SLACK_IDS[SARA])] == list(case.told)
+    assert [s.outcome for s in world.slack.shown()] == list(case.shown)
     assert [a.outcome for a in await world.store.audit.list("req-1")] == list(case.audit)
     assert world.gateway.requests["req-1"].steps[0].status is case.step
     if case.notice is not None:
@@ -262,7 +266,7 @@ async def test_the_form_carries_the_request_the_channel_and_the_picked_duration(
     await world.link(SARA)
     await world.posted(request())
     assert await world.click(SARA, Verdict.APPROVE)
-    [form] = world.slack.of("open_decision_form")
+    [form] = world.slack.of("show_decision_form")
     assert form["initial_duration"] == "7:DAYS" and form["verdict"] is Verdict.APPROVE
     assert json.loads(form["context"]) == {"r": "req-1", "c": "C0CARDS", "t": "1700000000.000001"}
 
@@ -292,23 +296,50 @@ async def token_refused(world: World) -> None:
 
 
 CLICKS = {
-    "not linked": (not_linked, Outcome.LINK_FIRST, "prompt_link"),
-    "request gone": (request_gone, Outcome.REQUEST_GONE, "tell"),
-    "Marketplace unreachable": (unreachable_on_load, Outcome.MARKETPLACE_UNREACHABLE, "tell"),
-    "token refused": (token_refused, Outcome.RELINK_NEEDED, "prompt_link"),
+    "not linked": (not_linked, Outcome.LINK_FIRST, "show_link_form"),
+    "request gone": (request_gone, Outcome.REQUEST_GONE, "show_refusal"),
+    "Marketplace unreachable": (unreachable_on_load, Outcome.MARKETPLACE_UNREACHABLE, "show_refusal"),
+    "token refused": (token_refused, Outcome.RELINK_NEEDED, "show_link_form"),
 }
 
 
 @pytest.mark.parametrize(("arrange", "outcome", "surface"), CLICKS.values(), ids=CLICKS.keys())
-async def test_a_click_that_cannot_open_the_form_says_why(
+async def test_a_click_that_cannot_open_the_form_says_why_in_the_modal(
     world: World, arrange: Arrange, outcome: Outcome, surface: str
 ) -> None:
     await world.link(SARA)
     await world.posted(request())
     await arrange(world)
     assert not await world.click(SARA, Verdict.APPROVE)
-    assert world.slack.methods() == [surface]
-    assert world.slack.outcomes() == [outcome]
+    assert world.slack.methods() == [PENDING, surface]  # the modal opened before any Marketplace call
+    assert [s.outcome for s in world.slack.shown()] == [outcome] and world.slack.outcomes() == []
+    [opened] = world.slack.of(PENDING)
+    assert opened["trigger_id"] == "trigger-1"
+    [shown] = world.slack.of(surface)
+    assert shown["modal"].view_id and shown["modal"].hash  # the update names the view and its hash
+
+
+async def test_the_link_form_in_the_modal_keeps_the_channel_and_forgets_a_refused_token(world: World) -> None:
+    await world.link(SARA)
+    await world.posted(request())
+    await token_refused(world)
+    await world.click(SARA, Verdict.APPROVE)
+    [shown] = world.slack.of("show_link_form")
+    assert json.loads(shown["context"]) == {"c": "C0CARDS"}
+    assert await world.store.links.get(TEAM, SLACK_IDS[SARA]) is None
+
+
+async def test_a_modal_that_would_not_open_is_said_in_one_sentence_and_nothing_else_happens(
+    world: World,
+) -> None:
+    await world.link(SARA)
+    await world.posted(request())
+    world.slack.fail["open_pending"] = RuntimeError("expired_trigger_id")
+    loads = world.gateway.fail.copy()
+    assert not await world.click(SARA, Verdict.APPROVE)
+    assert world.slack.methods() == [PENDING, "tell"]
+    assert world.slack.outcomes() == [Outcome.FORM_NOT_OPENED]
+    assert world.gateway.fail == loads
 
 
 SUBMITS = {
@@ -335,6 +366,6 @@ async def test_a_form_that_cannot_be_recorded_says_why(
     assert await world.click(SARA, Verdict.DENY)
     await arrange(world)
     await world.submit(SARA, DENY)
-    assert world.slack.methods() == ["open_decision_form", surface]
+    assert world.slack.methods() == [*FORM, surface]
     assert world.slack.outcomes() == [outcome]
     assert world.gateway.decided == []

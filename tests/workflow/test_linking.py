@@ -131,7 +131,7 @@ async def test_a_token_no_key_can_open_counts_as_unlinked(world: World, tmp_path
         )
         await world.posted(request())
         assert not await world.click(SARA, Verdict.APPROVE)
-        assert world.slack.told() == [sentences.LINK_FIRST]
+        assert world.slack.shown() == [sentences.LINK_FIRST]  # the click's modal asks for a link
         assert await world.store.links.list(TEAM) == []  # the unreadable link is gone
     finally:
         await rotated.aclose()

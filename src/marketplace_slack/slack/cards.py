@@ -153,7 +153,9 @@ def render_card(state: CardState, *, now: datetime) -> Card:
 
     actions = _actions(request, decide=actionable and state.in_progress is None)
     if actions:
-        blocks.append({"type": "actions", "block_id": ids.CARD_ACTIONS_BLOCK, "elements": actions})
+        # A fresh id per rendering: Slack would keep a duration picked on the card before it changed.
+        block_id = ids.fresh(ids.CARD_ACTIONS_BLOCK, blocks, actions)
+        blocks.append({"type": "actions", "block_id": block_id, "elements": actions})
     return Card(text=_fallback_text(request), blocks=blocks)
 
 

@@ -6,7 +6,10 @@ button that nothing answers.
 
 from __future__ import annotations
 
-from typing import Final
+import hashlib
+import json
+import re
+from typing import Any, Final
 
 # Buttons and menus on a request card. Their `value` is the access request id.
 APPROVE: Final = "mp_approve"
@@ -30,6 +33,8 @@ CARD_ACTIONS_BLOCK: Final = "mp_card_actions"
 APPROVE_MODAL: Final = "mp_approve_modal"
 DENY_MODAL: Final = "mp_deny_modal"
 LINK_MODAL: Final = "mp_link_modal"
+PENDING_MODAL: Final = "mp_pending_modal"  # "Checking…", shown at once while the Marketplace answers
+REFUSAL_MODAL: Final = "mp_refusal_modal"  # why the steward cannot decide, with only a Close button
 
 REASON_BLOCK: Final = "mp_reason"
 REASON_INPUT: Final = "mp_reason_input"
@@ -47,3 +52,29 @@ DURATION_INDEFINITE: Final = "indefinite"
 DURATION_CUSTOM: Final = "custom"
 
 SLASH_COMMAND: Final = "/marketplace"
+
+
+# --- block ids that change per rendering ------------------------------------------------------------
+# Slack keeps an input's state by block_id across chat.update and views.update, so a re-rendered card or
+# modal that reused a block id could show the selection made on what was there before. The blocks that
+# carry input state get `<base>:<digest of what the rendering shows>`: a new rendering gets a new id,
+# the same rendering the same one (the renderers stay pure). Listeners and parsers match on the base.
+_SEP: Final = ":"
+
+
+def fresh(base: str, *rendered: Any) -> str:
+    """`base` with a short digest of `rendered` (JSON-able), so a changed rendering has a new block id."""
+    digest = hashlib.blake2s(
+        json.dumps(rendered, sort_keys=True, default=str).encode(), digest_size=4
+    ).hexdigest()
+    return f"{base}{_SEP}{digest}"
+
+
+def base_of(block_id: str) -> str:
+    """The base of a block id `fresh` made (a base id is its own base)."""
+    return block_id.split(_SEP, 1)[0]
+
+
+def matching(base: str) -> re.Pattern[str]:
+    """What a listener registers for the blocks `fresh(base, ...)` names (Bolt accepts a pattern)."""
+    return re.compile(rf"^{re.escape(base)}(?:{_SEP}[0-9a-f]+)?$")

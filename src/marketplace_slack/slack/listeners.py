@@ -18,7 +18,11 @@ from marketplace_slack.domain import Decision, Verdict
 from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.slack import ids
 from marketplace_slack.slack.mrkdwn import escape
-from marketplace_slack.slack.views import parse_decision_submission, parse_link_submission
+from marketplace_slack.slack.views import (
+    parse_decision_submission,
+    parse_link_submission,
+    shown_block_id,
+)
 from marketplace_slack.workflow import sentences
 from marketplace_slack.workflow.decisions import Decisions
 from marketplace_slack.workflow.digests import Digests
@@ -29,6 +33,9 @@ from marketplace_slack.workflow.sentences import Sentence
 from marketplace_slack.workflow.service import Workflow
 
 Payload = dict[str, Any]
+
+# The card's actions block has an id fresh per rendering (see ids.fresh); listeners match its base.
+_CARD_ACTIONS = ids.matching(ids.CARD_ACTIONS_BLOCK)
 
 
 def register(
@@ -83,19 +90,19 @@ def register_cards(
             name=f"start-{verdict.value.lower()}",
         )
 
-    @app.action({"block_id": ids.CARD_ACTIONS_BLOCK, "action_id": ids.APPROVE})
+    @app.action({"block_id": _CARD_ACTIONS, "action_id": ids.APPROVE})
     async def approve_clicked(
         ack: AsyncAck, body: Payload, action: Payload, context: AsyncBoltContext, respond: AsyncRespond
     ) -> None:
         await verdict_clicked(ack, body, action, context, respond, Verdict.APPROVE)
 
-    @app.action({"block_id": ids.CARD_ACTIONS_BLOCK, "action_id": ids.DENY})
+    @app.action({"block_id": _CARD_ACTIONS, "action_id": ids.DENY})
     async def deny_clicked(
         ack: AsyncAck, body: Payload, action: Payload, context: AsyncBoltContext, respond: AsyncRespond
     ) -> None:
         await verdict_clicked(ack, body, action, context, respond, Verdict.DENY)
 
-    @app.action({"block_id": ids.CARD_ACTIONS_BLOCK, "action_id": ids.DURATION})
+    @app.action({"block_id": _CARD_ACTIONS, "action_id": ids.DURATION})
     @app.action(ids.OPEN_IN_MARKETPLACE)
     @app.action({"block_id": ids.REMINDER_ACTIONS_BLOCK, "action_id": ids.VIEW_REQUEST})
     @app.action(ids.REQUEST_AGAIN)
@@ -143,9 +150,8 @@ def register_modals(app: AsyncApp, decisions: Decisions, accounts: Accounts, tas
             return
         request_id, user_id = str(_context(view).get("r") or ""), context.user_id
         if not request_id or not user_id:
-            await ack(
-                response_action="errors", errors={ids.REASON_BLOCK: sentences.FORM_WITHOUT_REQUEST.text}
-            )
+            errors = {shown_block_id(view, ids.REASON_BLOCK): sentences.FORM_WITHOUT_REQUEST.text}
+            await ack(response_action="errors", errors=errors)
             return
         await ack()
         tasks.spawn(

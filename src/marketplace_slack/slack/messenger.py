@@ -27,6 +27,7 @@ from marketplace_slack.workflow.ports import (
     EscalationNote,
     ExpiryNote,
     MessageRef,
+    ModalRef,
     ReminderNote,
 )
 from marketplace_slack.workflow.sentences import Sentence
@@ -84,9 +85,19 @@ class SlackMessenger:
     async def prompt_link(self, *, user_id: str, channel: str | None, sentence: Sentence) -> None:
         await self._whisper(user_id, channel, messages.link_account_prompt(sentence.text))
 
-    async def open_decision_form(
+    async def open_pending(self, trigger_id: str, verdict: Verdict) -> ModalRef | None:
+        try:
+            response = await self._client.views_open(trigger_id=trigger_id, view=views.pending_modal(verdict))
+        except SlackApiError as exc:
+            # Most often an expired trigger id; the caller tells the person in one sentence.
+            log.warning("modal_not_opened", error=exc.response.get("error"))
+            return None
+        view = response.get("view") or {}
+        return ModalRef(str(view.get("id") or ""), view.get("hash"))
+
+    async def show_decision_form(
         self,
-        trigger_id: str,
+        modal: ModalRef,
         request: AccessRequest,
         verdict: Verdict,
         *,
@@ -99,7 +110,22 @@ class SlackMessenger:
             )
         else:
             view = views.deny_modal(request.id, request.product_name, private_metadata=context)
-        await self._client.views_open(trigger_id=trigger_id, view=view)
+        await self._update_view(modal, view)
+
+    async def show_refusal(self, modal: ModalRef, verdict: Verdict, sentence: Sentence) -> None:
+        await self._update_view(modal, views.refusal_modal(verdict, sentence))
+
+    async def show_link_form(self, modal: ModalRef, sentence: Sentence, *, context: str) -> None:
+        await self._update_view(modal, views.link_modal(private_metadata=context, lead=sentence))
+
+    async def _update_view(self, modal: ModalRef, view: dict[str, Any]) -> None:
+        try:
+            # With the hash, Slack refuses to overwrite a modal that changed since we rendered it.
+            await self._client.views_update(view_id=modal.view_id, hash=modal.hash, view=view)
+        except SlackApiError as exc:
+            # hash_conflict: it changed meanwhile; not_found: the person closed it. Either way the
+            # person is no longer looking at "Checking…", and clicking again opens a new one.
+            log.warning("modal_not_updated", view_id=modal.view_id, error=exc.response.get("error"))
 
     async def open_link_form(self, trigger_id: str, *, context: str) -> None:
         await self._client.views_open(trigger_id=trigger_id, view=views.link_modal(private_metadata=context))

@@ -1,4 +1,8 @@
-"""Modals (approve, deny, link account), their submission parsers, and the duration picker.
+"""Modals (checking, approve, deny, refusal, link account), their submission parsers, and the duration
+picker.
+
+A click opens the "Checking…" modal at once (Slack's trigger id lasts 3 seconds, a slow Marketplace
+takes longer), and `views.update` turns it into the form, the link form, or the refusal.
 
 The duration picker lives here because the card's select and the approve modal's select must
 offer the same values, and `parse_decision_submission` is where those values are read back.
@@ -25,10 +29,19 @@ from marketplace_slack.slack.limits import (
     PRIVATE_METADATA_MAX,
     measure,
 )
-from marketplace_slack.slack.mrkdwn import context_block, escape_line, plain, section_block
+from marketplace_slack.slack.mrkdwn import (
+    context_block,
+    escape_line,
+    escape_lines,
+    mention,
+    plain,
+    section_block,
+)
 from marketplace_slack.workflow import sentences
+from marketplace_slack.workflow.sentences import MENTION, Sentence
 
 REASON_MAX: Final = 1000
+SENTENCE_MAX: Final = 2000  # a refusal is one sentence; the cut is only a guard
 CUSTOM_AMOUNT_MAX: Final = 1000  # 1000 of any unit; longer grants are "Indefinite" in practice
 
 _D = DurationUnit
@@ -187,9 +200,36 @@ def deny_modal(request_id: str, product_name: str, *, private_metadata: str) -> 
     return _modal(ids.DENY_MODAL, "Deny request", "Deny", blocks, private_metadata)
 
 
-def link_modal(*, private_metadata: str = "") -> dict[str, Any]:
-    """The dialog that asks for a Marketplace personal access token. Never prefilled."""
-    blocks = [
+def pending_modal(verdict: Verdict) -> dict[str, Any]:
+    """What a click on Approve or Deny opens at once, before any Marketplace call: nothing to fill in."""
+    blocks = [section_block("Checking the request in the Marketplace…")]
+    return _modal(ids.PENDING_MODAL, _title(verdict), None, blocks, "", close="Cancel")
+
+
+def refusal_modal(verdict: Verdict, sentence: Sentence) -> dict[str, Any]:
+    """Why the steward cannot decide now, in the modal the click opened: one sentence and Close."""
+    blocks = [section_block(_sentence(sentence))]
+    return _modal(ids.REFUSAL_MODAL, _title(verdict), None, blocks, "", close="Close")
+
+
+def _title(verdict: Verdict) -> str:
+    return "Approve request" if verdict is Verdict.APPROVE else "Deny request"
+
+
+def _sentence(sentence: Sentence) -> str:
+    # Escaped first, then the one mention the sentence may carry, so no other text can become one.
+    safe = escape_lines(sentence.text, SENTENCE_MAX) or "…"
+    if sentence.mention is not None:
+        safe = safe.replace(MENTION, mention(sentence.mention) or "someone", 1)
+    return safe
+
+
+def link_modal(*, private_metadata: str = "", lead: Sentence | None = None) -> dict[str, Any]:
+    """The dialog that asks for a Marketplace personal access token. Never prefilled.
+
+    `lead` is the sentence that says why it is shown (a click by a steward who is not linked)."""
+    blocks = [section_block(_sentence(lead))] if lead is not None else []
+    blocks += [
         section_block(
             "Paste a Marketplace *personal access token*. This app uses it only to approve and deny "
             "requests as you, so the Marketplace checks your permissions and records decisions under "
@@ -211,19 +251,36 @@ def link_modal(*, private_metadata: str = "") -> dict[str, Any]:
 
 
 def _modal(
-    callback_id: str, title: str, submit: str, blocks: list[dict[str, Any]], private_metadata: str
+    callback_id: str,
+    title: str,
+    submit: str | None,
+    blocks: list[dict[str, Any]],
+    private_metadata: str,
+    *,
+    close: str = "Cancel",
 ) -> dict[str, Any]:
     if measure(private_metadata) > PRIVATE_METADATA_MAX:
         raise ValueError(f"private_metadata is {measure(private_metadata)} characters; Slack allows 3000")
-    return {
+    view: dict[str, Any] = {
         "type": "modal",
         "callback_id": callback_id,
         "title": plain(title, MODAL_TITLE_MAX),
-        "submit": plain(submit, MODAL_SUBMIT_MAX),
-        "close": plain("Cancel", MODAL_CLOSE_MAX),
+        "close": plain(close, MODAL_CLOSE_MAX),
         "private_metadata": private_metadata,
-        "blocks": blocks,
+        "blocks": _fresh_inputs(callback_id, blocks),
     }
+    if submit is not None:
+        view["submit"] = plain(submit, MODAL_SUBMIT_MAX)
+    return view
+
+
+def _fresh_inputs(callback_id: str, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Input blocks get ids fresh to this rendering: `views.update` keeps state by block id, so the
+    modal a click opened would otherwise keep what was typed into what it showed before."""
+    return [
+        {**b, "block_id": ids.fresh(b["block_id"], callback_id, blocks)} if b.get("type") == "input" else b
+        for b in blocks
+    ]
 
 
 def _input(
@@ -282,11 +339,11 @@ def parse_decision_submission(
     if reason is not None and len(reason) > REASON_MAX:
         errors[ids.REASON_BLOCK] = sentences.reason_too_long(REASON_MAX).text
     if verdict is None:
-        verdict = Verdict.APPROVE if ids.DURATION_BLOCK in values else Verdict.DENY
+        verdict = Verdict.APPROVE if _block(values, ids.DURATION_BLOCK) is not None else Verdict.DENY
     if verdict is Verdict.DENY:
         if reason is None:
             errors[ids.REASON_BLOCK] = sentences.REASON_NEEDED.text
-        return errors or Decision(Verdict.DENY, reason=reason)
+        return _as_shown(view_state_values, errors) or Decision(Verdict.DENY, reason=reason)
 
     duration: Duration | None = None
     choice = _selected_value(values, ids.DURATION_BLOCK, ids.DURATION_INPUT)
@@ -299,7 +356,7 @@ def parse_decision_submission(
             duration = decode_duration(choice)
         except ValueError:
             errors[ids.DURATION_BLOCK] = sentences.DURATION_UNKNOWN.text
-    return errors or Decision(Verdict.APPROVE, reason=reason, duration=duration)
+    return _as_shown(view_state_values, errors) or Decision(Verdict.APPROVE, reason=reason, duration=duration)
 
 
 def _custom_duration(values: ViewStateValues, errors: dict[str, str]) -> Duration | None:
@@ -320,12 +377,27 @@ def _custom_duration(values: ViewStateValues, errors: dict[str, str]) -> Duratio
 
 def parse_link_submission(view_state_values: ViewStateValues) -> str | dict[str, str]:
     """The token from the link modal, stripped, or `{block_id: message}` when it cannot be one."""
-    token = (_text_value(_state_values(view_state_values), ids.TOKEN_BLOCK, ids.TOKEN_INPUT) or "").strip()
+    values = _state_values(view_state_values)
+    token = (_text_value(values, ids.TOKEN_BLOCK, ids.TOKEN_INPUT) or "").strip()
     if not token:
-        return {ids.TOKEN_BLOCK: sentences.PASTE_TOKEN.text}
+        return _as_shown(view_state_values, {ids.TOKEN_BLOCK: sentences.PASTE_TOKEN.text})
     if any(ch.isspace() for ch in token):
-        return {ids.TOKEN_BLOCK: sentences.TOKEN_HAS_SPACES.text}
+        return _as_shown(view_state_values, {ids.TOKEN_BLOCK: sentences.TOKEN_HAS_SPACES.text})
     return token
+
+
+def shown_block_id(view: ViewStateValues, base: str) -> str:
+    """The id the view's block of `base` carries (Slack shows an error only under a block it knows)."""
+    values = _state_values(view)
+    found = _block_id(values, base)
+    if found is not None:
+        return found
+    blocks = view.get("blocks")
+    for block in blocks if isinstance(blocks, list) else []:
+        block_id = block.get("block_id") if isinstance(block, Mapping) else None
+        if isinstance(block_id, str) and ids.base_of(block_id) == base:
+            return block_id
+    return base
 
 
 def errors_response(errors: Mapping[str, str]) -> dict[str, Any]:
@@ -342,8 +414,25 @@ def _state_values(values_or_view: ViewStateValues) -> ViewStateValues:
     return values_or_view
 
 
+def _block_id(values: ViewStateValues, base: str) -> str | None:
+    """The key of `values` whose base is `base`: the view's block ids are fresh per rendering."""
+    if base in values:
+        return base
+    return next((k for k in values if isinstance(k, str) and ids.base_of(k) == base), None)
+
+
+def _block(values: ViewStateValues, base: str) -> Any:
+    found = _block_id(values, base)
+    return values.get(found) if found is not None else None
+
+
+def _as_shown(view: ViewStateValues, errors: dict[str, str]) -> dict[str, str]:
+    """`errors` keyed by the block ids the view carries, not by their bases."""
+    return {shown_block_id(view, base): message for base, message in errors.items()}
+
+
 def _state(values: ViewStateValues, block_id: str, action_id: str) -> Mapping[str, Any]:
-    block = values.get(block_id)
+    block = _block(values, block_id)
     state = block.get(action_id) if isinstance(block, Mapping) else None
     return state if isinstance(state, Mapping) else {}
 

@@ -1,8 +1,9 @@
 """Approve and Deny: who may decide now, the form, and recording the determination in the steward's name.
 
-A click only opens a form; a submitted form claims each step the steward may decide (so a double
-click, or two stewards at once, record one determination), shows the decision in progress on the card,
-PUTs it with the steward's own token, and shows the card again from the Marketplace's answer.
+A click only opens a modal (at once, then turned into the form or the reason why not); a submitted
+form claims each step the steward may decide (so a double click, or two stewards at once, record one
+determination), shows the decision in progress on the card, PUTs it with the steward's own token, and
+shows the card again from the Marketplace's answer.
 """
 
 from __future__ import annotations
@@ -77,30 +78,41 @@ class Decisions:
         message_ts: str | None,
         duration_choice: str,
     ) -> None:
-        """A click on Approve or Deny: check who may decide now, then open the form (or say why not)."""
+        """A click on Approve or Deny: open a modal at once, then turn it into the form or the reason why not.
+
+        The trigger id lasts 3 seconds and the Marketplace may take longer to answer, so nothing slow
+        happens before the modal is open; what the checks find replaces its "Checking…".
+        """
+        modal = await self._modals.open_pending(trigger_id, verdict)
+        if modal is None:
+            await self._tell(user_id, channel, sentences.FORM_NOT_OPENED)
+            return
         link = await self._accounts.linked(team_id, user_id)
         if link is None:
-            await self._replies.prompt_link(user_id=user_id, channel=channel, sentence=sentences.LINK_FIRST)
+            await self._modals.show_link_form(modal, sentences.LINK_FIRST, context=json.dumps({"c": channel}))
             return
         try:
             actor = await self._accounts.actor(user_id, link.token)
             request = await self._gateway.load(request_id, enrich=False)
         except UnauthorizedError:
-            await self._accounts.relink(team_id, user_id, channel)
+            await self._accounts.forget(team_id, user_id)
+            await self._modals.show_link_form(
+                modal, sentences.RELINK_NEEDED, context=json.dumps({"c": channel})
+            )
             return
         except NotFoundError:
-            await self._tell(user_id, channel, sentences.REQUEST_GONE)
+            await self._modals.show_refusal(modal, verdict, sentences.REQUEST_GONE)
             return
         except MarketplaceError:
-            await self._tell(user_id, channel, sentences.MARKETPLACE_UNREACHABLE)
+            await self._modals.show_refusal(modal, verdict, sentences.MARKETPLACE_UNREACHABLE)
             return
         check = eligibility(request, actor)
         if check.refusal is not None:
-            await self._tell(user_id, channel, sentences.refusal(check.refusal))
+            await self._modals.show_refusal(modal, verdict, sentences.refusal(check.refusal))
             return
         context = json.dumps({"r": request_id, "c": channel, "t": message_ts})
-        await self._modals.open_decision_form(
-            trigger_id, request, verdict, initial_duration=duration_choice, context=context
+        await self._modals.show_decision_form(
+            modal, request, verdict, initial_duration=duration_choice, context=context
         )
 
     async def submit(

@@ -103,9 +103,13 @@ class Accounts:
 
     async def relink(self, team_id: str, user_id: str, channel: str | None) -> None:
         """The Marketplace refused the steward's token: forget it and ask for a new one."""
+        await self.forget(team_id, user_id)
+        await self._replies.prompt_link(user_id=user_id, channel=channel, sentence=sentences.RELINK_NEEDED)
+
+    async def forget(self, team_id: str, user_id: str) -> None:
+        """Delete a steward's link the Marketplace no longer accepts (the caller asks for a new one)."""
         await self._store.links.delete(team_id, user_id)
         self._actors.pop(user_id, None)
-        await self._replies.prompt_link(user_id=user_id, channel=channel, sentence=sentences.RELINK_NEEDED)
 
     async def actor(self, user_id: str, token: SecretStr) -> Actor:
         """The steward's Marketplace identity, cached briefly: the Marketplace re-checks every PUT anyway."""

@@ -212,17 +212,40 @@ class Notices(Protocol):
     async def send_expiry_notice(self, user_id: str, note: ExpiryNote) -> MessageRef: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ModalRef:
+    """A modal the app opened: its view id, and the hash Slack gave its last rendering."""
+
+    view_id: str
+    hash: str | None = None
+
+
 class Modals(Protocol):
-    async def open_decision_form(
+    """Modals. A click's trigger id lasts 3 seconds and a Marketplace call may take longer, so a click
+    opens a modal at once (`open_pending`) and the slow work's outcome replaces it (`show_*`)."""
+
+    async def open_pending(self, trigger_id: str, verdict: Verdict) -> ModalRef | None:
+        """Open the "Checking…" modal for Approve or Deny; None when Slack would not (an expired trigger)."""
+        ...
+
+    async def show_decision_form(
         self,
-        trigger_id: str,
+        modal: ModalRef,
         request: AccessRequest,
         verdict: Verdict,
         *,
         initial_duration: str,
         context: str,
     ) -> None:
-        """Open the Approve or Deny modal; `context` comes back with the submission."""
+        """Turn the modal into the Approve or Deny form; `context` comes back with the submission."""
+        ...
+
+    async def show_refusal(self, modal: ModalRef, verdict: Verdict, sentence: Sentence) -> None:
+        """Turn the modal into one sentence saying why the steward cannot decide, with a Close button."""
+        ...
+
+    async def show_link_form(self, modal: ModalRef, sentence: Sentence, *, context: str) -> None:
+        """Turn the modal into the link-account form, led by `sentence` (why it is asked for)."""
         ...
 
     async def open_link_form(self, trigger_id: str, *, context: str) -> None:

@@ -34,6 +34,7 @@ class Outcome(StrEnum):
     NOT_AN_APPROVER = auto()
     BUTTON_WITHOUT_REQUEST = auto()
     FORM_WITHOUT_REQUEST = auto()
+    FORM_NOT_OPENED = auto()
     # The decision form's inputs
     REASON_TOO_LONG = auto()
     REASON_NEEDED = auto()
@@ -106,6 +107,9 @@ FORM_WITHOUT_REQUEST: Final = Sentence(
     Outcome.FORM_WITHOUT_REQUEST,
     "This form does not say which request it is for, so nothing was recorded. Cancel it and click "
     "Approve or Deny on the card again.",
+)
+FORM_NOT_OPENED: Final = Sentence(
+    Outcome.FORM_NOT_OPENED, "Slack did not let the form open in time; please click the button again."
 )
 REASON_NEEDED: Final = Sentence(
     Outcome.REASON_NEEDED, "Say why the request is denied; the requester will see it."
