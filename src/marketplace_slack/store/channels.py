@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from sqlalchemy import Row, and_, delete, exists, func, select, update
 
-from marketplace_slack.store.base import Area, as_record, check_lease, check_time
+from marketplace_slack.store.base import Area, check_lease, check_time
 from marketplace_slack.store.records import ChannelFailure
 from marketplace_slack.store.tables import card_waits, channel_failures
 
@@ -73,7 +73,7 @@ class Channels(Area):
             row = (
                 await conn.execute(select(channel_failures).where(channel_failures.c.channel == channel))
             ).one()
-        return as_record(ChannelFailure, row)
+        return _failure(row)
 
     async def tell_owner(self, channel: str, *, now: datetime) -> bool:
         """True for exactly one caller per episode: that caller tells the channel's owner."""
@@ -108,7 +108,7 @@ class Channels(Area):
             values={"next_attempt_at": now + hold},
             limit=_CLAIMED_AT_ONCE,
         )
-        return [as_record(ChannelFailure, row) for row in rows]
+        return [_failure(row) for row in rows]
 
     async def waiting(self, channel: str) -> list[str]:
         """Ids of the requests whose card waits for `channel`, longest waiting first."""
@@ -185,4 +185,9 @@ class Channels(Area):
                 query.order_by(channel_failures.c.first_failed_at, channel_failures.c.channel)
             )
             rows = cast("list[Row[Any]]", result.all())  # a labelled count widens the row type
-        return [as_record(ChannelFailure, row) for row in rows]
+        return [_failure(row) for row in rows]
+
+
+def _failure(row: Row[Any]) -> ChannelFailure:
+    values = dict(row._mapping)
+    return ChannelFailure(**{"waiting": 0, **values})  # `waiting` only where the query counts it
