@@ -197,3 +197,21 @@ def test_the_route_owner_wins_over_the_default_owner() -> None:
     assert router.owner_for(PRIVATE) == GINA
     assert router.owner_for(CHANNEL) == "U0ADMIN"
     assert Router(CHANNEL).owner_for(CHANNEL) is None
+
+
+async def test_a_request_settled_while_its_card_waited_still_gets_its_card_and_dm(
+    store: Repository, clock: FakeClock
+) -> None:
+    world = routed(store, clock)
+    world.slack.refuse[PRIVATE] = "channel_not_found"
+    world.gateway.requests["req-1"] = private("req-1")
+    await world.workflow.cards.sync_request("req-1")
+    world.gateway.settle("st-1", RecordStatus.APPROVED, SARA)  # decided in the Marketplace meanwhile
+    del world.slack.refuse[PRIVATE]
+    clock.advance(timedelta(minutes=1))
+    assert await world.workflow.cards.retry_waiting() == 1
+    [posted] = world.slack.of("post_request")[-1:]
+    assert posted["state"].request.status is RequestStatus.APPROVED
+    assert [c["user_id"] for c in world.slack.of("notify_requester")] == ["U0NORA"]
+    assert world.slack.of("announce_step") == []  # the card shows the decision already
+    assert await store.channels.failing() == []

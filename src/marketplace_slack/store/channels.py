@@ -131,6 +131,14 @@ class Channels(Area):
         async with self._engine.connect() as conn:
             return [str(r) for r in (await conn.execute(query)).scalars()]
 
+    async def waits(self, request_id: str) -> bool:
+        """Whether the request's card is waiting for its channel."""
+        async with self._engine.connect() as conn:
+            found = await conn.scalar(
+                select(card_waits.c.request_id).where(card_waits.c.request_id == request_id)
+            )
+        return found is not None
+
     async def done(self, request_id: str) -> bool:
         """The request's card no longer waits (shown, or nothing left to show)."""
         async with self._writer.begin() as conn:

@@ -172,10 +172,10 @@ class CardKeeper:
         now = self._clock.now()
         card = await self._store.cards.get(request.id)
         if card is None or card.ts is None:
-            if request.status is not RequestStatus.PENDING:
-                return (
-                    True  # settled before we ever saw it (auto-approved, canceled at once): nothing to review
-                )
+            settled = request.status is not RequestStatus.PENDING
+            if settled and not await self._store.channels.waits(request.id):
+                # Settled before we ever saw it (auto-approved, canceled at once): nothing to review.
+                return True
             channel = self._channel_for(request)
             if not await self._store.cards.claim(
                 request.id, channel, owner=self._owner, now=now, lease=self._lease
@@ -203,6 +203,8 @@ class CardKeeper:
                 if step.status in _ANNOUNCED_STEPS:
                     await self._store.marks.claim(_step_key(step), now=now)
             await self._store.channels.delivered(request.id, ref.channel, now=now)
+            if settled and in_progress is None:
+                await self._announce(ref, request)  # it settled while its card waited: the requester hears
             return True
         ref = MessageRef(card.channel, card.ts)
         shown = True
