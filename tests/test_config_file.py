@@ -16,9 +16,11 @@ from marketplace_slack.workflow.routing import Router
 DOCS = Path(__file__).parents[1] / "docs" / "reminders.md"
 
 COMPLETE = """
+channel_owner: U0ADMIN
 routes:
   - domain: Sales
     channel: C0SALES
+    owner: U0GINA
   - product: Customer 360
     channel: C0CUSTOMER
     reminders: dm
@@ -72,7 +74,8 @@ def test_a_complete_file(tmp_path: Path) -> None:
     assert config.reminders.escalation is not None and config.reminders.escalation.usergroup == "S0STEWARDS"
     assert config.digests[0].schedule == "0 9 * * mon,tue,wed,thu,fri"  # cron numbering, spelled out
     assert config.expiry.leads == (14, 3, 1)
-    router = Router.from_routes("C0DEFAULT", config.routes)
+    router = Router.from_routes("C0DEFAULT", config.routes, default_owner=config.channel_owner)
+    assert (router.owner_for("C0SALES"), router.owner_for("C0CUSTOMER")) == ("U0GINA", "U0ADMIN")
     route = router.route_for(product_id="p", product_name="customer 360")
     assert route is not None and (route.channel, route.reminders) == ("C0CUSTOMER", "dm")
     assert router.channel_for(product_id="p", product_name="Other", domain_name="sales") == "C0SALES"
@@ -109,6 +112,8 @@ def test_the_documented_example_is_valid(tmp_path: Path) -> None:
         ("routes: [{domain: Sales, channel: '#sales'}]", "routes.0: '#sales' is a name, not a channel id"),
         ("digests: [{channel: stewards}]", "digests.0.channel: 'stewards' is a name, not a channel id"),
         ("reminders: {escalation: {channel: '#leads'}}", "reminders.escalation.channel: '#leads' is a name"),
+        ("routes: [{product: X, channel: C1, owner: gina}]", "routes.0.owner:"),
+        ("channel_owner: '@admin'", "channel_owner:"),
     ],
 )
 def test_errors_name_the_file_and_the_key(tmp_path: Path, text: str, where: str) -> None:

@@ -96,6 +96,7 @@ def build_slack_client(settings: Settings) -> AsyncWebClient:
 class Metrics:
     registry: CollectorRegistry
     webhooks: Counter
+    channel_failures: Counter
 
     @classmethod
     def create(cls) -> Metrics:
@@ -108,7 +109,16 @@ class Metrics:
                 ["result"],
                 registry=registry,
             ),
+            channel_failures=Counter(
+                "marketplace_slack_channel_failures",
+                "Request cards a channel refused, by channel and Slack's reason",
+                ["channel", "reason"],
+                registry=registry,
+            ),
         )
+
+    def channel_failed(self, channel: str, reason: str) -> None:
+        self.channel_failures.labels(channel=channel, reason=reason).inc()
 
 
 class Application:
@@ -228,7 +238,20 @@ class Application:
         return web.json_response({"ok": True}, status=202)
 
     async def _healthz(self, _: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        # Channels that refuse cards do not make the app unready (the others still work), but
+        # readiness checks and dashboards see them here.
+        failing = [
+            {
+                "channel": f.channel,
+                "reason": f.reason,
+                "since": f.first_failed_at.isoformat(),
+                "attempts": f.attempts,
+                "waiting": f.waiting,
+                "next_attempt_at": f.next_attempt_at.isoformat(),
+            }
+            for f in await self.store.channels.failing()
+        ]
+        return web.json_response({"ok": True, "channels_failing": failing})
 
     async def _metrics(self, _: web.Request) -> web.Response:
         return web.Response(
@@ -240,7 +263,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
     """Wire everything from settings. The caller starts (and later stops) the returned application."""
     clock = clock or SystemClock()
     config = load_config_file(settings.config_path)  # before anything opens: a bad file stops start-up
-    router = Router.from_routes(settings.default_channel, config.routes)
+    router = Router.from_routes(settings.default_channel, config.routes, default_owner=config.channel_owner)
     vault = TokenVault(settings.encryption_keys)
     try:
         store = await open_store(settings.database_url, vault, schema=settings.database_schema)
@@ -256,6 +279,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
     messenger = SlackMessenger(slack_client, clock)
     directory = SlackDirectory(slack_client, store, clock)
     owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    metrics = Metrics.create()
     timekeeper = build_timekeeper(
         config,
         store=store,
@@ -278,7 +302,9 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         observers=(timekeeper.reminders, timekeeper.digests, timekeeper.expiry),
         # Longer than a Marketplace call with all its retries, so a claim is never taken over in flight.
         claim_lease=timedelta(seconds=120),
+        on_channel_failure=metrics.channel_failed,
     )
+    timekeeper.cards = workflow.cards  # its tick retries the cards waiting for a failing channel
     bolt = AsyncApp(
         client=slack_client,
         signing_secret=settings.slack_signing_secret.get_secret_value()
@@ -297,7 +323,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         workflow=workflow,
         timekeeper=timekeeper,
         tasks=tasks,
-        metrics=Metrics.create(),
+        metrics=metrics,
     )
 
 

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from marketplace_slack.workflow.routing import Route
+from marketplace_slack.workflow.routing import SLACK_USER_ID, Route
 from marketplace_slack.workflow.workhours import WorkingHours, weekday_numbers
 
 
@@ -204,6 +204,8 @@ class ExpiryConfig(_Section):
 
 class ConfigFile(_Section):
     routes: list[Annotated[Route, AfterValidator(_route_channel)]] = []
+    # Told in a DM when the app cannot post in a channel whose route names no `owner` of its own.
+    channel_owner: str | None = Field(default=None, pattern=SLACK_USER_ID)
     reminders: RemindersConfig = RemindersConfig()
     digests: list[DigestConfig] = []
     expiry: ExpiryConfig = ExpiryConfig()

@@ -67,23 +67,25 @@ def request(
 class World:
     """The workflow wired to fakes, with the people above: Sara and Omar are stewards."""
 
-    def __init__(self, store: Repository, clock: FakeClock) -> None:
+    def __init__(self, store: Repository, clock: FakeClock, router: Router | None = None) -> None:
         self.store = store
         self.clock = clock
         self.slack = FakeSlack()
         self.directory = FakeDirectory({SLACK_IDS[p]: p.email or "" for p in SLACK_IDS})
         self.gateway = FakeGateway(clock.now)
         self.seen: list[AccessRequest] = []
+        self.channel_failures: list[tuple[str, str]] = []  # what the app's metric counted
         self.workflow = Workflow(
             store=store,
             gateway=self.gateway,
             messenger=self.slack,
             directory=self.directory,
-            router=Router(CHANNEL),
+            router=router or Router(CHANNEL),
             clock=clock,
             owner="replica-1",
             claim_lease=LEASE,
             observers=(self,),
+            on_channel_failure=lambda channel, reason: self.channel_failures.append((channel, reason)),
         )
 
     async def request_seen(self, request: AccessRequest) -> None:

@@ -26,10 +26,12 @@ from marketplace_slack.domain import (
 )
 from marketplace_slack.marketplace.errors import MarketplaceError, NotFoundError, UnauthorizedError
 from marketplace_slack.workflow.ports import (
+    ChannelUnavailable,
     Destination,
     Digest,
     EscalationNote,
     ExpiryNote,
+    MessageGone,
     MessageRef,
     ModalRef,
     ReminderNote,
@@ -48,13 +50,18 @@ class FakeSlack:
     """Every Slack surface (`Cards`, `Replies`, `Notices`, `Modals`), recording each call.
 
     `fail[method]` is raised by the next call of that method; `during[method]` runs just before it
-    answers, to let another replica act in the middle of a call.
+    answers, to let another replica act in the middle of a call. `refuse[channel]` is Slack's reason
+    for refusing every post (and update) in that channel until it is removed; `gone` holds the ts of
+    cards deleted behind the app's back, and `archived` channels refuse updates as gone.
     """
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.fail: dict[str, BaseException] = {}
         self.during: dict[str, Callable[[], Awaitable[None]]] = {}
+        self.refuse: dict[str, str] = {}
+        self.gone: set[str] = set()
+        self.archived: set[str] = set()
         self._ts = 0
 
     async def _call(self, method: str, **args: Any) -> MessageRef:
@@ -92,15 +99,30 @@ class FakeSlack:
 
     # Cards
     async def post_request(self, channel: str, state: CardState) -> MessageRef:
+        if channel in self.archived:
+            self.calls.append(Call("post_request", {"channel": channel, "state": state}))
+            raise ChannelUnavailable(channel, "is_archived")
+        if channel in self.refuse:
+            self.calls.append(Call("post_request", {"channel": channel, "state": state}))
+            raise ChannelUnavailable(channel, self.refuse[channel])
         return await self._call("post_request", channel=channel, state=state)
 
     async def update_request(self, ref: MessageRef, state: CardState) -> None:
+        if ref.ts in self.gone or ref.channel in self.archived:
+            self.calls.append(Call("update_request", {"ref": ref, "state": state}))
+            raise MessageGone(ref, "message_not_found" if ref.ts in self.gone else "is_archived")
+        if ref.channel in self.refuse:
+            self.calls.append(Call("update_request", {"ref": ref, "state": state}))
+            raise ChannelUnavailable(ref.channel, self.refuse[ref.channel])
         await self._call("update_request", ref=ref, state=state)
 
     async def retract(self, ref: MessageRef) -> None:
         await self._call("retract", ref=ref)
 
     async def announce_step(self, ref: MessageRef, request: AccessRequest, step: ApprovalStep) -> None:
+        if ref.ts in self.gone or ref.channel in self.archived or ref.channel in self.refuse:
+            self.calls.append(Call("announce_step", {"ref": ref, "step": step}))
+            raise RuntimeError("thread_not_found")  # whatever Slack says, the DM must still go out
         await self._call("announce_step", ref=ref, step=step)
 
     async def permalink(self, ref: MessageRef) -> str | None:
@@ -129,6 +151,9 @@ class FakeSlack:
 
     async def send_expiry_notice(self, user_id: str, note: ExpiryNote) -> MessageRef:
         return await self._call("send_expiry_notice", user_id=user_id, note=note)
+
+    async def notify_owner(self, user_id: str, sentence: Sentence) -> None:
+        await self._call("notify_owner", user_id=user_id, sentence=sentence)
 
     # Modals
     async def open_pending(self, trigger_id: str, verdict: Verdict) -> ModalRef | None:

@@ -20,6 +20,7 @@ def every_sentence() -> list[Sentence]:
         sentences.linked("ssmith"),
         sentences.snoozed(1),
         sentences.unknown_command("frobnicate"),
+        sentences.channel_unavailable("G0SECURITY", "channel_not_found"),
     ]
     return fixed + filled
 

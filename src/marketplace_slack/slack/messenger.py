@@ -22,10 +22,12 @@ from marketplace_slack.slack.digest import render_digest, visible_entries
 from marketplace_slack.slack.expiry import expiry_message
 from marketplace_slack.slack.reminders import escalation_message, reminder_message
 from marketplace_slack.workflow.ports import (
+    ChannelUnavailable,
     Destination,
     Digest,
     EscalationNote,
     ExpiryNote,
+    MessageGone,
     MessageRef,
     ModalRef,
     ReminderNote,
@@ -41,6 +43,29 @@ _PERMALINK_CONCURRENCY: Final = 8
 # chat.postEphemeral errors that mean "not in that channel", where a DM reaches the person instead.
 _NOT_THERE = frozenset({"channel_not_found", "not_in_channel", "is_archived", "user_not_in_channel"})
 
+# chat.postMessage errors that say the bot cannot post in that channel (as opposed to a bad message or
+# an outage): the workflow records them and retries later. A private channel the bot is not in is
+# `channel_not_found` to it.
+_CANNOT_POST = frozenset(
+    {
+        "not_in_channel",
+        "channel_not_found",
+        "is_archived",
+        "missing_scope",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_non_threadable_channel",
+        "ekm_access_denied",
+        "team_access_not_granted",
+    }
+)
+# chat.update errors that say the card itself cannot be changed any more: it is posted again instead.
+_CARD_GONE = frozenset({"message_not_found", "cant_update_message", "is_archived"})
+
+
+def _error(exc: SlackApiError) -> str:
+    return str(exc.response.get("error") or "unknown")
+
 
 class SlackMessenger:
     def __init__(self, client: AsyncWebClient, clock: Clock) -> None:
@@ -50,14 +75,26 @@ class SlackMessenger:
 
     async def post_request(self, channel: str, state: CardState) -> MessageRef:
         card = cards.render_card(state, now=self._clock.now())
-        response = await self._client.chat_postMessage(
-            channel=channel, text=card.text, blocks=card.blocks, unfurl_links=False, unfurl_media=False
-        )
+        try:
+            response = await self._client.chat_postMessage(
+                channel=channel, text=card.text, blocks=card.blocks, unfurl_links=False, unfurl_media=False
+            )
+        except SlackApiError as exc:
+            if _error(exc) in _CANNOT_POST:
+                raise ChannelUnavailable(channel, _error(exc)) from exc
+            raise
         return MessageRef(str(response["channel"]), str(response["ts"]))
 
     async def update_request(self, ref: MessageRef, state: CardState) -> None:
         card = cards.render_card(state, now=self._clock.now())
-        await self._client.chat_update(channel=ref.channel, ts=ref.ts, text=card.text, blocks=card.blocks)
+        try:
+            await self._client.chat_update(channel=ref.channel, ts=ref.ts, text=card.text, blocks=card.blocks)
+        except SlackApiError as exc:
+            if _error(exc) in _CARD_GONE:
+                raise MessageGone(ref, _error(exc)) from exc
+            if _error(exc) in _CANNOT_POST:  # the bot no longer sees the channel (out of a private one)
+                raise ChannelUnavailable(ref.channel, _error(exc)) from exc
+            raise
 
     async def retract(self, ref: MessageRef) -> None:
         await self._client.chat_delete(channel=ref.channel, ts=ref.ts)
@@ -77,6 +114,11 @@ class SlackMessenger:
         channel = await self._dm_channel(slack_user_id)
         await self._client.chat_postMessage(
             channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False
+        )
+
+    async def notify_owner(self, user_id: str, sentence: Sentence) -> None:
+        await self._send(
+            Destination.dm(user_id), messages.ephemeral(sentence.text, mentioning=sentence.mention)
         )
 
     async def tell(self, *, user_id: str, channel: str | None, sentence: Sentence) -> None:

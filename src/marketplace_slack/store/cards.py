@@ -121,6 +121,37 @@ class Cards(Area):
             )
             return result.rowcount > 0
 
+    async def moved(
+        self,
+        request_id: str,
+        *,
+        old: tuple[str, str],
+        new: tuple[str, str],
+        fingerprint: str,
+        status: str,
+        now: datetime,
+    ) -> bool:
+        """The card at `old` (channel, ts) could not be updated and was posted again at `new`.
+
+        False when the card is no longer recorded at `old` (another worker moved it first): the
+        caller should delete the message it just posted.
+        """
+        check_time(now)
+        async with self._writer.begin() as conn:
+            result = await conn.execute(
+                update(cards)
+                .where(cards.c.request_id == request_id, cards.c.channel == old[0], cards.c.ts == old[1])
+                .values(
+                    channel=new[0],
+                    ts=new[1],
+                    fingerprint=fingerprint,
+                    status=status,
+                    posted_at=now,
+                    updated_at=now,
+                )
+            )
+            return result.rowcount > 0
+
     async def set_summary(self, request_id: str, summary: str) -> bool:
         """Remember what a digest lists about the request. False if there is no card row, or no change."""
         async with self._engine.connect() as conn:

@@ -171,3 +171,17 @@ class ExpiryRecord:
     done_at: datetime | None
     claim_owner: str | None
     claimed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFailure:
+    """A channel the app cannot post in, since `first_failed_at`; `waiting`: the cards held for it."""
+
+    channel: str
+    reason: str  # Slack's error code, the latest one
+    first_failed_at: datetime
+    last_failed_at: datetime
+    next_attempt_at: datetime
+    attempts: int
+    owner_told_at: datetime | None
+    waiting: int = 0

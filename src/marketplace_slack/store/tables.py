@@ -215,3 +215,28 @@ expiry_notices = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Index(None, "due_at"),
 )
+
+# Channels the app could not post in, one row per failure episode (deleted when the channel works
+# again), so the operator and readiness see it and the retry knows when to try next.
+channel_failures = Table(
+    "channel_failures",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("reason", String(64), nullable=False),  # Slack's error code, the latest one
+    Column("first_failed_at", UTCDateTime(), nullable=False),
+    Column("last_failed_at", UTCDateTime(), nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("owner_told_at", UTCDateTime()),  # the route's owner was told of this episode
+    Index(None, "next_attempt_at"),
+)
+
+# Requests whose card is waiting for its channel: what a retry of that channel shows again.
+card_waits = Table(
+    "card_waits",
+    metadata,
+    Column("request_id", String(255), primary_key=True),
+    Column("channel", String(64), nullable=False),
+    Column("since", UTCDateTime(), nullable=False),
+    Index(None, "channel"),
+)

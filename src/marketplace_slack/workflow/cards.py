@@ -3,16 +3,22 @@
 The Marketplace is always the truth: a card is re-rendered from freshly read state after anything
 happens, and every step that could be repeated (a webhook retry, a second replica posting the same
 card, a thread reply) is guarded by a unique key in the store.
+
+A channel that refuses a card (the bot is not in a private channel, it is archived...) holds nothing
+up: the failure is recorded (`repo.channels`), logged, counted and told once to the channel's owner,
+the request waits for the channel, and `retry_waiting` tries again with backoff until the card is
+posted. A card that can no longer be updated (deleted, its channel archived) is posted again; the
+thread replies and the requester's DM never wait for the card.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Final, Protocol
 
 import structlog
 
@@ -29,7 +35,16 @@ from marketplace_slack.infra.tasks import KeyedLocks
 from marketplace_slack.marketplace.errors import MarketplaceError, NotFoundError
 from marketplace_slack.marketplace.webhooks import Notification
 from marketplace_slack.store.repository import Repository
-from marketplace_slack.workflow.ports import Cards, Directory, Gateway, MessageRef, Notices
+from marketplace_slack.workflow import sentences
+from marketplace_slack.workflow.ports import (
+    Cards,
+    ChannelUnavailable,
+    Directory,
+    Gateway,
+    MessageGone,
+    MessageRef,
+    Notices,
+)
 from marketplace_slack.workflow.routing import Router
 
 log = structlog.get_logger(__name__)
@@ -37,6 +52,11 @@ log = structlog.get_logger(__name__)
 # Steps whose determination earns a thread reply, and request outcomes that earn the requester a DM.
 _ANNOUNCED_STEPS = frozenset({RecordStatus.APPROVED, RecordStatus.DENIED})
 _REQUESTER_OUTCOMES = frozenset({RequestStatus.APPROVED, RequestStatus.DENIED})
+
+# A failing channel is tried again a minute after it refused, then after twice as long each time, at
+# most hourly: soon enough that a card follows an invitation quickly, rare enough not to pester Slack.
+RETRY_FIRST: Final = timedelta(minutes=1)
+RETRY_LONGEST: Final = timedelta(hours=1)
 
 
 class RequestObserver(Protocol):
@@ -67,6 +87,7 @@ class CardKeeper:
         claim_lease: timedelta,
         reconcile_concurrency: int = 8,
         observers: Sequence[RequestObserver] = (),
+        on_channel_failure: Callable[[str, str], None] | None = None,
     ) -> None:
         self._store = store
         self._gateway = gateway
@@ -80,6 +101,7 @@ class CardKeeper:
         self._lease = claim_lease
         self._reconcile_concurrency = reconcile_concurrency
         self._observers = tuple(observers)
+        self._on_channel_failure = on_channel_failure  # (channel, reason): the app's metric
 
     async def on_notification(self, note: Notification) -> None:
         """A webhook delivery: a hint to re-read one request. Repeated deliveries do nothing."""
@@ -114,6 +136,10 @@ class CardKeeper:
         for card in await self._store.cards.list(statuses=[RequestStatus.PENDING.value]):
             if card.request_id not in seen:  # it was pending on the card and is no longer: it changed
                 ids.append(card.request_id)
+        # Cards waiting for a failing channel are `retry_waiting`'s, on its backoff: a reconcile every
+        # few minutes must not hammer a channel that refuses them.
+        held = set(await self._store.channels.held(now=self._clock.now()))
+        ids = [i for i in ids if i not in held]
         gate = asyncio.Semaphore(self._reconcile_concurrency)
         failed = 0
 
@@ -136,24 +162,31 @@ class CardKeeper:
 
     async def show(
         self, request: AccessRequest, *, in_progress: InProgress | None = None, notice: str | None = None
-    ) -> None:
-        """Post or update the card for `request`, then the thread replies and DM it has earned."""
+    ) -> bool:
+        """Post or update the card for `request`, then the thread replies and DM it has earned.
+
+        False when the card could not go to its channel: that is recorded and retried, not raised.
+        """
         state = CardState(request, in_progress=in_progress, notice=notice)
         fingerprint = _fingerprint(state)
         now = self._clock.now()
         card = await self._store.cards.get(request.id)
         if card is None or card.ts is None:
-            if request.status is not RequestStatus.PENDING:
-                return  # settled before we ever saw it (auto-approved, canceled at once): nothing to review
-            channel = self._router.channel_for(
-                product_id=request.product_id, product_name=request.product_name, domain_id=request.domain_id
-            )
+            settled = request.status is not RequestStatus.PENDING
+            if settled and not await self._store.channels.waits(request.id):
+                # Settled before we ever saw it (auto-approved, canceled at once): nothing to review.
+                return True
+            channel = self._channel_for(request)
             if not await self._store.cards.claim(
                 request.id, channel, owner=self._owner, now=now, lease=self._lease
             ):
-                return  # another worker is posting this card right now
+                return True  # another worker is posting this card right now
             try:
                 ref = await self._cards.post_request(channel, state)
+            except ChannelUnavailable as refused:
+                await self._store.cards.release(request.id, self._owner)
+                await self._channel_failed(request.id, refused)
+                return False
             except BaseException:
                 await self._store.cards.release(request.id, self._owner)
                 raise
@@ -164,20 +197,140 @@ class CardKeeper:
                 # Our claim lapsed mid-post and another worker's card won: take ours back.
                 log.warning("duplicate_card_retracted", request_id=request.id)
                 await self._cards.retract(ref)
-                return
+                return True
             # Steps decided before the card existed are on the card already; they need no thread reply.
             for step in request.steps:
                 if step.status in _ANNOUNCED_STEPS:
                     await self._store.marks.claim(_step_key(step), now=now)
-            return
+            await self._store.channels.delivered(request.id, ref.channel, now=now)
+            if settled and in_progress is None:
+                await self._announce(ref, request)  # it settled while its card waited: the requester hears
+            return True
         ref = MessageRef(card.channel, card.ts)
+        shown = True
         if card.fingerprint != fingerprint:
-            await self._cards.update_request(ref, state)
-            await self._store.cards.update_render(
-                request.id, fingerprint=fingerprint, status=request.status.value, now=now
-            )
+            try:
+                await self._cards.update_request(ref, state)
+            except MessageGone as gone:
+                log.warning("card_gone", request_id=request.id, channel=ref.channel, reason=gone.reason)
+                reposted = await self._repost(request, state, fingerprint, ref, now)
+                shown = reposted is not None
+                ref = reposted or ref
+            except ChannelUnavailable as refused:
+                await self._channel_failed(request.id, refused)
+                shown = False
+            else:
+                await self._store.cards.update_render(
+                    request.id, fingerprint=fingerprint, status=request.status.value, now=now
+                )
         if in_progress is None:
+            # Whatever became of the card: the thread replies and the DM do not depend on it.
             await self._announce(ref, request)
+        return shown
+
+    async def retry_waiting(self, now: datetime | None = None) -> int:
+        """Try the failing channels that are due again: show each card waiting for one, and end the
+        channel's failure once none waits. Returns how many waiting cards were shown."""
+        now = now or self._clock.now()
+        due = await self._store.channels.claim_due(now, hold=RETRY_FIRST)
+
+        async def one(channel: str) -> int:
+            try:
+                return await self._retry_channel(channel)
+            except Exception:  # one bad channel never stops the others
+                log.exception("channel_retry_failed", channel=channel)
+                return 0
+
+        return sum(await asyncio.gather(*(one(f.channel) for f in due)))
+
+    async def _retry_channel(self, channel: str) -> int:
+        shown = 0
+        for request_id in await self._store.channels.waiting(channel):
+            try:
+                if not await self._retry_request(request_id):
+                    log.info("channel_still_failing", channel=channel, request_id=request_id)
+                    return shown  # refused again (and recorded): the rest wait for the next attempt
+            except MarketplaceError as exc:  # this request cannot be read now; the others can
+                log.warning("card_retry_failed", request_id=request_id, error=type(exc).__name__)
+                continue
+            shown += 1
+        if await self._store.channels.recovered(channel):
+            log.info("channel_recovered", channel=channel, shown=shown)
+        return shown
+
+    async def _retry_request(self, request_id: str) -> bool:
+        async with self._locks(request_id):
+            try:
+                request = await self.load(request_id)
+            except NotFoundError:
+                log.info("card_wait_dropped", request_id=request_id, reason="request_not_found")
+                await self._store.channels.done(request_id)
+                return True
+            if not await self.show(request):
+                return False
+            await self._store.channels.done(request_id)
+            await self.observe(request)
+            return True
+
+    async def _repost(
+        self, request: AccessRequest, state: CardState, fingerprint: str, old: MessageRef, now: datetime
+    ) -> MessageRef | None:
+        """Post again a card that can no longer be updated, and record its new place. None when its
+        channel refuses it (recorded, and retried like any waiting card)."""
+        try:
+            new = await self._cards.post_request(self._channel_for(request), state)
+        except ChannelUnavailable as refused:
+            await self._channel_failed(request.id, refused)
+            return None
+        if not await self._store.cards.moved(
+            request.id,
+            old=(old.channel, old.ts),
+            new=(new.channel, new.ts),
+            fingerprint=fingerprint,
+            status=request.status.value,
+            now=now,
+        ):
+            # Another worker posted it again first: take ours back and use theirs.
+            log.warning("duplicate_card_retracted", request_id=request.id)
+            await self._cards.retract(new)
+            card = await self._store.cards.get(request.id)
+            return MessageRef(card.channel, card.ts) if card is not None and card.ts else None
+        log.info("card_reposted", request_id=request.id, channel=new.channel, was=old.channel)
+        await self._store.channels.delivered(request.id, new.channel, now=now)
+        return new
+
+    async def _channel_failed(self, request_id: str, refused: ChannelUnavailable) -> None:
+        """Record the refusal, log and count it, and tell the channel's owner once per episode."""
+        now = self._clock.now()
+        channel, reason = refused.channel, refused.reason
+        failure = await self._store.channels.failed(
+            channel, reason, request_id, now=now, first_delay=RETRY_FIRST, longest_delay=RETRY_LONGEST
+        )
+        log.warning(
+            "channel_unavailable",
+            channel=channel,
+            reason=reason,
+            request_id=request_id,
+            attempts=failure.attempts,
+            next_attempt_at=failure.next_attempt_at.isoformat(),
+        )
+        if self._on_channel_failure is not None:
+            self._on_channel_failure(channel, reason)
+        owner = self._router.owner_for(channel)
+        if owner is None or not await self._store.channels.tell_owner(channel, now=now):
+            return
+        try:
+            await self._notices.notify_owner(owner, sentences.channel_unavailable(channel, reason))
+        except Exception:  # the card is what matters; the owner is told on the next failure
+            log.warning("channel_owner_not_told", channel=channel, exc_info=True)
+            await self._store.channels.untell_owner(channel)
+        else:
+            log.info("channel_owner_told", channel=channel, owner=owner)
+
+    def _channel_for(self, request: AccessRequest) -> str:
+        return self._router.channel_for(
+            product_id=request.product_id, product_name=request.product_name, domain_id=request.domain_id
+        )
 
     async def observe(self, request: AccessRequest) -> None:
         # After the card: a reminder or digest may link to it. The state is the one just shown, so
@@ -189,9 +342,14 @@ class CardKeeper:
         now = self._clock.now()
         for step in request.steps:
             if step.status in _ANNOUNCED_STEPS:
-                async with self._store.once(_step_key(step), now=now) as won:
-                    if won:
-                        await self._cards.announce_step(ref, request, step)
+                try:
+                    async with self._store.once(_step_key(step), now=now) as won:
+                        if won:
+                            await self._cards.announce_step(ref, request, step)
+                except Exception:
+                    # The mark is forgotten, so the reply is tried again when the card is next shown;
+                    # the DM below goes out regardless.
+                    log.warning("thread_reply_failed", request_id=request.id, step_id=step.id, exc_info=True)
         requester = request.requester.slack_user_id
         if request.status in _REQUESTER_OUTCOMES and requester:
             async with self._store.once(f"dm:{request.id}:{request.status.value}", now=now) as won:

@@ -156,15 +156,39 @@ def age_words(delta: timedelta) -> str:
     return f"{days} days"
 
 
+class CardError(Exception):
+    """Slack would not take a card where it was meant to go; the workflow decides what happens next."""
+
+
+class ChannelUnavailable(CardError):
+    """The bot cannot post in `channel` now: `reason` is Slack's word for it (`not_in_channel`,
+    `channel_not_found` for a private channel the bot is not in, `is_archived`, `missing_scope`...)."""
+
+    def __init__(self, channel: str, reason: str) -> None:
+        super().__init__(f"cannot post in {channel}: {reason}")
+        self.channel = channel
+        self.reason = reason
+
+
+class MessageGone(CardError):
+    """The card at `ref` can no longer be changed (`message_not_found`: deleted; `is_archived`)."""
+
+    def __init__(self, ref: MessageRef, reason: str) -> None:
+        super().__init__(f"card {ref.channel}/{ref.ts} cannot be updated: {reason}")
+        self.ref = ref
+        self.reason = reason
+
+
 class Cards(Protocol):
     """Request cards in channels, and their threads."""
 
     async def post_request(self, channel: str, state: CardState) -> MessageRef:
-        """Post a new request card; return where it landed."""
+        """Post a new request card; return where it landed. Raises ChannelUnavailable."""
         ...
 
     async def update_request(self, ref: MessageRef, state: CardState) -> None:
-        """Replace a card with the rendering of `state`."""
+        """Replace a card with the rendering of `state`. Raises MessageGone, or ChannelUnavailable when
+        the bot can no longer see the card's channel (taken out of a private channel)."""
         ...
 
     async def retract(self, ref: MessageRef) -> None:
@@ -210,6 +234,10 @@ class Notices(Protocol):
         ...
 
     async def send_expiry_notice(self, user_id: str, note: ExpiryNote) -> MessageRef: ...
+
+    async def notify_owner(self, user_id: str, sentence: Sentence) -> None:
+        """Tell someone responsible for a channel (a route's owner), in a DM, what is wrong with it."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ Routes come from the `routes:` section of the configuration file (`MPSLACK_CONFI
       - product: Customer 360    # a data product name or id; wins over its domain
         channel: C0CUSTOMER
         reminders: dm            # thread (in the card's thread), dm, or off; default: reminders.mode
+        owner: U0GINA            # told in a DM when the app cannot post in the channel; default:
+                                 # the file's top-level `channel_owner`
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# A Slack user id (U… or, in Enterprise Grid, W…): a DM goes to a person, not to a name.
+SLACK_USER_ID = r"^[UW][A-Z0-9]{2,}$"
 
 
 class Route(BaseModel):
@@ -26,6 +31,7 @@ class Route(BaseModel):
     domain: str | None = None
     product: str | None = None
     reminders: Literal["thread", "dm", "off"] | None = None
+    owner: str | None = Field(default=None, pattern=SLACK_USER_ID)
 
     @model_validator(mode="after")
     def _one_key(self) -> Route:
@@ -39,6 +45,8 @@ class Router:
     default_channel: str
     by_product: dict[str, Route] = field(default_factory=dict)
     by_domain: dict[str, Route] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)  # channel -> the Slack user answering for it
+    default_owner: str | None = None
 
     def route_for(
         self,
@@ -70,13 +78,22 @@ class Router:
         )
         return route.channel if route is not None else self.default_channel
 
+    def owner_for(self, channel: str) -> str | None:
+        """Who is told when cards cannot go to `channel`: its route's owner, else the default one."""
+        return self.owners.get(channel, self.default_owner)
+
     @classmethod
-    def from_routes(cls, default_channel: str, routes: list[Route]) -> Router:
+    def from_routes(
+        cls, default_channel: str, routes: list[Route], *, default_owner: str | None = None
+    ) -> Router:
         by_product: dict[str, Route] = {}
         by_domain: dict[str, Route] = {}
+        owners: dict[str, str] = {}
         for route in routes:
+            if route.owner is not None:
+                owners.setdefault(route.channel, route.owner)  # the first route naming one wins
             if route.product is not None:
                 by_product[route.product] = by_product[route.product.casefold()] = route
             elif route.domain is not None:
                 by_domain[route.domain] = by_domain[route.domain.casefold()] = route
-        return cls(default_channel, by_product, by_domain)
+        return cls(default_channel, by_product, by_domain, owners, default_owner)

@@ -1,4 +1,5 @@
-"""Time-driven work: reminders, expiry notices, digests and pruning, and the APScheduler jobs that wake it.
+"""Time-driven work: reminders, expiry notices, digests, cards waiting for a failing channel and pruning,
+and the APScheduler jobs that wake it.
 
 APScheduler is only the clock. What is due, what was sent and when all live in the store, so the
 jobs carry no state: `due_work(now)` asks the store what is due at `now` and does it, exactly once
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,6 +30,9 @@ from marketplace_slack.workflow.pruning import Pruner
 from marketplace_slack.workflow.reminders import ReminderReport, Reminders
 from marketplace_slack.workflow.routing import Router
 
+if TYPE_CHECKING:
+    from marketplace_slack.workflow.cards import CardKeeper
+
 log = structlog.get_logger(__name__)
 
 FIRST_SCAN_AFTER: Final = timedelta(minutes=5)
@@ -40,6 +44,7 @@ class DueReport:
     reminders: ReminderReport
     expiry: ExpiryReport
     digests: int
+    cards: int = 0  # cards that had waited for their channel and are shown now
 
 
 class Timekeeper:
@@ -51,11 +56,16 @@ class Timekeeper:
         self.expiry = expiry
         self.pruner = pruner
         self._clock = clock
+        # Set by the composition root once the workflow exists (its observers are the parts above).
+        self.cards: CardKeeper | None = None
 
     async def due_work(self, now: datetime | None = None) -> DueReport:
         """Everything due at `now` (default: the clock's now)."""
         now = now or self._clock.now()
+        # Cards first: a reminder or digest due now may link to a card that only now gets posted.
+        shown = await self.cards.retry_waiting(now) if self.cards is not None else 0
         return DueReport(
+            cards=shown,
             reminders=await self.reminders.run_due(now),
             expiry=await self.expiry.run_due(now),
             digests=await self.digests.run_due(now),

@@ -57,6 +57,8 @@ class Outcome(StrEnum):
     SNOOZED = auto()
     NO_DIGEST_HERE = auto()
     DIGEST_NOT_POSTABLE = auto()
+    # Channels the app cannot post in
+    CHANNEL_UNAVAILABLE = auto()
     # The slash command
     HELP = auto()
     UNKNOWN_COMMAND = auto()
@@ -203,6 +205,25 @@ def linked(username: str) -> Sentence:
 def snoozed(days: int) -> Sentence:
     word = "day" if days == 1 else "days"
     return Sentence(Outcome.SNOOZED, f"Snoozed: no reminders about this request for {days} {word}.")
+
+
+# Why the app cannot post in a channel, from Slack's error code, in the words its owner can act on.
+_CHANNEL_TROUBLE: Final = {
+    "not_in_channel": "the app is not a member of it; invite it with /invite",
+    "channel_not_found": "the app cannot see it (a private channel needs the app invited with /invite)",
+    "is_archived": "it is archived",
+    "missing_scope": "the app lacks a permission for it; reinstall the app with its manifest",
+}
+
+
+def channel_unavailable(channel: str, reason: str) -> Sentence:
+    """For a route's owner: cards for `channel` cannot be posted (`reason`: Slack's error code)."""
+    trouble = _CHANNEL_TROUBLE.get(reason, f"Slack answers {reason}")
+    return Sentence(
+        Outcome.CHANNEL_UNAVAILABLE,
+        f"Request cards for channel {channel} cannot be posted: {trouble}. They are kept and posted "
+        "as soon as the channel takes them.",
+    )
 
 
 def unknown_command(word: str) -> Sentence:

@@ -7,7 +7,7 @@ them one `Messenger`. The listeners call `decisions` and `accounts` (an Events A
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from marketplace_slack.infra.clock import Clock
@@ -36,6 +36,7 @@ class Workflow:
         actor_ttl: timedelta = timedelta(minutes=5),
         reconcile_concurrency: int = 8,
         observers: Sequence[RequestObserver] = (),
+        on_channel_failure: Callable[[str, str], None] | None = None,
     ) -> None:
         locks = KeyedLocks()  # one per request: a card is never shown by two tasks at once
         self.cards = CardKeeper(
@@ -51,6 +52,7 @@ class Workflow:
             claim_lease=claim_lease,
             reconcile_concurrency=reconcile_concurrency,
             observers=observers,
+            on_channel_failure=on_channel_failure,
         )
         self.accounts = Accounts(
             store=store,
