@@ -19,8 +19,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from marketplace_slack.slack.pacing import Pacer, Priority, Rate, TokenBucket
+from marketplace_slack.infra.clock import FakeClock
+from marketplace_slack.slack.messenger import SlackMessenger
+from marketplace_slack.slack.pacing import SUMMARY_EVERY, Pacer, Priority, Rate, TokenBucket
+from marketplace_slack_standins.fakeslack import FakeSlack
 from marketplace_slack_standins.fakeslack.ratelimits import RateLimiter
+from marketplace_slack_standins.stage import STEWARDS_CHANNEL, installed_as_declared, invite_everywhere
+
+from .factories import pending_data_access
 
 C1, C2 = "C0STEWARDS", "C0FINANCE"
 
@@ -351,3 +357,63 @@ def _idle(pacer: Pacer) -> bool:
 
 def _count(text: str) -> int:
     return 0 if text.startswith("All") else int(text.split()[0].replace(",", ""))
+
+
+async def test_a_thousand_new_cards_to_one_channel_are_a_thousand_cards_and_one_summary(
+    client: FakeClient, time: VirtualTime
+) -> None:
+    pacer = Pacer(cast(AsyncWebClient, client), monotonic=time.monotonic, sleep=time.sleep, backlog=50)
+
+    results = await time.gather(card(pacer, C1, n) for n in range(1000))
+    await time.run_until(lambda: _idle(pacer))
+
+    posts = client.posted(C1)
+    assert [c.args["text"] for c in posts if c.args["text"].startswith("card")] == [
+        f"card {n}" for n in range(1000)
+    ]
+    assert len({r["ts"] for r in results}) == 1000  # 0 lost, 0 doubled, each caller its own ts
+    assert [c.args["text"] for c in posts if not c.args["text"].startswith("card")] == [
+        "1,000 more requests are queued; see the digest."
+    ]
+    updates = [c for c in client.calls if c.method == "chat.update" and c.status == 200]
+    assert updates[-1].args["text"] == "All queued requests are posted."
+    assert len(updates) <= 1000 / SUMMARY_EVERY + 2  # kept up to date, not once per card
+    assert client.refused() == []
+    assert 995 <= time.now <= 1010  # Slack's pace: five at once, then one a second
+
+
+# --- over loopback HTTP, against the stand-in Slack's own limiter -----------------------------------
+
+
+class Ticker:
+    """One clock for the stand-in and the pacer; a wait moves it on at once."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
+async def test_the_messengers_cards_meet_no_429_from_the_stand_in_slack(clock: FakeClock) -> None:
+    ticker = Ticker()
+    async with FakeSlack(clock=clock, install=installed_as_declared(), monotonic=ticker.monotonic) as slack:
+        invite_everywhere(slack)
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
+        pacer = Pacer(client, monotonic=ticker.monotonic, sleep=ticker.sleep, backlog=None)
+        messenger = SlackMessenger(client, clock, pacer)
+        slack.fail_next("chat.postMessage", retry_after=2, times=4)  # past slack-sdk's three tries
+
+        refs = await asyncio.gather(
+            *(messenger.post_request(STEWARDS_CHANNEL, pending_data_access()) for _ in range(40))
+        )
+
+        posts = slack.calls_to("chat.postMessage")
+        assert [c.status for c in posts] == [429] * 4 + [200] * 40  # only the four it was told to refuse
+        assert len({ref.ts for ref in refs}) == 40
+        assert len(slack.messages(STEWARDS_CHANNEL)) == 40
+        assert slack.violations == []
