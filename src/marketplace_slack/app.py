@@ -48,6 +48,7 @@ from marketplace_slack.marketplace.webhooks import (
 from marketplace_slack.slack import listeners
 from marketplace_slack.slack.directory import SlackDirectory
 from marketplace_slack.slack.messenger import SlackMessenger
+from marketplace_slack.slack.pacing import Pacer
 from marketplace_slack.store.database import open_store
 from marketplace_slack.store.engine import UnsupportedDatabase
 from marketplace_slack.store.repository import Repository
@@ -79,7 +80,8 @@ def database_failure(url: str, exc: BaseException) -> str:
 
 
 def build_slack_client(settings: Settings) -> AsyncWebClient:
-    """A Web API client that waits out 429s (Retry-After) and retries connection and 5xx failures."""
+    """A Web API client that waits out 429s (Retry-After) and retries connection and 5xx failures:
+    for reads and the calls a repeat cannot double. Messages go through `build_slack_sender`."""
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=str(settings.slack_api_url) if settings.slack_api_url else AsyncWebClient.BASE_URL,
@@ -90,6 +92,18 @@ def build_slack_client(settings: Settings) -> AsyncWebClient:
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+def build_slack_sender(settings: Settings, tasks: BackgroundTasks) -> Pacer:
+    """chat.postMessage and chat.update, paced per channel. Its client retries nothing by itself: the
+    pacer waits out 429s, and a post that timed out or met a 5xx may have landed, so it is not repeated."""
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=str(settings.slack_api_url) if settings.slack_api_url else AsyncWebClient.BASE_URL,
+        timeout=10,
+        retry_handlers=[],  # not None: that would mean slack-sdk's default, which retries connection errors
+    )
+    return Pacer(client, backlog=settings.channel_backlog, spawn=tasks.spawn)
 
 
 @dataclass
@@ -276,7 +290,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
     gateway = MarketplaceGateway(
         marketplace, app_url=str(settings.marketplace_app_url), account_id=settings.marketplace_account_id
     )
-    messenger = SlackMessenger(slack_client, clock)
+    messenger = SlackMessenger(slack_client, clock, build_slack_sender(settings, tasks))
     directory = SlackDirectory(slack_client, store, clock)
     owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     metrics = Metrics.create()

@@ -49,6 +49,7 @@ _EXPECTS: dict[str, str] = {
     "port": "a TCP port number",
     "reconcile_seconds": "a number of seconds (at least 30)",
     "tick_seconds": "a number of seconds (5 to 3600)",
+    "channel_backlog": "a number of new cards (at least 1)",
     "config_file": "the path of the YAML configuration file (routes, reminders, digests, expiry)",
 }
 
@@ -107,6 +108,9 @@ class Settings(BaseSettings):
     reconcile_seconds: int = Field(default=300, alias="MPSLACK_RECONCILE_SECONDS", ge=30)
     # How often due reminders and expiry notices are looked for; digests also have their own cron.
     tick_seconds: int = Field(default=60, alias="MPSLACK_TICK_SECONDS", ge=5, le=3600)
+    # Slack posts about one message a second per channel: past this many new cards waiting for one
+    # channel, a summary there says how many more are coming (every card is still posted).
+    channel_backlog: int = Field(default=50, alias="MPSLACK_CHANNEL_BACKLOG", ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="MPSLACK_LOG_LEVEL")
     log_format: Literal["json", "console"] = Field(default="json", alias="MPSLACK_LOG_FORMAT")
 

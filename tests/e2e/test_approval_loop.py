@@ -10,7 +10,6 @@ import json
 from datetime import timedelta
 
 import httpx
-import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
@@ -20,14 +19,6 @@ from marketplace_slack.marketplace.webhooks import SIGNATURE_HEADER, sign
 from marketplace_slack.slack import ids
 from marketplace_slack_standins.fakeslack import event_callback, slash_command
 from marketplace_slack_standins.stage import WEBHOOK_KEY, Stage, plausible_answers
-
-# The stand-in Slack now refuses what Slack refuses (issue 8 §1); these fail because the app is wrong,
-# and issue 8 §2 makes them pass.
-NEEDS_PACING = pytest.mark.xfail(
-    strict=True,
-    reason="issue 8 §2: posts to one channel must be paced (about 1/s, short bursts) and Retry-After "
-    "honoured without giving up after three tries; reconcile posts every missing card at once and gets 429",
-)
 
 
 def _text(blocks: list[dict]) -> str:
@@ -263,7 +254,6 @@ async def test_canceled_request_card_says_so(stage: Stage) -> None:
     assert "Cancel" in _text(card.blocks) and ids.APPROVE not in _actions(card.blocks)
 
 
-@NEEDS_PACING
 async def test_lost_webhook_is_recovered_by_reconciliation(stage: Stage) -> None:
     for hook in list(stage.sandbox.webhooks.webhooks):
         stage.sandbox.webhooks.remove(hook)  # the Marketplace stops telling us anything

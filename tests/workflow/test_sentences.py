@@ -21,6 +21,7 @@ def every_sentence() -> list[Sentence]:
         sentences.snoozed(1),
         sentences.unknown_command("frobnicate"),
         sentences.channel_unavailable("G0SECURITY", "channel_not_found"),
+        sentences.cards_queued(37),
     ]
     return fixed + filled
 
@@ -40,3 +41,10 @@ def test_sentences_carry_the_names_they_are_given_raw_and_whole() -> None:
     assert sentences.already_decided(None, None).text == "This step was already decided by someone else."
     assert sentences.snoozed(3).text == "Snoozed: no reminders about this request for 3 days."
     assert sentences.unknown_command("x" * 100).text == f"I don't know `{'x' * 40}`. Try `/marketplace help`."
+
+
+def test_a_backlog_is_counted_until_all_are_posted() -> None:
+    assert sentences.cards_queued(37).text == "37 more requests are queued; see the digest."
+    assert sentences.cards_queued(1).text == "1 more request is queued; see the digest."
+    assert sentences.cards_queued(1000).text == "1,000 more requests are queued; see the digest."
+    assert sentences.cards_queued(0).text == "All queued requests are posted."

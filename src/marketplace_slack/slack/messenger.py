@@ -1,8 +1,9 @@
 """The workflow's Slack ports (`Cards`, `Replies`, `Notices`, `Modals`), done with Slack's Web API:
 render with the pure builders, then deliver.
 
-Rate limits are handled by slack-sdk's retry handlers on the client (see `app.build_slack_client`),
-so a 429 waits for Retry-After and the same call goes again.
+Messages are posted and updated through the `Pacer` (`pacing.py`), which keeps to Slack's limits per
+channel, waits out every 429 and puts decisions before new cards and new cards before notices; the
+other calls rely on slack-sdk's retry handlers on the client (see `app.build_slack_client`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from marketplace_slack.infra.clock import Clock
 from marketplace_slack.slack import cards, messages, views
 from marketplace_slack.slack.digest import render_digest, visible_entries
 from marketplace_slack.slack.expiry import expiry_message
+from marketplace_slack.slack.pacing import Pacer, Priority
 from marketplace_slack.slack.reminders import escalation_message, reminder_message
 from marketplace_slack.workflow.ports import (
     ChannelUnavailable,
@@ -68,16 +70,22 @@ def _error(exc: SlackApiError) -> str:
 
 
 class SlackMessenger:
-    def __init__(self, client: AsyncWebClient, clock: Clock) -> None:
+    def __init__(self, client: AsyncWebClient, clock: Clock, pacer: Pacer | None = None) -> None:
         self._client = client
         self._clock = clock
+        self._pacer = pacer or Pacer(client)
         self._permalinks: dict[MessageRef, str] = {}
 
     async def post_request(self, channel: str, state: CardState) -> MessageRef:
         card = cards.render_card(state, now=self._clock.now())
         try:
-            response = await self._client.chat_postMessage(
-                channel=channel, text=card.text, blocks=card.blocks, unfurl_links=False, unfurl_media=False
+            response = await self._pacer.post_message(
+                Priority.CARD,
+                channel=channel,
+                text=card.text,
+                blocks=card.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
             )
         except SlackApiError as exc:
             if _error(exc) in _CANNOT_POST:
@@ -88,7 +96,9 @@ class SlackMessenger:
     async def update_request(self, ref: MessageRef, state: CardState) -> None:
         card = cards.render_card(state, now=self._clock.now())
         try:
-            await self._client.chat_update(channel=ref.channel, ts=ref.ts, text=card.text, blocks=card.blocks)
+            await self._pacer.update_message(
+                Priority.DECISION, channel=ref.channel, ts=ref.ts, text=card.text, blocks=card.blocks
+            )
         except SlackApiError as exc:
             if _error(exc) in _CARD_GONE:
                 raise MessageGone(ref, _error(exc)) from exc
@@ -101,7 +111,8 @@ class SlackMessenger:
 
     async def announce_step(self, ref: MessageRef, request: AccessRequest, step: ApprovalStep) -> None:
         message = messages.decision_thread_reply(request, step)
-        await self._client.chat_postMessage(
+        await self._pacer.post_message(
+            Priority.DECISION,
             channel=ref.channel,
             thread_ts=ref.ts,
             text=message.text,
@@ -112,8 +123,8 @@ class SlackMessenger:
     async def notify_requester(self, slack_user_id: str, request: AccessRequest) -> None:
         message = messages.requester_dm(request, now=self._clock.now())
         channel = await self._dm_channel(slack_user_id)
-        await self._client.chat_postMessage(
-            channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False
+        await self._pacer.post_message(
+            Priority.DECISION, channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False
         )
 
     async def notify_owner(self, user_id: str, sentence: Sentence) -> None:
@@ -221,7 +232,8 @@ class SlackMessenger:
             channel = to.channel
         else:
             raise ValueError("a destination needs a channel or a user")
-        response = await self._client.chat_postMessage(
+        response = await self._pacer.post_message(
+            Priority.NOTICE,
             channel=channel,
             thread_ts=to.thread_ts,
             text=message.text,
@@ -242,8 +254,11 @@ class SlackMessenger:
                 # e.g. a slash command in a channel the bot is not in: the answer still has to arrive.
                 if exc.response.get("error") not in _NOT_THERE:
                     raise
-        await self._client.chat_postMessage(
-            channel=await self._dm_channel(user_id), text=message.text, blocks=message.blocks
+        await self._pacer.post_message(
+            Priority.DECISION,  # the answer to something the person just did
+            channel=await self._dm_channel(user_id),
+            text=message.text,
+            blocks=message.blocks,
         )
 
     async def _dm_channel(self, user_id: str) -> str:

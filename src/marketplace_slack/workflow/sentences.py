@@ -62,6 +62,8 @@ class Outcome(StrEnum):
     # The slash command
     HELP = auto()
     UNKNOWN_COMMAND = auto()
+    # A channel's backlog of new cards (Slack posts about one message a second per channel)
+    CARDS_QUEUED = auto()
 
 
 # Where a sentence names a Slack user, its text says MENTION and `mention` holds the id: the renderer
@@ -228,3 +230,11 @@ def channel_unavailable(channel: str, reason: str) -> Sentence:
 
 def unknown_command(word: str) -> Sentence:
     return Sentence(Outcome.UNKNOWN_COMMAND, f"I don't know `{word[:40]}`. Try `/marketplace help`.")
+
+
+def cards_queued(waiting: int) -> Sentence:
+    """The one message in a channel whose new cards queue up behind Slack's rate limit."""
+    if waiting <= 0:
+        return Sentence(Outcome.CARDS_QUEUED, "All queued requests are posted.")
+    requests = "request is" if waiting == 1 else "requests are"
+    return Sentence(Outcome.CARDS_QUEUED, f"{waiting:,} more {requests} queued; see the digest.")
