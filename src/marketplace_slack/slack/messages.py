@@ -28,14 +28,13 @@ from marketplace_slack.slack.mrkdwn import (
     escape_clip,
     escape_line,
     escape_lines,
-    mention,
     one_line,
     person,
     person_name,
     safe_url,
     section_block,
+    sentence_text,
 )
-from marketplace_slack.workflow.sentences import MENTION
 
 REASON_SHOWN_MAX: Final = 2000
 PRODUCT_SHOWN_MAX: Final = 500
@@ -147,9 +146,7 @@ def requester_dm(request: AccessRequest, *, now: datetime) -> Card:
 def ephemeral(text: str, *, mentioning: str | None = None) -> Card:
     """A one-line reply only the clicker sees. `text` is escaped (it may quote Marketplace names), so
     the only mention it can carry is `mentioning`'s, put where MENTION stands after escaping."""
-    safe = escape_lines(text, FALLBACK_TEXT_MAX) or "…"
-    if mentioning is not None:
-        safe = safe.replace(MENTION, mention(mentioning) or "someone", 1)
+    safe = sentence_text(text, mentioning, FALLBACK_TEXT_MAX)
     return Card(text=safe, blocks=[section_block(safe)])
 
 

@@ -27,6 +27,7 @@ from marketplace_slack.slack.limits import (
     URL_MAX,
     measure,
 )
+from marketplace_slack.workflow.sentences import MENTION
 
 ELLIPSIS: Final = "…"
 MORE_HINT: Final = "open in Marketplace"
@@ -224,6 +225,15 @@ def mention(slack_user_id: str | None) -> str | None:
     if slack_user_id and _SLACK_USER_ID.fullmatch(slack_user_id):
         return f"<@{slack_user_id}>"
     return None
+
+
+def sentence_text(text: str, mentioning: str | None, limit: int) -> str:
+    """A catalogue sentence as mrkdwn: its words escaped first, then the one mention it may carry put
+    where MENTION stands, so no other text can become a mention."""
+    safe = escape_lines(text, limit) or "…"
+    if mentioning is not None:
+        safe = safe.replace(MENTION, mention(mentioning) or "someone", 1)
+    return safe
 
 
 def person(p: Person, *, limit: int = 200, with_email: bool = True) -> str:

@@ -32,13 +32,12 @@ from marketplace_slack.slack.limits import (
 from marketplace_slack.slack.mrkdwn import (
     context_block,
     escape_line,
-    escape_lines,
-    mention,
     plain,
     section_block,
+    sentence_text,
 )
 from marketplace_slack.workflow import sentences
-from marketplace_slack.workflow.sentences import MENTION, Sentence
+from marketplace_slack.workflow.sentences import Sentence
 
 REASON_MAX: Final = 1000
 SENTENCE_MAX: Final = 2000  # a refusal is one sentence; the cut is only a guard
@@ -217,11 +216,7 @@ def _title(verdict: Verdict) -> str:
 
 
 def _sentence(sentence: Sentence) -> str:
-    # Escaped first, then the one mention the sentence may carry, so no other text can become one.
-    safe = escape_lines(sentence.text, SENTENCE_MAX) or "…"
-    if sentence.mention is not None:
-        safe = safe.replace(MENTION, mention(sentence.mention) or "someone", 1)
-    return safe
+    return sentence_text(sentence.text, sentence.mention, SENTENCE_MAX)
 
 
 def link_modal(*, private_metadata: str = "", lead: Sentence | None = None) -> dict[str, Any]:
