@@ -33,7 +33,7 @@ class Events:
         if not event_id:
             await action()
             return True
-        async with self._store.marks.once(EVENT_MARK_PREFIX + event_id, now=self._clock.now()) as first:
+        async with self._store.once(EVENT_MARK_PREFIX + event_id, now=self._clock.now()) as first:
             if not first:
                 log.info("event_repeated", event_id=event_id)
                 return False
