@@ -25,7 +25,14 @@ GOOD = {
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
-    for name in [*GOOD, "SLACK_APP_TOKEN", "MARKETPLACE_WEBHOOK_INSECURE", "MPSLACK_DATABASE_URL"]:
+    for name in [
+        *GOOD,
+        "SLACK_APP_TOKEN",
+        "MARKETPLACE_WEBHOOK_INSECURE",
+        "MPSLACK_DATABASE_URL",
+        "MPSLACK_INSTANCE",
+        "MPSLACK_SHUTDOWN_GRACE_SECONDS",
+    ]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
 
@@ -38,6 +45,34 @@ def test_good_settings_load_and_keep_secrets_secret() -> None:
     settings = _load(**GOOD)
     assert len(settings.encryption_keys) == 2  # type: ignore[attr-defined]
     assert "very-secret" not in repr(settings)
+
+
+def test_the_instance_is_the_hostname_and_the_grace_period_twenty_seconds_unless_set() -> None:
+    settings = _load(**GOOD)
+    assert settings.instance == socket.gethostname()  # type: ignore[attr-defined]
+    assert settings.shutdown_grace_seconds == 20  # type: ignore[attr-defined]
+    chosen = _load(**GOOD, MPSLACK_INSTANCE="web-0", MPSLACK_SHUTDOWN_GRACE_SECONDS="2.5")
+    assert chosen.instance == "web-0"  # type: ignore[attr-defined]
+    assert chosen.shutdown_grace_seconds == 2.5  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("MPSLACK_INSTANCE", "web/0", "MPSLACK_INSTANCE is invalid (it contains '/'"),
+        ("MPSLACK_INSTANCE", "", "MPSLACK_INSTANCE is invalid"),
+        ("MPSLACK_SHUTDOWN_GRACE_SECONDS", "-1", "MPSLACK_SHUTDOWN_GRACE_SECONDS is invalid"),
+        ("MPSLACK_SHUTDOWN_GRACE_SECONDS", "soon", "MPSLACK_SHUTDOWN_GRACE_SECONDS is invalid"),
+    ],
+)
+def test_an_instance_name_or_grace_period_that_cannot_work_is_refused(
+    variable: str, value: str, says: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(**GOOD, **{variable: value})
+    (line,) = str(caught.value).splitlines()
+    assert line.startswith(says)
+    assert "expected " in line
 
 
 def test_missing_settings_are_named_one_per_line_with_what_they_expect() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import socket
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
@@ -28,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from marketplace_slack.config_file import channel_id
+from marketplace_slack.infra.owners import SEPARATOR
 
 
 class ConfigError(Exception):
@@ -50,6 +52,8 @@ _EXPECTS: dict[str, str] = {
     "reconcile_seconds": "a number of seconds (at least 30)",
     "tick_seconds": "a number of seconds (5 to 3600)",
     "channel_backlog": "a number of new cards (at least 1)",
+    "shutdown_grace_seconds": "a number of seconds (0 to 3600)",
+    "instance": "a name for this replica, stable across restarts and its own (a pod name), without '/'",
     "config_file": "the path of the YAML configuration file (routes, reminders, digests, expiry)",
 }
 
@@ -66,6 +70,12 @@ _TOKEN_KINDS: Final = {
     "xapp-": "an app-level token",
 }
 _DRIVERS: Final = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+
+
+def _hostname() -> str:
+    # A container's hostname is its pod or container name: unique among live replicas, and a
+    # Kubernetes StatefulSet keeps it across restarts.
+    return (socket.gethostname().replace(SEPARATOR, "-") or "marketplace-slack")[:200]
 
 
 class Settings(BaseSettings):
@@ -111,6 +121,12 @@ class Settings(BaseSettings):
     # Slack posts about one message a second per channel: past this many new cards waiting for one
     # channel, a summary there says how many more are coming (every card is still posted).
     channel_backlog: int = Field(default=50, alias="MPSLACK_CHANNEL_BACKLOG", ge=1)
+    # On SIGTERM or SIGINT, how long work in flight may go on before it is cancelled. Keep it below
+    # the platform's own patience (Kubernetes' terminationGracePeriodSeconds, `docker stop -t`).
+    shutdown_grace_seconds: float = Field(default=20, alias="MPSLACK_SHUTDOWN_GRACE_SECONDS", ge=0, le=3600)
+    # Names this replica in the claims it holds; a restart under the same name resolves its own
+    # earlier claims at once (infra/owners.py), so two live processes must never share one.
+    instance: str = Field(default_factory=_hostname, alias="MPSLACK_INSTANCE", min_length=1, max_length=200)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="MPSLACK_LOG_LEVEL")
     log_format: Literal["json", "console"] = Field(default="json", alias="MPSLACK_LOG_FORMAT")
 
@@ -134,6 +150,13 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"key {number} is not a Fernet key (32 url-safe base64-encoded bytes)"
                 ) from None
+        return value
+
+    @field_validator("instance")
+    @classmethod
+    def _instance_name(cls, value: str) -> str:
+        if SEPARATOR in value or value != value.strip():
+            raise ValueError(f"it contains {SEPARATOR!r} or surrounding spaces")
         return value
 
     @field_validator("marketplace_url")

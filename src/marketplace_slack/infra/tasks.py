@@ -44,12 +44,31 @@ class BackgroundTasks:
     async def drain(self) -> None:
         """Wait until every task started so far, and any they start, has finished."""
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await self._settle()
+
+    async def drain_within(self, seconds: float) -> bool:
+        """`drain`, for at most `seconds`; False if tasks are still running then (they go on)."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self.drain()
+        except TimeoutError:
+            return False
+        return True
 
     async def cancel_all(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.drain()
+
+    async def _settle(self) -> None:
+        # Wait for the unfinished ones only, then yield once so the finished ones' done-callbacks run
+        # (they remove the task from the set). Awaiting gather() of finished tasks would not do: since
+        # Python 3.12 it completes eagerly without yielding, so a task that finished just before we
+        # looked kept its callback queued, and this loop spun at 100 % CPU for ever.
+        running = [task for task in self._tasks if not task.done()]
+        if running:
+            await asyncio.wait(running)
+        await asyncio.sleep(0)
 
 
 class KeyedLocks:
