@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import os
-import socket
-import uuid
+import signal
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,6 +16,8 @@ from typing import Any
 import httpx
 import structlog
 from aiohttp import web
+from apscheduler.executors.asyncio import AsyncIOExecutor
+from apscheduler.executors.base import run_coroutine_job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -35,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from marketplace_slack.config import Settings
 from marketplace_slack.config_file import load_config_file
 from marketplace_slack.infra.clock import Clock, SystemClock
+from marketplace_slack.infra.owners import new_owner
 from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.infra.vault import TokenVault
 from marketplace_slack.marketplace.client import MarketplaceClient
@@ -59,6 +60,9 @@ from marketplace_slack.workflow.service import Workflow
 log = structlog.get_logger(__name__)
 
 MAX_WEBHOOK_BYTES = 1 << 20
+# A request handler only verifies and acknowledges (Slack waits 3 s for that), so on stopping the web
+# server gives those in flight this long; the work they handed off has the whole grace period.
+HANDLER_SHUTDOWN_SECONDS = 3.0
 
 # What cannot be opened or reached, as opposed to a bug (which keeps its traceback).
 DATABASE_FAILURES = (OSError, SQLAlchemyError, UnsupportedDatabase)
@@ -135,6 +139,28 @@ class Metrics:
         self.channel_failures.labels(channel=channel, reason=reason).inc()
 
 
+class TrackedExecutor(AsyncIOExecutor):  # type: ignore[misc]
+    """Runs the scheduler's coroutine jobs as the app's background tasks, so that stopping waits for a
+    reconciliation or a reminder tick in flight like for any other work, and cancels it the same way.
+    (APScheduler's own executor cancels them on shutdown; `_do_submit_job` is its extension point.)"""
+
+    def __init__(self, tasks: BackgroundTasks) -> None:
+        super().__init__()
+        self._tracked = tasks
+
+    def _do_submit_job(self, job: Any, run_times: Any) -> None:
+        def finished(task: asyncio.Task[Any]) -> None:
+            if task.cancelled():
+                self._run_job_error(job.id, asyncio.CancelledError(), None)
+            elif task.exception() is None:
+                self._run_job_success(job.id, task.result())
+            else:
+                self._run_job_error(job.id, task.exception(), None)
+
+        coro = run_coroutine_job(job, job._jobstore_alias, run_times, self._logger.name)
+        self._tracked.spawn(coro, name=f"job:{job.id}").add_done_callback(finished)
+
+
 class Application:
     """The running app: web server (Slack events, Marketplace webhooks, health, metrics) and scheduler."""
 
@@ -169,12 +195,13 @@ class Application:
         self._runner: web.AppRunner | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._socket_mode: Any = None
+        self._now = asyncio.Event()  # set by `stop_now`: what the grace period waits for is cancelled
         self.url: str | None = None
 
     async def start(
         self, *, host: str | None = None, port: int | None = None, reconcile: bool = True
     ) -> None:
-        self._runner = web.AppRunner(self.web, access_log=None)
+        self._runner = web.AppRunner(self.web, access_log=None, shutdown_timeout=HANDLER_SHUTDOWN_SECONDS)
         await self._runner.setup()
         host = host or self.settings.host
         port = self.settings.port if port is None else port
@@ -202,7 +229,7 @@ class Application:
             )
             await self._socket_mode.connect_async()
         if reconcile:
-            self._scheduler = AsyncIOScheduler()
+            self._scheduler = AsyncIOScheduler(executors={"default": TrackedExecutor(self.tasks)})
             self._scheduler.add_job(
                 self.workflow.cards.reconcile,
                 "interval",
@@ -219,16 +246,43 @@ class Application:
             self.tasks.spawn(self.workflow.cards.reconcile(), name="reconcile-at-start")
         log.info("started", url=self.url, socket_mode=self.settings.socket_mode)
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace: float | None = None) -> None:
+        """Stop taking work, let the work in flight finish for up to `grace` seconds (default
+        MPSLACK_SHUTDOWN_GRACE_SECONDS) or until `stop_now`, cancel what is left, give back the
+        claims this process still holds, then close the clients and the store."""
+        grace = self.settings.shutdown_grace_seconds if grace is None else grace
+        # No new work: no scheduled job starts, Slack's socket and the listening port close (a
+        # load balancer sends new requests to another replica), requests being read are answered.
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+            self._scheduler.pause()
         if self._socket_mode is not None:
             await self._socket_mode.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
-        await self.tasks.drain()
+        drained = asyncio.ensure_future(self.tasks.drain())
+        hurried = asyncio.ensure_future(self._now.wait())
+        await asyncio.wait([drained, hurried], timeout=grace, return_when=asyncio.FIRST_COMPLETED)
+        hurried.cancel()
+        if not drained.done():
+            drained.cancel()
+            log.warning("stop_cancelled_work", tasks=self.tasks.pending, grace=grace)
+            await self.tasks.cancel_all()  # a card post cancelled mid-way releases its claim itself
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        try:
+            given_back = await self.workflow.give_back()
+        except DATABASE_FAILURES as exc:  # the leases run out instead; stopping goes on
+            log.warning("give_back_failed", error=type(exc).__name__)
+        else:
+            if given_back:
+                log.info("claims_given_back", count=given_back)
         await self.marketplace.aclose()
         await self.store.aclose()
+        log.info("stopped")
+
+    def stop_now(self) -> None:
+        """Cut the grace period of a `stop` under way (or about to be): cancel the work in flight."""
+        self._now.set()
 
     async def _slack_events(self, request: web.Request) -> web.Response:
         bolt_request = await to_bolt_request(request)
@@ -292,7 +346,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
     )
     messenger = SlackMessenger(slack_client, clock, build_slack_sender(settings, tasks))
     directory = SlackDirectory(slack_client, store, clock)
-    owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    owner = owner or new_owner(settings.instance)
     metrics = Metrics.create()
     timekeeper = build_timekeeper(
         config,
@@ -342,13 +396,34 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
 
 
 async def serve(settings: Settings) -> None:
-    """`marketplace-slack serve`: run until interrupted."""
+    """`marketplace-slack serve`: run until SIGTERM or SIGINT, then stop gracefully (`Application.stop`);
+    a second signal during the grace period cancels what is still in flight. Either way the stop is
+    orderly (claims given back, store closed), so the command exits 0."""
     application = await build(settings)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def on_signal(signum: signal.Signals) -> None:
+        if stopping.is_set():
+            log.warning("stopping_now", signal=signum.name)
+            application.stop_now()
+        else:
+            log.info("stopping", signal=signum.name, grace=settings.shutdown_grace_seconds)
+            stopping.set()
+
+    # As PID 1 in a container, only a signal the process handles reaches it: these handlers are
+    # what makes `docker stop` and Kubernetes' SIGTERM work (see the Dockerfile).
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
     try:
         await application.start()
-        await asyncio.Event().wait()
+        await stopping.wait()
     finally:
-        await application.stop()
+        try:
+            await application.stop()
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
 
 
 def _display_host(host: str) -> str:

@@ -12,17 +12,20 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from types import TracebackType
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from marketplace_slack.infra.vault import TokenVault
 from marketplace_slack.store.cards import Cards
 from marketplace_slack.store.channels import Channels
 from marketplace_slack.store.decisions import Audit, Decisions
+from marketplace_slack.store.engine import WRITE
 from marketplace_slack.store.expiry import Expiry
 from marketplace_slack.store.links import Links
 from marketplace_slack.store.marks import Deliveries, OnceMarks
 from marketplace_slack.store.reminders import ReminderSchedules
 from marketplace_slack.store.slack_users import SlackUsers
+from marketplace_slack.store.tables import cards
 
 
 class Repository:
@@ -51,6 +54,22 @@ class Repository:
         """`async with repo.once(key, now=now) as won:` claims the once-mark `key`; the body does the
         action only if `won`, and a body that raises forgets the mark, so a later attempt can do it."""
         return self.marks.once(key, now=now)
+
+    async def give_back(self, owner: str) -> int:
+        """End the lease of every claim `owner` holds on work it did not finish, so the next process
+        (another replica, or this one restarted) takes the work up at once instead of waiting out the
+        lease. Called when a process stops. Returns how many claims it gave back.
+
+        The claim rows stay, still naming their last owner, with no lease: where the outcome of the
+        work is unknown (a post cancelled in flight), whoever takes it next can tell it was claimed.
+        """
+        async with self._engine.execution_options(**WRITE).begin() as conn:
+            result = await conn.execute(
+                update(cards)
+                .where(cards.c.claim_owner == owner, cards.c.ts.is_(None), cards.c.claimed_at.is_not(None))
+                .values(claimed_at=None)
+            )
+        return result.rowcount
 
     async def aclose(self) -> None:
         await self._engine.dispose()

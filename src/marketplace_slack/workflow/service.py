@@ -38,6 +38,7 @@ class Workflow:
         observers: Sequence[RequestObserver] = (),
         on_channel_failure: Callable[[str, str], None] | None = None,
     ) -> None:
+        self._store, self._owner = store, owner
         locks = KeyedLocks()  # one per request: a card is never shown by two tasks at once
         self.cards = CardKeeper(
             store=store,
@@ -75,3 +76,7 @@ class Workflow:
             claim_lease=claim_lease,
         )
         self.events = Events(store=store, clock=clock)
+
+    async def give_back(self) -> int:
+        """On stopping: release the claims this process still holds, so nobody waits out their lease."""
+        return await self._store.give_back(self._owner)
