@@ -20,5 +20,12 @@ WORKDIR /data
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('MPSLACK_PORT', '3000')}/healthz\", timeout=2)"]
+# Stopping: the exec form makes the app itself PID 1, with no shell in between to swallow signals.
+# A PID 1 gets only the signals it handles, and `serve` handles SIGTERM and SIGINT: it stops taking
+# work, lets work in flight finish for MPSLACK_SHUTDOWN_GRACE_SECONDS (20 s), gives back its claims
+# and exits 0. It starts no child processes, so there are no zombies to reap and no init (tini) is
+# needed. Give the platform more patience than the grace period: Kubernetes' default of 30 s is
+# enough; `docker stop` waits only 10 s, so use `docker stop -t 30` (compose: stop_grace_period: 30s).
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["marketplace-slack"]
 CMD ["serve"]
