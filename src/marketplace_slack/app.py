@@ -244,7 +244,7 @@ class Application:
             self._scheduler.start()
             # A first pass at start-up picks up whatever happened while the app was down.
             self.tasks.spawn(self.workflow.cards.reconcile(), name="reconcile-at-start")
-        log.info("started", url=self.url, socket_mode=self.settings.socket_mode)
+        log.info("started", url=self.url, socket_mode=self.settings.socket_mode, owner=self.workflow.owner)
 
     async def stop(self, *, grace: float | None = None) -> None:
         """Stop taking work, let the work in flight finish for up to `grace` seconds (default

@@ -38,7 +38,8 @@ class Workflow:
         observers: Sequence[RequestObserver] = (),
         on_channel_failure: Callable[[str, str], None] | None = None,
     ) -> None:
-        self._store, self._owner = store, owner
+        self._store = store
+        self.owner = owner  # this process's name in the claims it holds (infra/owners.py)
         locks = KeyedLocks()  # one per request: a card is never shown by two tasks at once
         self.cards = CardKeeper(
             store=store,
@@ -79,4 +80,4 @@ class Workflow:
 
     async def give_back(self) -> int:
         """On stopping: release the claims this process still holds, so nobody waits out their lease."""
-        return await self._store.give_back(self._owner)
+        return await self._store.give_back(self.owner)

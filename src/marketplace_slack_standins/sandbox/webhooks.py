@@ -134,7 +134,12 @@ class WebhookHub:
     async def drain(self) -> None:
         """Wait until every delivery started so far (and any they lead to) has finished."""
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            # Not gather(): since Python 3.12 it completes at once for finished tasks without yielding,
+            # so their done-callbacks (which leave the set) never ran and this loop spun for ever.
+            running = [task for task in self._tasks if not task.done()]
+            if running:
+                await asyncio.wait(running)
+            await asyncio.sleep(0)
 
     async def close(self) -> None:
         for task in list(self._tasks):
