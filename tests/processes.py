@@ -13,8 +13,8 @@
 Every setting is an environment variable, as in production; `world.app(SLACK_API_URL=...)` puts a
 `FaultProxy` between the app and a stand-in (`FaultProxy(upstream=origin(world.slack.base_url))`, then
 `SLACK_API_URL=via(proxy_url, world.slack.base_url)`). The database is
-a SQLite file in the test's directory unless `outside(database_url=...)` names another (PostgreSQL, with
-`MPSLACK_DATABASE_SCHEMA` among the settings), shared by every start and every replica of the world.
+a SQLite file in the test's directory unless `outside(database_url=..., schema=...)` names another
+(PostgreSQL, for several replicas), shared by every start and every replica of the world.
 The app keeps its own port across restarts, so the webhook registered for it and Slack's request URL
 stay right, as they do for a real deployment. Readiness and everything else the tests wait for are
 log lines (JSON on stdout), read as they come: no polling, no sleeps.
@@ -232,6 +232,7 @@ class Outside:
     admin: MarketplaceClient
     tmp: Path
     database_url: str
+    schema: str | None
     encryption_key: str
     apps: list[AppProcess]
 
@@ -250,6 +251,7 @@ class Outside:
             "MPSLACK_DEFAULT_CHANNEL": STEWARDS_CHANNEL,
             "MPSLACK_ENCRYPTION_KEYS": self.encryption_key,
             "MPSLACK_DATABASE_URL": self.database_url,
+            **({"MPSLACK_DATABASE_SCHEMA": self.schema} if self.schema else {}),
             "MPSLACK_HOST": "127.0.0.1",
             "MPSLACK_PORT": str(free_port()),
             "MPSLACK_INSTANCE": f"replica-{len(self.apps)}",
@@ -287,11 +289,10 @@ class Outside:
         return [m for m in self.slack.messages(channel) if not m.thread_ts and request_id in str(m.blocks)]
 
     @contextlib.asynccontextmanager
-    async def store(self, *, schema: str | None = None) -> AsyncIterator[Repository]:
+    async def store(self) -> AsyncIterator[Repository]:
         """The world's database as the app sees it, opened from the test."""
-        repo = await open_store(
-            self.database_url, TokenVault([SecretStr(self.encryption_key)]), schema=schema
-        )
+        vault = TokenVault([SecretStr(self.encryption_key)])
+        repo = await open_store(self.database_url, vault, schema=self.schema)
         try:
             yield repo
         finally:
@@ -299,9 +300,12 @@ class Outside:
 
 
 @contextlib.asynccontextmanager
-async def outside(tmp: Path, *, database_url: str | None = None) -> AsyncIterator[Outside]:
+async def outside(
+    tmp: Path, *, database_url: str | None = None, schema: str | None = None
+) -> AsyncIterator[Outside]:
     """The sandbox and the stand-in Slack on loopback, on the real clock (the app runs on it too).
-    Every app process started from the world is killed at the end, whatever the test left running."""
+    The database is `database_url` (and PostgreSQL `schema`; the `store_database` fixture gives both)
+    or a new SQLite file. Every app process started from the world is killed at the end."""
     async with SandboxServer() as sandbox, FakeSlack(install=installed_as_declared()) as slack:
         invite_everywhere(slack)
         admin = MarketplaceClient(sandbox.base_url, sandbox.token_for("admin"))
@@ -311,6 +315,7 @@ async def outside(tmp: Path, *, database_url: str | None = None) -> AsyncIterato
             admin=admin,
             tmp=tmp,
             database_url=database_url or f"sqlite+aiosqlite:///{tmp / 'app.db'}",
+            schema=schema,
             encryption_key=Fernet.generate_key().decode(),
             apps=[],
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from backends import StoreDatabase
 from marketplace_slack.infra.owners import instance_of
 from marketplace_slack_standins.faultproxy import Fault, FaultProxy
 from marketplace_slack_standins.stage import STEWARDS_CHANNEL
@@ -58,9 +59,10 @@ async def test_a_webhook_in_flight_when_told_to_stop_is_finished_and_the_app_exi
 
 
 async def test_a_claim_the_stopping_app_holds_is_given_back_so_another_replica_takes_it_at_once(
-    tmp_path: Path,
+    tmp_path: Path, store_database: StoreDatabase
 ) -> None:
-    async with outside(tmp_path) as world:
+    database = {"database_url": store_database.url, "schema": store_database.schema}  # SQLite, PostgreSQL
+    async with outside(tmp_path, **database) as world:
         first = await started(world, webhook=False)
         # A request the app has not seen (no webhook), whose card it has claimed but not posted.
         request_id = await world.request_access("ivan", "Sales Pipeline")
