@@ -10,14 +10,20 @@
         await app.kill()                                # SIGKILL
         await app.start()                               # again, on the same database, port and instance
 
-Every setting is an environment variable, as in production; `world.app(SLACK_API_URL=...)` puts a
-`FaultProxy` between the app and a stand-in (`FaultProxy(upstream=origin(world.slack.base_url))`, then
-`SLACK_API_URL=via(proxy_url, world.slack.base_url)`). The database is
-a SQLite file in the test's directory unless `outside(database_url=..., schema=...)` names another
-(PostgreSQL, for several replicas), shared by every start and every replica of the world.
-The app keeps its own port across restarts, so the webhook registered for it and Slack's request URL
-stay right, as they do for a real deployment. Readiness and everything else the tests wait for are
-log lines (JSON on stdout), read as they come: no polling, no sleeps.
+Every setting is an environment variable, as in production, and `world.app(**overrides)` changes any.
+A `FaultProxy` goes between the app and a stand-in like this:
+
+    proxy = FaultProxy(upstream=origin(world.slack.base_url))
+    app = world.app(SLACK_API_URL=via(await proxy.start(), world.slack.base_url))
+    # the Marketplace likewise: origin(world.sandbox.base_url), MARKETPLACE_URL=via(...)
+
+The database is a SQLite file in the test's directory unless `outside(database_url=..., schema=...)`
+names another (PostgreSQL, for several replicas: `world.app()` twice, each with its own port and
+`MPSLACK_INSTANCE`), shared by every start and every replica of the world. An app keeps its port and
+instance name across restarts, so the webhook registered for it and Slack's request URL stay right, and
+its next start is its own next life, as for a real deployment. Readiness and everything else the tests
+wait for are log lines (JSON on stdout) read as they come: no polling, no sleeps. `app.owner` is the
+current start's name in the claims it holds.
 """
 
 from __future__ import annotations
