@@ -204,7 +204,7 @@ class Application:
         if reconcile:
             self._scheduler = AsyncIOScheduler()
             self._scheduler.add_job(
-                self.workflow.cards.reconcile,
+                self.workflow.reconcile,
                 "interval",
                 seconds=self.settings.reconcile_seconds,
                 max_instances=1,
@@ -216,7 +216,7 @@ class Application:
             )
             self._scheduler.start()
             # A first pass at start-up picks up whatever happened while the app was down.
-            self.tasks.spawn(self.workflow.cards.reconcile(), name="reconcile-at-start")
+            self.tasks.spawn(self.workflow.reconcile(), name="reconcile-at-start")
         log.info("started", url=self.url, socket_mode=self.settings.socket_mode)
 
     async def stop(self) -> None:

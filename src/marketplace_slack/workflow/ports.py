@@ -25,6 +25,7 @@ from marketplace_slack.domain import (
     Decision,
     Person,
     RequestKind,
+    RequestStatus,
     Verdict,
 )
 from marketplace_slack.workflow.sentences import Sentence
@@ -318,4 +319,11 @@ class Gateway(Protocol):
 
     def pending_request_ids(self) -> AsyncIterator[str]:
         """Ids of the PENDING requests the app's own account can manage."""
+        ...
+
+    def request_changes(
+        self, *, since: datetime | None = None
+    ) -> AsyncIterator[tuple[str, RequestStatus, datetime]]:
+        """(id, status, the Marketplace's updatedAt) of the requests the app can see, most recently
+        changed first, ending before the first one changed before `since` (None: every one)."""
         ...

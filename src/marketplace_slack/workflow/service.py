@@ -2,7 +2,7 @@
 
 Each part asks only for the Slack surfaces it uses (`ports.py`); the composition root hands all of
 them one `Messenger`. The listeners call `decisions` and `accounts` (an Events API delivery through
-`events`, once per event id); the webhook route and the scheduler call `cards`.
+`events`, once per event id); the webhook route calls `cards`, the scheduler `reconcile`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from marketplace_slack.workflow.decisions import Decisions
 from marketplace_slack.workflow.events import Events
 from marketplace_slack.workflow.linking import Accounts
 from marketplace_slack.workflow.ports import Directory, Gateway, Messenger
+from marketplace_slack.workflow.reconciliation import Reconciler, ReconcileReport, SeenVersions
 from marketplace_slack.workflow.routing import Router
 
 
@@ -39,6 +40,8 @@ class Workflow:
         on_channel_failure: Callable[[str, str], None] | None = None,
     ) -> None:
         locks = KeyedLocks()  # one per request: a card is never shown by two tasks at once
+        # Whatever path shows a card records the version it showed, so reconciling skips it.
+        versions = SeenVersions(store, clock)
         self.cards = CardKeeper(
             store=store,
             gateway=gateway,
@@ -50,9 +53,11 @@ class Workflow:
             owner=owner,
             locks=locks,
             claim_lease=claim_lease,
-            reconcile_concurrency=reconcile_concurrency,
-            observers=observers,
+            observers=(*observers, versions),
             on_channel_failure=on_channel_failure,
+        )
+        self.reconciler = Reconciler(
+            keeper=self.cards, store=store, gateway=gateway, clock=clock, concurrency=reconcile_concurrency
         )
         self.accounts = Accounts(
             store=store,
@@ -75,3 +80,7 @@ class Workflow:
             claim_lease=claim_lease,
         )
         self.events = Events(store=store, clock=clock)
+
+    async def reconcile(self) -> ReconcileReport:
+        """One reconciliation pass (the scheduler's job, and the app's first act at start-up)."""
+        return await self.reconciler.run()
