@@ -248,6 +248,8 @@ class FakeGateway:
         if request_id not in self.requests:
             raise NotFoundError(404, "no such request")
         request = self.requests[request_id]
+        if request.updated_at is None:  # never changed: its version is its creation, as listed
+            request = replace(request, updated_at=request.created_at)
         if find_people is not None and request.requester.email:
             found = await find_people([request.requester.email])
             requester = replace(
