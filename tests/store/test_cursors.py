@@ -50,6 +50,15 @@ async def test_a_version_is_never_replaced_by_an_older_one(store: Repository, cl
     assert await store.cursors.known(["req-1", "req-2"]) == {"req-1": Known("APPROVED", "REVOKED", T0 + HOUR)}
     await store.cursors.seen("req-2", "PENDING", T0, now=now)  # shown, but no card (its channel refused)
     assert (await store.cursors.known(["req-2"]))["req-2"] == Known(None, "PENDING", T0)
+    await store.cursors.seen_all(
+        [("req-1", "EXPIRED", T0), ("req-2", "CANCELED", T0 + HOUR), ("req-3", "DENIED", T0)], now=now
+    )
+    assert await store.cursors.known(["req-1", "req-2", "req-3"]) == {
+        "req-1": Known("APPROVED", "REVOKED", T0 + HOUR),  # kept: the newer one
+        "req-2": Known(None, "CANCELED", T0 + HOUR),
+        "req-3": Known(None, "DENIED", T0),
+    }
+    await store.cursors.seen_all([], now=now)
 
 
 async def test_known_answers_for_many_ids_at_once(store: Repository, clock: FakeClock) -> None:

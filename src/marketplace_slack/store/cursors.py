@@ -68,13 +68,23 @@ class Cursors(Area):
             return (await conn.execute(stmt)).first() is not None
 
     async def seen(self, request_id: str, status: str, updated_at: datetime, *, now: datetime) -> None:
-        """A card has just shown this version of the request. An older version never replaces a newer
-        one (two paths may show the same request concurrently, the slower with older news)."""
-        check_time(updated_at)
+        """A card has just shown this version of the request."""
+        await self.seen_all([(request_id, status, updated_at)], now=now)
+
+    async def seen_all(self, versions: Iterable[tuple[str, str, datetime]], *, now: datetime) -> None:
+        """Cards have just shown these versions (request id, status, updatedAt), in one transaction.
+        An older version never replaces a newer one (two paths may show the same request at once,
+        the slower with older news)."""
         check_time(now)
-        insert = self._insert(request_versions).values(
-            request_id=request_id, status=status, updated_at=updated_at, seen_at=now
-        )
+        rows: list[dict[str, object]] = []
+        for request_id, status, updated_at in versions:
+            check_time(updated_at)
+            rows.append(
+                {"request_id": request_id, "status": status, "updated_at": updated_at, "seen_at": now}
+            )
+        if not rows:
+            return
+        insert = self._insert(request_versions)
         stmt = insert.on_conflict_do_update(
             index_elements=[request_versions.c.request_id],
             set_={
@@ -85,7 +95,7 @@ class Cursors(Area):
             where=request_versions.c.updated_at <= insert.excluded.updated_at,
         )
         async with self._writer.begin() as conn:
-            await conn.execute(stmt)
+            await conn.execute(stmt, rows)
 
     async def known(self, request_ids: Iterable[str]) -> dict[str, Known]:
         """For each id with a posted card or a recorded version, what is known of it (others absent)."""

@@ -38,6 +38,7 @@ import structlog
 from marketplace_slack.domain import AccessRequest, RequestStatus
 from marketplace_slack.infra.clock import Clock
 from marketplace_slack.marketplace.errors import MarketplaceError
+from marketplace_slack.store.cursors import Cursor
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow.cards import CardKeeper
 from marketplace_slack.workflow.ports import Gateway
@@ -127,7 +128,9 @@ class Reconciler:
             if complete:
                 unlisted = await self._store.cards.list(statuses=UNSETTLED)
                 swept = [c.request_id for c in unlisted if c.request_id not in listing]
-        elif await self._store.cursors.claim_sweep(CURSOR, now=now, every=self._sweep_every):
+        elif self._sweep_due(cursor, now) and await self._store.cursors.claim_sweep(
+            CURSOR, now=now, every=self._sweep_every
+        ):
             stale = await self._store.cursors.unseen_cards(
                 [RequestStatus.PENDING.value], seen_before=now - self._sweep_every
             )
@@ -147,10 +150,15 @@ class Reconciler:
         log.info("reconciled", **asdict(report))
         return report
 
+    def _sweep_due(self, cursor: Cursor | None, now: datetime) -> bool:
+        # Read first: most passes are not due, and claiming takes the (SQLite) write lock.
+        return cursor is None or cursor.swept_at is None or cursor.swept_at <= now - self._sweep_every
+
     async def _changed(self, listing: dict[str, tuple[RequestStatus, datetime]], now: datetime) -> list[str]:
         """The listed requests whose card does not show what the listing says (or, pending, has none)."""
         known = await self._store.cursors.known(listing)
         due: list[str] = []
+        adopted: list[tuple[str, str, datetime]] = []
         for request_id, (status, updated_at) in listing.items():
             k = known.get(request_id)
             if k is None or k.card_status is None:
@@ -161,9 +169,10 @@ class Reconciler:
                 continue  # the card shows this version already
             if k.status is None and k.card_status == status.value and status is not RequestStatus.PENDING:
                 # A card from before versions were kept, showing this outcome already: adopt it.
-                await self._store.cursors.seen(request_id, status.value, updated_at, now=now)
+                adopted.append((request_id, status.value, updated_at))
                 continue
             due.append(request_id)
+        await self._store.cursors.seen_all(adopted, now=now)
         return due
 
     async def _sync_all(self, ids: list[str]) -> set[str]:
