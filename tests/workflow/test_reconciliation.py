@@ -12,7 +12,13 @@ from datetime import timedelta
 from marketplace_slack.domain import ApprovalStep, RecordStatus, RequestStatus
 from marketplace_slack.marketplace.errors import ServerError
 from marketplace_slack.store.tables import request_versions
-from marketplace_slack.workflow.reconciliation import CURSOR, OVERLAP, SWEEP_EVERY, ReconcileReport
+from marketplace_slack.workflow.reconciliation import (
+    CURSOR,
+    HOLD_LIMIT,
+    OVERLAP,
+    SWEEP_EVERY,
+    ReconcileReport,
+)
 
 from .conftest import PRIVACY, SARA, STEWARDS, World, request
 
@@ -124,6 +130,16 @@ async def test_a_request_that_could_not_be_read_holds_the_cursor_back_until_it_i
     moved_to = failed_at + 10 * MINUTE - OVERLAP  # req-9's change, less the overlap
     assert (await world.store.cursors.get(CURSOR)).since == moved_to  # type: ignore[union-attr]
     assert (await _pass(world))[1] == []
+
+
+async def test_a_request_that_keeps_failing_holds_the_cursor_back_a_day_at_most(world: World) -> None:
+    world.gateway.requests["req-1"] = replace(request(), updated_at=world.clock.now())
+    world.clock.advance(2 * HOLD_LIMIT)
+    await world.posted(replace(request("req-9"), updated_at=world.clock.now()))
+    world.gateway.fail["load", "req-1"] = ServerError(503, "unavailable")
+    report, _ = await _pass(world)
+    assert report.failed == 1
+    assert (await world.store.cursors.get(CURSOR)).since == world.clock.now() - HOLD_LIMIT  # type: ignore[union-attr]
 
 
 async def test_a_listing_that_fails_moves_nothing_and_the_next_pass_starts_over(world: World) -> None:
