@@ -80,7 +80,11 @@ async def test_unseen_cards_are_those_nothing_showed_lately(store: Repository, c
     await store.cursors.seen("req-2", "PENDING", T0, now=now)
     assert await store.cursors.unseen_cards(["PENDING"], seen_before=now - HOUR) == ["req-1"]
     assert await store.cursors.unseen_cards(["PENDING", "APPROVED"], seen_before=now + HOUR) == [
+        "req-3",  # never seen
         "req-1",
         "req-2",
+    ]
+    assert await store.cursors.unseen_cards(["PENDING", "APPROVED"], seen_before=now + HOUR, limit=2) == [
         "req-3",
+        "req-1",
     ]

@@ -166,21 +166,35 @@ async def test_cards_from_before_versions_were_kept_are_adopted_without_a_read(w
     assert "req-1" in await world.store.cursors.known(["req-1"])
 
 
-async def test_the_sweep_rereads_pending_cards_nothing_showed_for_an_hour(world: World) -> None:
-    await world.posted(request("req-1", steps=TWO_STAGES), request("req-2"))
+async def test_the_hourly_sweep_reads_pending_cards_the_pending_listing_lost(world: World) -> None:
+    await world.posted(request("req-1"), request("req-2"))
     await _pass(world)
     world.clock.advance(10 * MINUTE)
-    # A first stage decided with its webhook lost, and a Marketplace that did not move the request's
-    # updatedAt for it; and req-2 gone from the app's sight.
-    r = world.gateway.requests["req-1"]
-    world.gateway.requests["req-1"] = replace(
-        r, steps=(replace(TWO_STAGES[0], status=RecordStatus.APPROVED, decided_by=SARA), TWO_STAGES[1])
-    )
-    del world.gateway.requests["req-2"]
-    assert (await _pass(world))[1] == []  # the listing says nothing changed
+    del world.gateway.requests["req-2"]  # gone from the app's sight: no listing returns it
+    assert (await _pass(world))[1] == []
     world.clock.advance(SWEEP_EVERY)
     report, read = await _pass(world)
-    assert (report.swept, sorted(read)) == (2, ["req-1", "req-2"])
-    assert world.slack.methods() == ["update_request", "announce_step"]  # req-2: a 404, as always
+    assert (report.swept, read) == (1, ["req-2"])  # a 404, handled as always: logged, card left
     world.clock.advance(10 * MINUTE)
-    assert (await _pass(world))[1] == []  # one sweep per period
+    assert (await _pass(world))[1] == []  # one sweep per hour
+
+
+async def test_the_sweep_rereads_every_pending_card_once_a_day_a_share_at_a_time(world: World) -> None:
+    cards = [request(f"req-{n}", steps=TWO_STAGES) for n in range(30)]
+    await world.posted(*cards)
+    await _pass(world)
+    # A first stage decided with its webhook lost, and a Marketplace that does not move the request's
+    # updatedAt for it: the listing says nothing changed.
+    r = world.gateway.requests["req-0"]
+    world.gateway.requests["req-0"] = replace(
+        r, steps=(replace(TWO_STAGES[0], status=RecordStatus.APPROVED, decided_by=SARA), TWO_STAGES[1])
+    )
+    read: list[str] = []
+    for _ in range(48):  # two days of hourly sweeps
+        world.clock.advance(SWEEP_EVERY)
+        _, this_pass = await _pass(world)
+        assert len(this_pass) <= 2  # 30 cards, a day of 24 sweeps: at most ceil(30 / 24) each
+        read += this_pass
+    # Nothing in the first day (each was just shown); then each card once, longest unseen first.
+    assert sorted(read) == sorted(c.id for c in cards)
+    assert "announce_step" in world.slack.methods()  # req-0's first stage reached its thread

@@ -185,7 +185,7 @@ class MarketplaceGateway:
         await self._client.with_token(token).update_approval_record(step_id, body)
 
     async def pending_request_ids(self) -> AsyncIterator[str]:
-        async for request in self._client.iter_access_requests(historical=False):
+        async for request in self._client.iter_access_requests(historical=False, page_size=CHANGES_PAGE):
             if str(request.status) == RequestStatus.PENDING.value:
                 yield request.id
 

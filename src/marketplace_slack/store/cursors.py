@@ -122,9 +122,11 @@ class Cursors(Area):
             found[request_id] = Known(card_status.get(request_id), status, updated_at)
         return found
 
-    async def unseen_cards(self, statuses: Sequence[str], *, seen_before: datetime) -> list[str]:
-        """Posted cards showing one of `statuses` that nothing has shown since `seen_before`, oldest
-        first: what a slow sweep reads again."""
+    async def unseen_cards(
+        self, statuses: Sequence[str], *, seen_before: datetime, limit: int | None = None
+    ) -> list[str]:
+        """Posted cards showing one of `statuses` that nothing has shown since `seen_before`, the
+        longest unseen first (never seen at all before any): what a slow sweep reads again."""
         check_time(seen_before)
         query = (
             select(cards.c.request_id)
@@ -135,7 +137,13 @@ class Cursors(Area):
                 and_(cards.c.ts.is_not(None), cards.c.status.in_(list(statuses))),
                 or_(request_versions.c.seen_at.is_(None), request_versions.c.seen_at < seen_before),
             )
-            .order_by(cards.c.created_at, cards.c.request_id)
+            .order_by(
+                request_versions.c.seen_at.is_not(None),  # false (never seen) sorts first everywhere
+                request_versions.c.seen_at,
+                cards.c.created_at,
+                cards.c.request_id,
+            )
+            .limit(limit)
         )
         async with self._engine.connect() as conn:
             return list((await conn.scalars(query)).all())

@@ -17,11 +17,14 @@ revoked or expired, or a request canceled while its webhook was lost, is correct
 - The first pass (no cursor yet) walks the whole listing: it posts missing cards for pending
   requests, re-reads every card whose request says something else, and also reads the cards not
   settled for good that the listing did not return.
-- Once per `sweep_every` (one replica wins the sweep), cards still shown as PENDING that nothing
-  has shown for that long are read again: a request the app can no longer list (the account lost
-  visibility, or it is gone: handled as a 404 always was), and a later stage decided while its
-  webhook was lost, in case the Marketplace does not move a request's `updatedAt` for a stage.
-  The pending queue is small; approved history is large and is followed through the listing only.
+- Once per `sweep_every` (an hour; one replica wins it) a slow sweep walks the pending listing (a
+  call per page) and reads the cards shown as PENDING that it no longer returns (the account lost
+  visibility, or the request is gone: a 404 is handled as it always was) and the pending requests
+  it returns without a card. It also reads a share of the pending cards nothing has shown for
+  `refresh_after` (a day), longest unseen first, sized so every pending card is read once a day:
+  the Marketplace may not move a request's `updatedAt` when one stage of several is decided, so a
+  lost webhook for that is corrected within a day (at once by any click or later webhook).
+  Approved cards are followed through the listing only: a revoke or an expiry moves `updatedAt`.
 - Requests that have no card and are not pending are nobody's business here: they were settled
   before the app saw them. Cards waiting for a failing channel are left to `retry_waiting`.
 """
@@ -29,6 +32,7 @@ revoked or expired, or a request canceled while its webhook was lost, is correct
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -48,6 +52,7 @@ log = structlog.get_logger(__name__)
 CURSOR: Final = "access_requests"
 OVERLAP: Final = timedelta(minutes=2)
 SWEEP_EVERY: Final = timedelta(hours=1)
+REFRESH_AFTER: Final = timedelta(days=1)
 HOLD_LIMIT: Final = timedelta(days=1)
 # Card statuses that can still change (approved access can be revoked or expire; statuses the app
 # does not know, it cannot call final); the others are settled for good.
@@ -89,6 +94,7 @@ class Reconciler:
         concurrency: int = 8,
         overlap: timedelta = OVERLAP,
         sweep_every: timedelta = SWEEP_EVERY,
+        refresh_after: timedelta = REFRESH_AFTER,
         hold_limit: timedelta = HOLD_LIMIT,
     ) -> None:
         self._keeper = keeper
@@ -98,6 +104,7 @@ class Reconciler:
         self._concurrency = concurrency
         self._overlap = overlap
         self._sweep_every = sweep_every
+        self._refresh_after = max(refresh_after, sweep_every)
         self._hold_limit = hold_limit
 
     async def run(self) -> ReconcileReport:
@@ -131,10 +138,7 @@ class Reconciler:
         elif self._sweep_due(cursor, now) and await self._store.cursors.claim_sweep(
             CURSOR, now=now, every=self._sweep_every
         ):
-            stale = await self._store.cursors.unseen_cards(
-                [RequestStatus.PENDING.value], seen_before=now - self._sweep_every
-            )
-            swept = [i for i in stale if i not in due]
+            swept = [i for i in await self._sweep(now) if i not in due]
         ids = [i for i in dict.fromkeys([*due, *swept]) if i not in held]
         failures = await self._sync_all(ids)
 
@@ -149,6 +153,30 @@ class Reconciler:
         )
         log.info("reconciled", **asdict(report))
         return report
+
+    async def _sweep(self, now: datetime) -> list[str]:
+        """What the slow sweep reads: pending cards the pending listing no longer returns, pending
+        requests it returns without a card, and a share of the pending cards longest unseen."""
+        pending: set[str] = set()
+        try:
+            async for request_id in self._gateway.pending_request_ids():
+                pending.add(request_id)
+        except MarketplaceError as exc:
+            log.warning("reconcile_sweep_listing_failed", error=type(exc).__name__)
+            pending = set()
+            listed = False
+        else:
+            listed = True
+        shown = [c.request_id for c in await self._store.cards.list(statuses=[RequestStatus.PENDING.value])]
+        unlisted = [i for i in shown if i not in pending] if listed else []
+        known = await self._store.cursors.known(pending)
+        uncarded = [i for i in pending if i not in known or known[i].card_status is None]
+        # Every pending card read again once per `refresh_after`, spread over the sweeps of that time.
+        share = math.ceil(len(shown) * (self._sweep_every / self._refresh_after))
+        stale = await self._store.cursors.unseen_cards(
+            [RequestStatus.PENDING.value], seen_before=now - self._refresh_after, limit=share
+        )
+        return list(dict.fromkeys([*unlisted, *uncarded, *stale]))
 
     def _sweep_due(self, cursor: Cursor | None, now: datetime) -> bool:
         # Read first: most passes are not due, and claiming takes the (SQLite) write lock.
