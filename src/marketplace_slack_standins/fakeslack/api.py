@@ -11,6 +11,7 @@ from marketplace_slack.slack.limits import measure
 from marketplace_slack_standins.fakeslack import blockkit
 from marketplace_slack_standins.fakeslack.conversations import Conversations
 from marketplace_slack_standins.fakeslack.errors import ApiError, Violation
+from marketplace_slack_standins.fakeslack.history import History, parse_metadata
 from marketplace_slack_standins.fakeslack.install import Install
 from marketplace_slack_standins.fakeslack.views import ViewRegistry, parse_json_arg, with_block_ids
 from marketplace_slack_standins.fakeslack.workspace import SlackChannel, SlackUser
@@ -94,6 +95,12 @@ class Workspace:
         self._messages: dict[str, dict[str, Message]] = {}  # channel -> ts -> message
         self._ephemeral: list[Message] = []
         self._last_ts = 0
+        self.history = History(
+            messages=self.messages,
+            conversations=self.conversations,
+            install=install,
+            render=self.message_json,
+        )
         self.views = ViewRegistry(
             clock=clock,
             monotonic=monotonic,
@@ -115,6 +122,8 @@ class Workspace:
             "conversations.info": self.conversations.info,
             "conversations.members": self.conversations.members,
             "conversations.join": self.conversations.join,
+            "conversations.history": self.history.history,
+            "conversations.replies": self.history.replies,
             "users.info": self.users_info,
             "users.list": self.users_list,
             "users.lookupByEmail": self.users_lookup_by_email,
@@ -231,6 +240,7 @@ class Workspace:
 
     def _post(self, method: str, channel: str, args: Json) -> Json:
         text, blocks = self._content(method, args, required=True)
+        metadata = parse_metadata(args.get("metadata"))
         thread_ts = _arg(args, "thread_ts")
         if thread_ts is not None:
             parent = self._messages.get(channel, {}).get(thread_ts)
@@ -244,7 +254,7 @@ class Workspace:
             blocks=blocks or [],
             user=self.identity.bot_user_id,
             thread_ts=thread_ts,
-            metadata=parse_json_arg(args.get("metadata")),
+            metadata=metadata,
         )
         self._messages.setdefault(channel, {})[message.ts] = message
         return {"ok": True, "channel": channel, "ts": message.ts, "message": self.message_json(message)}
@@ -254,7 +264,10 @@ class Workspace:
         self.conversations.check_edit(channel)
         message = self._find(channel, _arg(args, "ts"))
         text, blocks = self._content("chat.update", args, required=True)
+        metadata = parse_metadata(args.get("metadata"))
         self._replace(message, text, blocks)
+        if metadata is not None:  # Slack keeps the metadata an update leaves out
+            message.metadata = metadata
         return {
             "ok": True,
             "channel": channel,
