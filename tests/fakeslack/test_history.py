@@ -286,8 +286,8 @@ async def test_the_bot_reads_only_where_it_is_a_member(fresh: FakeSlack) -> None
     assert (await error_of(client.conversations_history(channel="C0GENERAL")))["error"] == "not_in_channel"
     refused = await error_of(client.conversations_replies(channel="C0GENERAL", ts=ts))
     assert refused["error"] == "not_in_channel"
-    # A private channel it is not in does not exist for it; neither does an unknown id or a #name.
-    for channel in ("G0SECURITY", "C0NOSUCH", "#general"):
+    # A private channel it is not in does not exist for it; nor do unknown ids, #names or user ids.
+    for channel in ("G0SECURITY", "C0NOSUCH", "#general", "U0SARA"):
         assert (await error_of(client.conversations_history(channel=channel)))["error"] == (
             "channel_not_found"
         )
@@ -338,3 +338,42 @@ async def test_a_team_may_install_the_app_without_the_history_scopes(clock: Fake
         refused = await error_of(client.conversations_history(channel="C0STEWARDS"))
         assert (refused["error"], refused["needed"]) == ("missing_scope", "channels:history")
         assert fake.message("C0STEWARDS", ts).metadata == TAG
+
+
+# --- other people's and other apps' messages -----------------------------------------------------
+
+
+async def test_history_holds_what_others_wrote_and_the_bot_cannot_change_it(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    mine = (await client.chat_postMessage(channel="C0STEWARDS", text="card", metadata=TAG))["ts"]
+    person = slack.post_as("U0SARA", "C0STEWARDS", "looking at it")
+    other = slack.post_as("U0OTHER", "C0STEWARDS", "ticket", metadata=TAG, app=("B0OTHER", "A0OTHER"))
+    in_thread = slack.post_as("U0OMAR", "C0STEWARDS", "thanks", thread_ts=mine)
+
+    answer = await client.conversations_history(channel="C0STEWARDS", include_all_metadata=True)
+    by_ts = {m["ts"]: m for m in answer["messages"]}
+
+    assert list(by_ts) == [other, person, mine]
+    assert by_ts[mine]["bot_id"] == "B0MPBOT" and by_ts[mine]["app_id"] == "A0MARKET"
+    # The same event type from another app: only bot_id / app_id tell them apart.
+    assert (by_ts[other]["bot_id"], by_ts[other]["app_id"], by_ts[other]["metadata"]) == (
+        "B0OTHER",
+        "A0OTHER",
+        TAG,
+    )
+    assert "bot_id" not in by_ts[person] and "app_id" not in by_ts[person]
+    assert by_ts[person]["user"] == "U0SARA"
+    assert by_ts[mine]["reply_users"] == ["U0OMAR"]
+    thread = await client.conversations_replies(channel="C0STEWARDS", ts=mine)
+    assert [m["ts"] for m in thread["messages"]] == [mine, in_thread]
+
+    for ts in (person, other):
+        assert (await error_of(client.chat_update(channel="C0STEWARDS", ts=ts, text="x")))["error"] == (
+            "cant_update_message"
+        )
+        assert (await error_of(client.chat_delete(channel="C0STEWARDS", ts=ts)))["error"] == (
+            "cant_delete_message"
+        )
+    with pytest.raises(ValueError, match="only apps"):
+        slack.post_as("U0SARA", "C0STEWARDS", "x", metadata=TAG)

@@ -284,6 +284,19 @@ class FakeSlack:
     def add_channel(self, channel: SlackChannel) -> None:
         self.workspace.conversations.add(channel)
 
+    def post_as(
+        self,
+        user: str,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        metadata: Json | None = None,
+        app: tuple[str, str] | None = None,
+    ) -> str:
+        """A message by a person (or, with `app=(bot_id, app_id)`, another app) in `channel`; its ts."""
+        return self.workspace.post_as(user, channel, text, thread_ts=thread_ts, metadata=metadata, app=app)
+
     def delete_message(self, channel: str, ts: str) -> None:
         """Remove a message behind the app's back, as an admin or a retention policy does."""
         self.workspace.delete_message(channel, ts)
