@@ -116,6 +116,9 @@ async def test_history_pages_newest_first_by_cursor(slack: FakeSlack, client: As
     assert [m["ts"] for m in first["messages"]] == stamps[:2:-1][:2] == [stamps[4], stamps[3]]
     assert [m["ts"] for m in second["messages"]] == [stamps[2], stamps[1]]
     assert [m["ts"] for m in third["messages"]] == [stamps[0]]
+    assert slack.describe(slack.calls_to("conversations.history")[0]) == (
+        "conversations.history ← #data-stewards: 2 messages"
+    )
     assert (first["has_more"], second["has_more"], third["has_more"]) == (True, True, False)
     assert "response_metadata" not in third.data
     message = first["messages"][0]
@@ -240,8 +243,18 @@ async def test_replies_are_the_parent_then_the_thread_oldest_first(
     assert [m["ts"] for m in rest["messages"]] == [card, replies[2]]
     assert rest["has_more"] is False
     assert [m["ts"] for m in since["messages"]] == [card, replies[1], replies[2]]
-    assert [m["ts"] for m in one["messages"]] == [replies[1]]
-    assert one["messages"][0]["parent_user_id"] == "U0MPBOT"
+    # A reply's ts names its whole thread.
+    assert [m["ts"] for m in one["messages"]] == [card, *replies]
+    # limit=1 still moves on, one reply a page.
+    stamps, cursor = [], None
+    while True:
+        answer = await client.conversations_replies(channel="C0STEWARDS", ts=card, limit=1, cursor=cursor)
+        assert answer["messages"][0]["ts"] == card
+        stamps += [m["ts"] for m in answer["messages"][1:]]
+        if not answer["has_more"]:
+            break
+        cursor = answer["response_metadata"]["next_cursor"]
+    assert stamps == replies
 
 
 async def test_replies_to_an_unknown_ts(slack: FakeSlack, client: AsyncWebClient) -> None:

@@ -22,8 +22,10 @@ if TYPE_CHECKING:
 
 Json = dict[str, Any]
 
-DEFAULT_LIMIT = 100
+DEFAULT_LIMIT = 100  # conversations.history
 MAX_LIMIT = 999
+DEFAULT_REPLIES_LIMIT = 1000  # conversations.replies reads a whole thread at once unless told otherwise
+MAX_REPLIES_LIMIT = 1000
 # Slack documents event_type as a short human-readable alphanumeric name (snake_case recommended) and
 # publishes no exact grammar; the fake takes letters, digits, `_` and `.` only, which is at least as strict.
 EVENT_TYPE = re.compile(r"[A-Za-z0-9_.]{1,255}")
@@ -114,16 +116,16 @@ def _bound(args: Mapping[str, Any], key: str) -> tuple[int, int] | None:
     return ts_key(raw)
 
 
-def _limit(args: Mapping[str, Any]) -> int:
+def _limit(args: Mapping[str, Any], *, default: int = DEFAULT_LIMIT, most: int = MAX_LIMIT) -> int:
     raw = _arg(args, "limit")
     if raw is None:
-        return DEFAULT_LIMIT
+        return default
     try:
         wanted = int(raw)
     except ValueError:
         raise ApiError("invalid_limit") from None
     # Slack caps the page at its maximum and treats zero or less as "the default".
-    return DEFAULT_LIMIT if wanted < 1 else min(wanted, MAX_LIMIT)
+    return default if wanted < 1 else min(wanted, most)
 
 
 class _Window:
@@ -201,23 +203,25 @@ class History:
         ts = _arg(args, "ts")
         if ts is None:
             raise ApiError("thread_not_found")
-        window, limit = _Window(args), _limit(args)
+        window = _Window(args)
+        limit = _limit(args, default=DEFAULT_REPLIES_LIMIT, most=MAX_REPLIES_LIMIT)
         cursor = _decode_cursor(str(args["cursor"])) if _arg(args, "cursor") else None
         everything = self._messages(channel)
-        first = next((m for m in everything if m.ts == ts), None)
-        if first is None:
+        by_ts = {m.ts: m for m in everything}
+        named = by_ts.get(ts)
+        if named is None:
             raise ApiError("thread_not_found")
-        threads = _replies_by_parent(everything)
-        # A reply's ts names just that reply; a parent's names its thread.
-        replies = [] if first.thread_ts not in (None, first.ts) else threads.get(first.ts, [])
+        # The ts of a reply names its whole thread, as the parent's does (while the parent is there).
+        head = by_ts.get(named.thread_ts or "", named)
+        replies = _replies_by_parent(everything).get(head.ts, []) if head.thread_ts in (None, head.ts) else []
         chosen = [r for r in replies if r.ts in window and (cursor is None or ts_key(r.ts) >= cursor)]
-        # Slack puts the parent first on every page, and counts it against the limit.
-        page, rest = chosen[: max(limit - 1, 0)], chosen[max(limit - 1, 0) :]
+        # Slack puts the parent first on every page and counts it against the limit; a page still
+        # carries one reply at least, so paging with limit=1 ends.
+        room = max(limit - 1, 1)
+        page, rest = chosen[:room], chosen[room:]
         full = _flag(args.get("include_all_metadata"))
-        head = first.thread_ts if first.thread_ts not in (None, first.ts) else None
-        parent = next((m for m in everything if m.ts == head), None)
-        messages = [self._json(first, replies, full, parent_user=parent.user if parent else None)] + [
-            self._json(r, [], full, parent_user=first.user) for r in page
+        messages = [self._json(head, replies, full)] + [
+            self._json(r, [], full, parent_user=head.user) for r in page
         ]
         body: Json = {"ok": True, "messages": messages, "has_more": bool(rest)}
         if rest:
