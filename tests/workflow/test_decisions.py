@@ -11,10 +11,13 @@ import pytest
 from marketplace_slack.domain import ApprovalStep, Decision, Duration, DurationUnit, RecordStatus, Verdict
 from marketplace_slack.marketplace.errors import (
     APIConnectionError,
+    APITimeoutError,
+    BadRequestError,
     ConflictError,
     ForbiddenError,
     MarketplaceError,
     NotFoundError,
+    RateLimitError,
     ServerError,
     UnauthorizedError,
 )
@@ -43,10 +46,47 @@ async def omar_got_there_first(world: World) -> None:
 async def omar_got_there_first_unseen(world: World) -> None:
     def settle_then_go_quiet() -> None:
         world.gateway.settle("st-1", RecordStatus.APPROVED, OMAR)
-        world.gateway.fail["load", "req-1"] = ServerError(503, "unavailable")  # the look-up of who did it
+        world.gateway.fail["record", "st-1"] = ServerError(503, "unavailable")  # the look-up of who did it
 
     world.gateway.before_fail["decide", "st-1"] = settle_then_go_quiet
     world.gateway.fail["decide", "st-1"] = ConflictError(409, "record already decided")
+
+
+def _sara_commits_then(world: World, error: MarketplaceError) -> None:
+    """The Marketplace records Sara's PUT, and the answer she gets is `error` instead."""
+    world.gateway.before_fail["decide", "st-1"] = lambda: world.gateway.settle(
+        "st-1", RecordStatus.APPROVED, SARA, reason=APPROVE.reason
+    )
+    world.gateway.fail["decide", "st-1"] = error
+
+
+async def answer_lost_after_commit(world: World) -> None:
+    _sara_commits_then(world, APITimeoutError("read timeout", method="PUT", path="/approval-record/st-1"))
+
+
+async def every_retry_5xx_after_commit(world: World) -> None:
+    _sara_commits_then(world, ServerError(503, "unavailable"))
+
+
+async def conflict_with_our_own_first_put(world: World) -> None:
+    _sara_commits_then(world, ConflictError(409, "Approval record st-1 is already APPROVED"))
+
+
+async def answer_lost_and_look_up_fails(world: World) -> None:
+    _sara_commits_then(world, APITimeoutError("read timeout", method="PUT", path="/approval-record/st-1"))
+    world.gateway.fail["record", "st-1"] = ServerError(503, "unavailable")
+
+
+async def server_error_before_anything(world: World) -> None:
+    world.gateway.fail["decide", "st-1"] = ServerError(503, "unavailable")
+
+
+async def rate_limited(world: World) -> None:
+    world.gateway.fail["decide", "st-1"] = RateLimitError(429, "slow down")
+
+
+async def bad_request(world: World) -> None:
+    world.gateway.fail["decide", "st-1"] = BadRequestError(400, "duration must be positive")
 
 
 async def marketplace_refuses(world: World) -> None:
@@ -158,12 +198,49 @@ OUTCOMES = {
         ("conflict",),
         RecordStatus.APPROVED,
     ),
-    "conflict, and the Marketplace cannot say by whom": Case(
+    "conflict, and the record cannot be read: the outcome is unknown": Case(
         omar_got_there_first_unseen,
-        (Outcome.ALREADY_DECIDED,),
+        (Outcome.DECISION_OUTCOME_UNKNOWN,),
         (*FORM, UPDATE, "tell", UPDATE, *ANNOUNCED),
-        ("conflict",),
+        ("unknown",),
         RecordStatus.APPROVED,
+    ),
+    "answer lost after the PUT committed: success": Case(
+        answer_lost_after_commit, (), (*FORM, UPDATE, UPDATE, *ANNOUNCED), ("ok",), RecordStatus.APPROVED
+    ),
+    "every retry 5xx after the PUT committed: success": Case(
+        every_retry_5xx_after_commit, (), (*FORM, UPDATE, UPDATE, *ANNOUNCED), ("ok",), RecordStatus.APPROVED
+    ),
+    "409 on the retry of our own committed PUT: success": Case(
+        conflict_with_our_own_first_put,
+        (),
+        (*FORM, UPDATE, UPDATE, *ANNOUNCED),
+        ("ok",),
+        RecordStatus.APPROVED,
+    ),
+    "answer lost and the record cannot be read: the outcome is unknown": Case(
+        answer_lost_and_look_up_fails,
+        (Outcome.DECISION_OUTCOME_UNKNOWN,),
+        (*FORM, UPDATE, "tell", UPDATE, *ANNOUNCED),
+        ("unknown",),
+        RecordStatus.APPROVED,
+    ),
+    "5xx before anything was done: nothing recorded": Case(
+        server_error_before_anything,
+        (Outcome.DECISION_NOT_TAKEN,),
+        (*FORM, UPDATE, "tell", UPDATE),
+        ("unavailable",),
+        notice=sentences.DECISION_NOT_RECORDED.text,
+    ),
+    "rate limited: nothing recorded": Case(
+        rate_limited,
+        (Outcome.DECISION_NOT_TAKEN,),
+        (*FORM, UPDATE, "tell", UPDATE),
+        ("unavailable",),
+        notice=sentences.DECISION_NOT_RECORDED.text,
+    ),
+    "bad request: the Marketplace refused": Case(
+        bad_request, (Outcome.MARKETPLACE_REFUSED,), (*FORM, UPDATE, "tell", UPDATE), ("refused",)
     ),
     "forbidden: the Marketplace refused": Case(
         marketplace_refuses, (Outcome.MARKETPLACE_REFUSED,), (*FORM, UPDATE, "tell", UPDATE), ("forbidden",)
@@ -174,9 +251,9 @@ OUTCOMES = {
         (*FORM, UPDATE, "prompt_link", UPDATE),
         ("unauthorized",),
     ),
-    "Marketplace unreachable": Case(
+    "Marketplace unreachable: looked up, nothing recorded": Case(
         marketplace_unreachable,
-        (Outcome.MARKETPLACE_UNREACHABLE,),
+        (Outcome.DECISION_NOT_TAKEN,),
         (*FORM, UPDATE, "tell", UPDATE),
         ("unavailable",),
         notice=sentences.DECISION_NOT_RECORDED.text,
@@ -187,8 +264,8 @@ OUTCOMES = {
     "lost claim: someone else is recording": Case(
         omar_is_recording, (Outcome.SOMEONE_DECIDING,), (*FORM, "tell")
     ),
-    "lost claim: the same steward's earlier submit": Case(
-        sara_is_recording, (Outcome.ALREADY_RECORDING,), (*FORM, "tell")
+    "the same steward's unfinished claim (a crash, another replica) is taken over at once": Case(
+        sara_is_recording, (), (*FORM, UPDATE, UPDATE, *ANNOUNCED), ("ok",), RecordStatus.APPROVED
     ),
     "decided by someone else between click and submit": Case(
         nothing,
@@ -198,8 +275,12 @@ OUTCOMES = {
         meanwhile=omar_decides_meanwhile,
     ),
     "blocked step": Case(sara_waits_for_privacy, (), REFUSED, shown=(Outcome.STEP_BLOCKED,)),
-    "the steward's step was decided already": Case(
-        sara_decided_already, (), REFUSED, step=RecordStatus.APPROVED, shown=(Outcome.YOUR_STEP_DECIDED,)
+    "the steward's step was decided already: the card is made true at once": Case(
+        sara_decided_already,
+        (),
+        (*REFUSED, UPDATE, "announce_step"),
+        step=RecordStatus.APPROVED,
+        shown=(Outcome.YOUR_STEP_DECIDED,),
     ),
     "not an approver": Case(sara_is_no_approver, (), REFUSED, shown=(Outcome.NOT_AN_APPROVER,)),
     "retracted duplicate card: lost the post race": Case(
@@ -268,7 +349,16 @@ async def test_the_form_carries_the_request_the_channel_and_the_picked_duration(
     assert await world.click(SARA, Verdict.APPROVE)
     [form] = world.slack.of("show_decision_form")
     assert form["initial_duration"] == "7:DAYS" and form["verdict"] is Verdict.APPROVE
-    assert json.loads(form["context"]) == {"r": "req-1", "c": "C0CARDS", "t": "1700000000.000001"}
+    context = json.loads(form["context"])
+    assert context.pop("s")  # signed: see the tests of tampered forms below
+    assert context == {
+        "r": "req-1",
+        "v": "APPROVE",
+        "w": TEAM,
+        "u": SLACK_IDS[SARA],
+        "c": "C0CARDS",
+        "t": "1700000000.000001",
+    }
 
 
 async def test_a_shown_decision_tells_the_observers(world: World) -> None:
