@@ -324,7 +324,13 @@ class Decisions:
         return notice
 
     async def _put(
-        self, step: ApprovalStep, request: AccessRequest, decision: Decision, token: SecretStr, *, actor: Actor
+        self,
+        step: ApprovalStep,
+        request: AccessRequest,
+        decision: Decision,
+        token: SecretStr,
+        *,
+        actor: Actor,
     ) -> _Result:
         """One determination, and what really became of it."""
         try:
@@ -336,7 +342,9 @@ class Decisions:
             return _Result(FORBIDDEN, told=sentences.marketplace_refused(exc.message))
         except RateLimitError:
             # Turned away before anything was done: nothing to look up.
-            return _Result(UNAVAILABLE, told=sentences.DECISION_NOT_TAKEN, notice=sentences.DECISION_NOT_RECORDED)
+            return _Result(
+                UNAVAILABLE, told=sentences.DECISION_NOT_TAKEN, notice=sentences.DECISION_NOT_RECORDED
+            )
         except ConflictError:
             # Someone else's determination, or our own first PUT whose answer a retry never saw.
             return await self._look(step, request, actor, failure="conflict")
@@ -348,7 +356,9 @@ class Decisions:
             # A lost, late or unreadable answer: the PUT may well have been recorded.
             return await self._look(step, request, actor, failure=type(exc).__name__)
 
-    async def _look(self, step: ApprovalStep, request: AccessRequest, actor: Actor, *, failure: str) -> _Result:
+    async def _look(
+        self, step: ApprovalStep, request: AccessRequest, actor: Actor, *, failure: str
+    ) -> _Result:
         """Read the record again after an answer that did not say what happened, and go by that."""
         try:
             fresh = await self._gateway.record(request.id, step.id)
