@@ -150,8 +150,10 @@ class Decisions:
             await self._modals.show_refusal(modal, verdict, sentences.refusal(check.refusal))
             if check.refusal.code in ("settled", "decided"):
                 # The card still offers what the Marketplace no longer allows: make it true now, and
-                # settle what an earlier attempt of this steward left unfinished.
-                await self._recover(request, actor, user_id=user_id, team_id=team_id)
+                # settle what an earlier attempt of this steward left unfinished (under the request's
+                # lock, so a submit of this process is not half-way through the same claim).
+                async with self._locks(request_id):
+                    await self._recover(request, actor, user_id=user_id, team_id=team_id)
                 await self._sync_quietly(request_id)
             return
         context = FormContext(request_id, verdict, team_id, user_id, channel, message_ts)
@@ -307,7 +309,11 @@ class Decisions:
             if result.outcome == UNAUTHORIZED:
                 await self._accounts.relink(team_id, user_id, channel)
             if result.outcome in _FINISHED:
-                await self._store.decisions.finish(step.id, outcome=result.outcome)
+                if not await self._store.decisions.finish(step.id, outcome=result.outcome):
+                    # Another replica found this very outcome by reading the record (the same steward
+                    # retried there) and recorded it: one audit entry per determination.
+                    log.info("decision_already_settled", request_id=request.id, step_id=step.id)
+                    continue
             elif result.outcome != UNKNOWN:  # unknown: keep it, so the record is read again next time
                 await self._store.decisions.release(step.id, user_id)
             await self._audit(request.id, step.id, decision, result, actor, user_id, team_id)
