@@ -8,7 +8,7 @@ encryption keys. Signed rather than stored server-side because every replica can
 database write per click and no table to clean up; the keys rotate with `MPSLACK_ENCRYPTION_KEYS`
 (the first key signs, any configured key verifies, so a form opened before a rotation still works).
 
-The context stays readable JSON (`{"r": request, "c": channel, ...,"s": signature}`), so a listener
+The context stays readable JSON (`{"r": request, "c": channel, ..., "s": signature}`), so a listener
 can tell a form that names no request from one whose signature is wrong without holding any key.
 """
 
