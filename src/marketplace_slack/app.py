@@ -317,6 +317,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         # Longer than a Marketplace call with all its retries, so a claim is never taken over in flight.
         claim_lease=timedelta(seconds=120),
         on_channel_failure=metrics.channel_failed,
+        form_keys=settings.encryption_keys,  # every replica checks the forms any replica opened
     )
     timekeeper.cards = workflow.cards  # its tick retries the cards waiting for a failing channel
     bolt = AsyncApp(

@@ -271,6 +271,13 @@ class FakeGateway:
         status = RecordStatus.APPROVED if decision.verdict is Verdict.APPROVE else RecordStatus.DENIED
         self.settle(step_id, status, person, reason=decision.reason)
 
+    async def record(self, request_id: str, record_id: str) -> ApprovalStep | None:
+        """`fail[("record", record id)]` stands for a look-up that fails too."""
+        self._maybe_fail("record", record_id)
+        if request_id not in self.requests:
+            raise NotFoundError(404, "no such request")
+        return next((s for s in self.requests[request_id].steps if s.id == record_id), None)
+
     async def pending_request_ids(self) -> AsyncIterator[str]:
         self._maybe_fail("pending", "")
         for request in list(self.requests.values()):

@@ -184,6 +184,15 @@ class MarketplaceGateway:
         )
         await self._client.with_token(token).update_approval_record(step_id, body)
 
+    async def record(self, request_id: str, record_id: str) -> ApprovalStep | None:
+        """One approval record as the Marketplace has it now (None: the request has no such record).
+
+        For finding out what became of a determination whose answer was lost: one call, with the
+        app's own token, and nothing else loaded."""
+        records = await self._client.get_access_request_records(request_id)
+        found = next((r for r in records.approval_records if r.id == record_id), None)
+        return None if found is None else _step(found)
+
     async def pending_request_ids(self) -> AsyncIterator[str]:
         async for request in self._client.iter_access_requests(historical=False, page_size=CHANGES_PAGE):
             if str(request.status) == RequestStatus.PENDING.value:

@@ -117,6 +117,7 @@ decision_claims = Table(
     Column("verdict", String(16), nullable=False),
     Column("claimed_at", UTCDateTime(), nullable=False),
     Column("outcome", String(255)),  # None while in flight
+    Column("owner", String(255)),  # the process holding it (`instance/incarnation`); None before 0006
     Index(None, "request_id"),
 )
 

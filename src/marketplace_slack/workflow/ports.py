@@ -317,6 +317,10 @@ class Gateway(Protocol):
 
     async def decide(self, token: SecretStr, step_id: str, decision: Decision) -> None: ...
 
+    async def record(self, request_id: str, record_id: str) -> ApprovalStep | None:
+        """One approval record as it stands now; None when the request has no such record."""
+        ...
+
     def pending_request_ids(self) -> AsyncIterator[str]:
         """Ids of the PENDING requests the app's own account can manage."""
         ...

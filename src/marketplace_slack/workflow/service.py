@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
+from pydantic import SecretStr
+
 from marketplace_slack.infra.clock import Clock
 from marketplace_slack.infra.tasks import KeyedLocks
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow.cards import CardKeeper, RequestObserver
+from marketplace_slack.workflow.context import ContextSeal
 from marketplace_slack.workflow.decisions import Decisions
 from marketplace_slack.workflow.events import Events
 from marketplace_slack.workflow.linking import Accounts
@@ -38,7 +41,10 @@ class Workflow:
         reconcile_concurrency: int = 8,
         observers: Sequence[RequestObserver] = (),
         on_channel_failure: Callable[[str, str], None] | None = None,
+        form_keys: Sequence[SecretStr] = (),
     ) -> None:
+        """`form_keys` sign the decision forms' context (the app's encryption keys, newest first);
+        without them a random key does, which only a single process can check."""
         locks = KeyedLocks()  # one per request: a card is never shown by two tasks at once
         # Whatever path shows a card records the version it showed, so reconciling skips it.
         versions = SeenVersions(store, clock)
@@ -78,6 +84,8 @@ class Workflow:
             clock=clock,
             locks=locks,
             claim_lease=claim_lease,
+            owner=owner,
+            seal=ContextSeal(form_keys) if form_keys else ContextSeal.ephemeral(),
         )
         self.events = Events(store=store, clock=clock)
 
