@@ -50,15 +50,12 @@ async def test_a_grant_revoked_while_its_webhook_was_lost_is_corrected(stage: St
     product_id = await stage.product_id("Sales Pipeline")
     await stage.app.marketplace.revoke_access(product_id, request_id)
     await stage.settle()
+    assert [e.access_request_id for e in stage.sandbox.webhooks.lost] == [request_id]
     assert (await _shown(stage, request_id))[0] == "APPROVED"  # nobody told the app
 
     await _reconcile(stage)
     status, text = await _shown(stage, request_id)
-    assert (
-        status == "REVOKED"
-        and "Revoked" in text
-        and ids.APPROVE not in _buttons((await stage.card(request_id)).blocks)
-    )
+    assert status == "REVOKED" and "Revoked" in text
 
 
 async def test_a_grant_that_expired_while_its_webhook_was_lost_is_corrected(stage: Stage) -> None:
@@ -84,6 +81,7 @@ async def test_a_request_canceled_while_its_webhook_was_lost_is_corrected(stage:
     stage.sandbox.webhooks.lose_deliveries(event_type=REQUEST_CANCELED, access_request_id=request_id)
     await stage.marketplace_as("rick").cancel_access_request(request_id)
     await stage.settle()
+    assert [e.access_request_id for e in stage.sandbox.webhooks.lost] == [request_id]
     assert (await _shown(stage, request_id))[0] == "PENDING"
 
     await _reconcile(stage)
