@@ -10,6 +10,8 @@ without lying about where they happen, so the proxy makes them on the wire:
   client's timeout;
 - `STATUS_AFTER`: forwarded and answered upstream; the client gets `status` (a 5xx from a gateway
   that lost the answer);
+- `STALL_BEFORE`: the request is received and never forwarded; the connection is held `delay`
+  seconds, then reset (the moment to SIGKILL a process "between its claim and its call");
 - `RESET_BEFORE` / `STATUS_BEFORE`: the clean failures, for contrast: nothing reaches upstream.
 
 Tests await `Rule.wait()` (it returns once the rule fired `times` times, upstream having answered)
@@ -50,6 +52,7 @@ class Fault(StrEnum):
     STATUS_AFTER = "status_after"
     RESET_BEFORE = "reset_before"
     STATUS_BEFORE = "status_before"
+    STALL_BEFORE = "stall_before"
 
     @property
     def forwards(self) -> bool:
@@ -157,7 +160,9 @@ class FaultProxy:
         self.passed.append(Passed(request.method, request.path, rule.kind if rule else None))
         if rule is not None and not rule.kind.forwards:
             rule._fire()
-            if rule.kind is Fault.RESET_BEFORE:
+            if rule.kind is Fault.STALL_BEFORE:
+                await self._hold(rule.delay)
+            if rule.kind in (Fault.RESET_BEFORE, Fault.STALL_BEFORE):
                 return _abort(request)
             return _gateway_error(rule.status)
         status, headers, answer = await self._forward(request, body)
@@ -169,14 +174,17 @@ class FaultProxy:
         if rule.kind is Fault.STATUS_AFTER:
             return _gateway_error(rule.status)
         # DELAY_AFTER: hold the answer; the client has usually given up by the time it goes.
+        await self._hold(rule.delay)
+        return web.Response(status=status, headers=headers, body=answer)
+
+    async def _hold(self, seconds: float) -> None:
         held = asyncio.current_task()
         assert held is not None
         self._held.add(held)
         try:
-            await asyncio.sleep(rule.delay)
+            await asyncio.sleep(seconds)
         finally:
             self._held.discard(held)
-        return web.Response(status=status, headers=headers, body=answer)
 
     async def _forward(self, request: web.Request, body: bytes) -> tuple[int, dict[str, str], bytes]:
         assert self._session is not None

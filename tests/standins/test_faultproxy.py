@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -111,6 +112,20 @@ async def test_clean_failures_never_reach_upstream(upstream: tuple[Counter, str]
             await http.get("/a")
         refused = await http.get("/b")
     assert refused.status_code == 503
+    assert counter.done == []
+
+
+async def test_a_stalled_request_never_reaches_upstream(
+    upstream: tuple[Counter, str], proxy: FaultProxy
+) -> None:
+    counter, _ = upstream
+    rule = proxy.fault(Fault.STALL_BEFORE, path=r"/put", delay=0.05)
+    async with httpx.AsyncClient(base_url=str(proxy.url)) as http:
+        call = asyncio.create_task(http.put("/put"))
+        await rule.wait()  # received and held: the moment to kill the caller
+        assert not call.done()
+        with pytest.raises(httpx.RemoteProtocolError):
+            await call
     assert counter.done == []
 
 
