@@ -126,6 +126,14 @@ async def test_a_missing_scope(stage: Stage) -> None:
     assert findings["Slack email lookup"].detail.startswith("users.lookupByEmail needs users:read.email")
 
 
+async def test_an_install_without_the_history_scopes(stage: Stage) -> None:
+    # A team may leave them out (the app then prefers a late post to a doubled one); doctor says so.
+    stage.slack.install.scopes -= {"channels:history", "groups:history", "im:history"}
+    findings = _failed(await _diagnose(stage))
+    assert set(findings) == {"Slack scopes"}
+    assert findings["Slack scopes"].detail == "missing channels:history, groups:history, im:history"
+
+
 async def test_the_bot_not_in_a_routed_channel(stage: Stage) -> None:
     stage.slack.install.scopes.discard("chat:write.public")  # installed before the manifest asked for it
     stage.slack.remove("C0GENERAL")

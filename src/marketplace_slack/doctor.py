@@ -39,11 +39,14 @@ from marketplace_slack.store.engine import create_engine
 # The bot token scopes the app needs: manifest.yml's `oauth_config.scopes.bot`, which a test keeps equal.
 NEEDED_SCOPES: Final = frozenset(
     {
+        "channels:history",
         "channels:read",
         "chat:write",
         "chat:write.public",
         "commands",
+        "groups:history",
         "groups:read",
+        "im:history",
         "im:write",
         "usergroups:read",
         "users:read",

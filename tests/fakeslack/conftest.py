@@ -1,8 +1,9 @@
 """A running FakeSlack on loopback and an slack-sdk client pointed at it.
 
 `slack` is a workspace an admin has set up for the app (bot invited to every channel, messages tab on,
-read scopes granted), so tests of one method are not refused for another reason; `fresh` is the app
-just installed from its manifest, for the tests of those refusals. Both keep every refusal switched on.
+read and history scopes granted), so tests of one method are not refused for another reason; `fresh` is
+the app just installed from its manifest, for the tests of those refusals. Both keep every refusal
+switched on.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack_standins.fakeslack import DEFAULT_CHANNELS, FakeSlack, Install
-from marketplace_slack_standins.fakeslack.install import DEFAULT_SCOPES
+from marketplace_slack_standins.fakeslack.install import ALL_HISTORY_SCOPES, DEFAULT_SCOPES
 
-READ_SCOPES = {"channels:read", "groups:read", "im:read", "mpim:read", "mpim:write"}
+READ_SCOPES = {"channels:read", "groups:read", "im:read", "mpim:read", "mpim:write"} | ALL_HISTORY_SCOPES
 
 
 class Ticker:

@@ -6,7 +6,7 @@ Used by the offline `marketplace-slack demo`, the tests and the benchmarks.
 from marketplace_slack_standins.fakeslack.agent import Delivery, Forgery, SlackUserAgent
 from marketplace_slack_standins.fakeslack.api import Message
 from marketplace_slack_standins.fakeslack.errors import Violation
-from marketplace_slack_standins.fakeslack.install import Install
+from marketplace_slack_standins.fakeslack.install import ALL_HISTORY_SCOPES, Install
 from marketplace_slack_standins.fakeslack.payloads import (
     app_home_opened,
     block_action,
@@ -28,6 +28,7 @@ from marketplace_slack_standins.fakeslack.workspace import (
 )
 
 __all__ = [
+    "ALL_HISTORY_SCOPES",
     "DEFAULT_CHANNELS",
     "DEFAULT_USERS",
     "Delivery",

@@ -11,6 +11,7 @@ from marketplace_slack.slack.limits import measure
 from marketplace_slack_standins.fakeslack import blockkit
 from marketplace_slack_standins.fakeslack.conversations import Conversations
 from marketplace_slack_standins.fakeslack.errors import ApiError, Violation
+from marketplace_slack_standins.fakeslack.history import History, parse_metadata
 from marketplace_slack_standins.fakeslack.install import Install
 from marketplace_slack_standins.fakeslack.views import ViewRegistry, parse_json_arg, with_block_ids
 from marketplace_slack_standins.fakeslack.workspace import SlackChannel, SlackUser
@@ -36,6 +37,9 @@ class Message:
     edited_ts: str | None = None
     metadata: Json | None = None
     history: list[tuple[str, list[Json]]] = field(default_factory=list)  # earlier (text, blocks)
+    # Who wrote it when not this app: a person (both None) or another app; see Workspace.post_as.
+    other_app: tuple[str, str] | None = None  # (bot_id, app_id)
+    by_person: bool = False
 
 
 @dataclass(slots=True)
@@ -94,6 +98,12 @@ class Workspace:
         self._messages: dict[str, dict[str, Message]] = {}  # channel -> ts -> message
         self._ephemeral: list[Message] = []
         self._last_ts = 0
+        self.history = History(
+            messages=self.messages,
+            conversations=self.conversations,
+            install=install,
+            render=self.message_json,
+        )
         self.views = ViewRegistry(
             clock=clock,
             monotonic=monotonic,
@@ -115,6 +125,8 @@ class Workspace:
             "conversations.info": self.conversations.info,
             "conversations.members": self.conversations.members,
             "conversations.join": self.conversations.join,
+            "conversations.history": self.history.history,
+            "conversations.replies": self.history.replies,
             "users.info": self.users_info,
             "users.list": self.users_list,
             "users.lookupByEmail": self.users_lookup_by_email,
@@ -138,6 +150,8 @@ class Workspace:
         ]
 
     def message_json(self, message: Message) -> Json:
+        if message.by_person or message.other_app is not None:
+            return self._foreign_json(message)
         out: Json = {
             "user": message.user,
             "type": "message",
@@ -162,6 +176,50 @@ class Workspace:
         if message.edited_ts is not None:
             out["edited"] = {"user": message.user, "ts": message.edited_ts}
         return out
+
+    def _foreign_json(self, message: Message) -> Json:
+        """A message someone else wrote: a person's has no bot fields, another app's has its own."""
+        out: Json = {"user": message.user, "type": "message", "ts": message.ts, "text": message.text}
+        out["team"] = self.identity.team_id
+        if message.other_app is not None:
+            out["bot_id"], out["app_id"] = message.other_app
+        out["blocks"] = message.blocks
+        if message.thread_ts is not None:
+            out["thread_ts"] = message.thread_ts
+        if message.metadata is not None:
+            out["metadata"] = message.metadata
+        return out
+
+    def post_as(
+        self,
+        user: str,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        metadata: Json | None = None,
+        app: tuple[str, str] | None = None,
+    ) -> str:
+        """Someone else speaks in a channel: a person, or (with `app` = (bot_id, app_id)) another app,
+        whose messages may carry metadata too. Not checked against the bot's rights: it is not the bot."""
+        if metadata is not None and app is None:
+            raise ValueError("only apps attach message metadata")
+        if thread_ts is not None:
+            parent = self._find(channel, thread_ts)
+            thread_ts = parent.thread_ts or parent.ts
+        message = Message(
+            channel=channel,
+            ts=self.next_ts(),
+            text=text,
+            blocks=[],
+            user=user,
+            thread_ts=thread_ts,
+            metadata=parse_metadata(metadata),
+            other_app=app,
+            by_person=app is None,
+        )
+        self._messages.setdefault(channel, {})[message.ts] = message
+        return message.ts
 
     # --- helpers -----------------------------------------------------------------------------------
 
@@ -231,6 +289,7 @@ class Workspace:
 
     def _post(self, method: str, channel: str, args: Json) -> Json:
         text, blocks = self._content(method, args, required=True)
+        metadata = parse_metadata(args.get("metadata"))
         thread_ts = _arg(args, "thread_ts")
         if thread_ts is not None:
             parent = self._messages.get(channel, {}).get(thread_ts)
@@ -244,7 +303,7 @@ class Workspace:
             blocks=blocks or [],
             user=self.identity.bot_user_id,
             thread_ts=thread_ts,
-            metadata=parse_json_arg(args.get("metadata")),
+            metadata=metadata,
         )
         self._messages.setdefault(channel, {})[message.ts] = message
         return {"ok": True, "channel": channel, "ts": message.ts, "message": self.message_json(message)}
@@ -253,8 +312,13 @@ class Workspace:
         channel = self.conversations.resolve(_arg(args, "channel"))
         self.conversations.check_edit(channel)
         message = self._find(channel, _arg(args, "ts"))
+        if message.by_person or message.other_app is not None:
+            raise ApiError("cant_update_message")  # a bot edits only its own messages
         text, blocks = self._content("chat.update", args, required=True)
+        metadata = parse_metadata(args.get("metadata"))
         self._replace(message, text, blocks)
+        if metadata is not None:  # Slack keeps the metadata an update leaves out
+            message.metadata = metadata
         return {
             "ok": True,
             "channel": channel,
@@ -298,6 +362,8 @@ class Workspace:
         channel = self.conversations.resolve(_arg(args, "channel"))
         self.conversations.check_edit(channel)
         message = self._find(channel, _arg(args, "ts"))
+        if message.by_person or message.other_app is not None:
+            raise ApiError("cant_delete_message")
         del self._messages[channel][message.ts]
         return {"ok": True, "channel": channel, "ts": message.ts}
 

@@ -60,6 +60,10 @@ class Conversations:
         self._bot = bot_user_id
         self._install = install
 
+    @property
+    def bot_user_id(self) -> str:
+        return self._bot
+
     def channels(self) -> list[SlackChannel]:
         return [room.channel for room in self.rooms.values()]
 

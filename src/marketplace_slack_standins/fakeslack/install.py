@@ -40,6 +40,17 @@ READ_SCOPES = {
     "mpim": ("mpim:read",),
 }
 
+# conversations.history / conversations.replies: the `*:history` scope of the conversation's kind.
+HISTORY_SCOPES = {
+    "public": ("channels:history",),
+    "private": ("groups:history",),
+    "im": ("im:history",),
+    "mpim": ("mpim:history",),
+}
+# Every history scope, for a test installing the app without them (`Install.without(*ALL_HISTORY_SCOPES)`):
+# a team may leave them out of the manifest, and the app must still work, preferring late to doubled.
+ALL_HISTORY_SCOPES: frozenset[str] = frozenset(s for scopes in HISTORY_SCOPES.values() for s in scopes)
+
 
 @dataclass(slots=True)
 class Install:
@@ -55,6 +66,10 @@ class Install:
         bot = ((manifest.get("oauth_config") or {}).get("scopes") or {}).get("bot") or []
         app_home = (manifest.get("features") or {}).get("app_home") or {}
         return cls(scopes=set(bot), messages_tab_enabled=bool(app_home.get("messages_tab_enabled", False)))
+
+    def without(self, *scopes: str) -> Install:
+        """A copy of this install lacking `scopes`, as an admin installing a trimmed manifest grants it."""
+        return Install(scopes=self.scopes - set(scopes), messages_tab_enabled=self.messages_tab_enabled)
 
     def require(self, method: str, needed: Iterable[str] | None = None) -> None:
         """Refuse as Slack does when the token lacks every scope that would allow the call."""

@@ -19,6 +19,10 @@ METHOD_TIERS = {
     "conversations.info": 3,
     "conversations.members": 4,
     "conversations.join": 3,
+    # Tier 3 for internal and Marketplace apps, which this app is (each team creates its own from the
+    # manifest); Slack limits commercially distributed non-Marketplace apps far more (1/minute).
+    "conversations.history": 3,
+    "conversations.replies": 3,
     "users.info": 4,
     "users.list": 2,
     "users.lookupByEmail": 3,

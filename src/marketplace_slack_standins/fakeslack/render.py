@@ -201,6 +201,10 @@ def _headline(call: RecordedCall, names: _Names) -> str:
         return f"{method} → {where}, only {names.user(str(args.get('user', '')))} sees it"
     if method == "chat.delete":
         return f"{method} → {where} (ts {args.get('ts', '?')} deleted)"
+    if method in ("conversations.history", "conversations.replies"):
+        thread = f" thread {args['ts']}" if args.get("ts") else ""
+        found = len(response.get("messages") or [])
+        return f"{method} ← {where}{thread}: {found} message{'' if found == 1 else 's'}"
     if method == "views.publish":
         return f"{method} → Home tab of {names.user(str(args.get('user_id', '')))}"
     if method.startswith("views."):

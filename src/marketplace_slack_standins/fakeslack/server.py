@@ -4,8 +4,10 @@ Every call is recorded; tests await calls with `wait_for` instead of sleeping, m
 purpose with `fail_next`, and assert `violations` is empty to prove every block set fits Slack's limits.
 
 It refuses what Slack refuses, always: posts where the bot is not a member (see `invite`, `archive`,
-`install`), DMs while the messages tab is off, stale or reused trigger ids, and calls over Slack's rate
-limits (429 with Retry-After); `monotonic` stands in for the real time those last two count.
+`install`), DMs while the messages tab is off, stale or reused trigger ids, malformed message metadata,
+history reads without the `*:history` scope or outside the bot's channels, and calls over Slack's rate
+limits (429 with Retry-After); `monotonic` stands in for the real time those last counts need.
+`post_as` puts other people's and other apps' messages in a channel, so history holds more than ours.
 """
 
 from __future__ import annotations
@@ -283,6 +285,19 @@ class FakeSlack:
 
     def add_channel(self, channel: SlackChannel) -> None:
         self.workspace.conversations.add(channel)
+
+    def post_as(
+        self,
+        user: str,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        metadata: Json | None = None,
+        app: tuple[str, str] | None = None,
+    ) -> str:
+        """A message by a person (or, with `app=(bot_id, app_id)`, another app) in `channel`; its ts."""
+        return self.workspace.post_as(user, channel, text, thread_ts=thread_ts, metadata=metadata, app=app)
 
     def delete_message(self, channel: str, ts: str) -> None:
         """Remove a message behind the app's back, as an admin or a retention policy does."""
