@@ -99,7 +99,13 @@ class StubSlack:
         self.calls.append(("chat.postMessage", args))
         if self.refuse["chat.postMessage"]:
             raise self.refuse["chat.postMessage"].pop(0)
-        message = {"ts": self._ts(), "text": args["text"], "metadata": args.get("metadata")}
+        message = {
+            "ts": self._ts(),
+            "text": args["text"],
+            "metadata": args.get("metadata"),
+            "user": "U0BOT",
+            "bot_id": "B0BOT",
+        }
         if args.get("thread_ts"):
             message["thread_ts"] = args["thread_ts"]
         self.messages[args["channel"]].append(message)
@@ -129,6 +135,10 @@ class StubSlack:
     async def conversations_replies(self, **args: Any) -> dict[str, Any]:
         thread = [m for m in self.messages[args["channel"]] if m.get("thread_ts") == args["ts"]]
         return self._read("conversations.replies", args, thread)
+
+    async def auth_test(self) -> dict[str, Any]:
+        self.calls.append(("auth.test", {}))
+        return {"ok": True, "user_id": "U0BOT", "bot_id": "B0BOT"}
 
     async def conversations_open(self, **args: Any) -> dict[str, Any]:
         self.calls.append(("conversations.open", args))
@@ -179,6 +189,30 @@ async def test_a_card_whose_answer_was_lost_is_found_in_the_history_and_adopted(
     [card] = slack.messages[CHANNEL]
     assert ref == MessageRef(CHANNEL, card["ts"])
     assert _tag(card) == (CARD_EVENT, state.request.id)
+
+
+async def test_another_apps_message_with_the_same_tag_is_not_adopted(
+    messenger: SlackMessenger, slack: StubSlack, clock: FakeClock
+) -> None:
+    state = pending_data_access()
+    forged = {"event_type": CARD_EVENT, "event_payload": {"key": state.request.id}}
+    slack.messages[CHANNEL].append(
+        {
+            "ts": f"{int(clock.now().timestamp())}.000001",
+            "text": "x",
+            "metadata": forged,
+            "user": "U0X",
+            "bot_id": "B0X",
+        }
+    )
+    slack.messages[CHANNEL].append(
+        {"ts": f"{int(clock.now().timestamp())}.000002", "text": "x", "metadata": forged, "user": "U0BOT"}
+    )  # a person cannot attach metadata; and the bot's user without bot_id is the bot
+
+    ref = await messenger.post_request(CHANNEL, state, look_first=True)
+
+    assert ref.ts.endswith(".000002")
+    assert slack.posts() == []
 
 
 async def test_a_post_that_never_landed_is_posted_once_more(

@@ -140,13 +140,23 @@ class Tag:
     def metadata(self) -> dict[str, Any]:
         return {"event_type": self.event_type, "event_payload": {"key": self.key} if self.key else {}}
 
-    def marks(self, message: Any) -> bool:
-        """Whether a message from the history carries this tag."""
-        meta = message.get("metadata") if isinstance(message, dict) else None
+    def marks(self, message: Any, me: tuple[str | None, str | None]) -> bool:
+        """Whether a message from the history carries this tag and was posted by this app's bot
+        (`me`: its user id and bot id): another app may use the same event type, and keys."""
+        if not isinstance(message, dict) or not _posted_by(message, me):
+            return False
+        meta = message.get("metadata")
         if not isinstance(meta, dict) or meta.get("event_type") != self.event_type or self.key is None:
             return False
         payload = meta.get("event_payload")
         return isinstance(payload, dict) and payload.get("key") == self.key
+
+
+def _posted_by(message: dict[str, Any], me: tuple[str | None, str | None]) -> bool:
+    user_id, bot_id = me
+    if bot_id is not None and message.get("bot_id") is not None:
+        return bool(message.get("bot_id") == bot_id)
+    return user_id is not None and message.get("user") == user_id
 
 
 class _CannotLook(Exception):
@@ -172,6 +182,7 @@ class SlackMessenger:
         self._clock = clock
         self._pacer = pacer or Pacer(client)
         self._permalinks: dict[MessageRef, str] = {}
+        self._identity: tuple[str, str | None] | None = None
 
     async def post_request(self, channel: str, state: CardState, *, look_first: bool = False) -> MessageRef:
         card = cards.render_card(state, now=self._clock.now())
@@ -466,6 +477,7 @@ class SlackMessenger:
     ) -> list[MessageRef]:
         """The messages carrying `tag` in `channel` (or the thread) since `oldest`, oldest first.
         Raises _CannotLook when the history cannot be read."""
+        me = await self._me()
         found: list[MessageRef] = []
         cursor: str | None = None
         for _ in range(LOOK_PAGES):
@@ -489,7 +501,7 @@ class SlackMessenger:
                     raise _CannotLook(type(exc).__name__) from exc
                 raise
             for item in response.get("messages") or []:
-                if tag.marks(item) and item.get("ts"):
+                if tag.marks(item, me) and item.get("ts"):
                     found.append(MessageRef(channel, str(item["ts"])))
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not response.get("has_more") or not cursor:
@@ -514,6 +526,21 @@ class SlackMessenger:
             blocks=message.blocks,
             metadata=Tag(NOTICE_EVENT).metadata,
         )
+
+    async def _me(self) -> tuple[str, str | None]:
+        """The bot's user id and bot id (auth.test, once): only its own messages are adopted."""
+        if self._identity is None:
+            try:
+                response = await self._client.auth_test()
+            except SlackApiError as exc:
+                raise _CannotLook(f"auth.test: {_error(exc)}") from exc
+            except Exception as exc:
+                if ambiguous(exc):
+                    raise _CannotLook(type(exc).__name__) from exc
+                raise
+            bot_id = response.get("bot_id")
+            self._identity = (str(response["user_id"]), str(bot_id) if bot_id else None)
+        return self._identity
 
     async def _dm_channel(self, user_id: str) -> str:
         response = await self._client.conversations_open(users=user_id)
