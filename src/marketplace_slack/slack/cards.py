@@ -166,7 +166,7 @@ def render_retired(state: CardState, *, now: datetime, live_url: str | None = No
     card = render_card(state, now=now)
     blocks = [b for b in card.blocks if b.get("type") != "actions"]
     live = link(live_url, "the request's card") if safe_url(live_url) else "the request's other card"
-    blocks.append(context_block(f":link: A duplicate, kept only as a record: decide on {live}."))
+    blocks.append(context_block(f":link: A duplicate of {live}, which is kept up to date."))
     return Card(text=card.text, blocks=blocks)
 
 

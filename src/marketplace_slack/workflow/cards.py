@@ -9,6 +9,12 @@ up: the failure is recorded (`repo.channels`), logged, counted and told once to 
 the request waits for the channel, and `retry_waiting` tries again with backoff until the card is
 posted. A card that can no longer be updated (deleted, its channel archived) is posted again; the
 thread replies and the requester's DM never wait for the card.
+
+A post whose outcome nobody knows (`DeliveryUnknown`: its answer was lost and the history could not
+tell) keeps its card claim or once-mark held: the message is late, never doubled. After the lease
+(or at once, for a claim left by an earlier life of this instance) the next show takes it over and
+the messenger looks for the message before posting (`look_first`). A second card that exists anyway
+(a claimer that outlived its lease) is retired: made true, without buttons, pointing to the live one.
 """
 
 from __future__ import annotations
