@@ -35,6 +35,7 @@ from marketplace_slack_standins.stage import (
 )
 
 LEASE = timedelta(seconds=120)  # the app's claim lease (app.build)
+INSTANCE = "stage-pod"  # owners are `instance/incarnation` (infra.owners)
 POST = r"chat\.postMessage"
 
 
@@ -65,7 +66,7 @@ async def stage(
         stack.push_async_callback(proxy.stop)
         api = urlunsplit(urlsplit(proxied)[:2] + where[2:])  # same paths, through the proxy
         settings = stage_settings(sandbox, slack, database_url=store_database.url, SLACK_API_URL=api, **extra)
-        app = await build(settings, clock=clock)
+        app = await build(settings, clock=clock, owner=f"{INSTANCE}/first")
         await app.start(host="127.0.0.1", port=0, reconcile=False)
         running: Stage | None = None
 
@@ -80,6 +81,22 @@ async def stage(
         running = Stage(sandbox=sandbox, slack=slack, app=app, agent=agent, clock=clock)
         await running.settle()
         yield running
+
+
+async def _crash_and_restart(stage: Stage, incarnation: str) -> None:
+    """The app dies and the same instance starts again, with a new incarnation, on the same database."""
+    settings = stage.app.settings
+    await stage.app.stop()
+    for hook in list(stage.sandbox.webhooks.webhooks):
+        stage.sandbox.webhooks.remove(hook)
+    stage.app = await build(settings, clock=stage.clock, owner=f"{INSTANCE}/{incarnation}")
+    await stage.app.start(host="127.0.0.1", port=0, reconcile=False)
+    assert isinstance(stage.agent, SlackUserAgent)
+    stage.agent.events_url = f"{stage.app.url}/slack/events"
+    await register_webhook(
+        stage.app.marketplace, f"{stage.app.url}{settings.webhook_path}", SecretStr(WEBHOOK_KEY)
+    )
+    await stage.settle()
 
 
 def _tagged(stage: Stage, channel: str, event_type: str, key: str | None = None) -> list[Any]:
@@ -200,3 +217,23 @@ async def test_without_history_scopes_a_dm_lost_before_slack_got_it_arrives_afte
     await stage.advance(LEASE)
     await stage.app.workflow.cards.sync_request(request_id)  # the card shown again (a webhook, say)
     assert len(_tagged(stage, rick, DM_EVENT)) == 1
+
+
+async def test_a_card_left_unrecorded_by_an_earlier_life_is_adopted_at_once_after_a_restart(
+    stage: Stage, proxy: FaultProxy
+) -> None:
+    stage.slack.install.scopes -= ALL_HISTORY_SCOPES
+    rule = proxy.fault(Fault.DROP_AFTER, method="POST", path=POST, when=_tag(CARD_EVENT))
+    request_id = await stage.request_access("rick", "Sales Pipeline")
+    await stage.settle()
+    assert rule.fired == 1
+    [posted] = _tagged(stage, STEWARDS_CHANNEL, CARD_EVENT, request_id)  # in Slack, unknown to the app
+    record = await stage.app.store.cards.get(request_id)
+    assert record is not None and record.ts is None and record.claim_owner == f"{INSTANCE}/first"
+
+    stage.slack.install.scopes |= ALL_HISTORY_SCOPES  # reinstalled as declared
+    await _crash_and_restart(stage, "second")
+    await stage.app.workflow.cards.sync_request(request_id)  # no waiting out the lease
+
+    assert _tagged(stage, STEWARDS_CHANNEL, CARD_EVENT, request_id) == [posted]
+    assert await _card_ts(stage, request_id) == posted.ts
