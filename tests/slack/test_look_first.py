@@ -269,6 +269,16 @@ async def test_look_first_adopts_the_card_a_dead_owner_posted_and_makes_it_true(
     assert update["ts"] == ref.ts and update["metadata"]["event_type"] == CARD_EVENT
 
 
+async def test_a_repost_never_adopts_the_card_it_replaces(
+    messenger: SlackMessenger, slack: StubSlack
+) -> None:
+    state = pending_data_access()
+    stuck = await messenger.post_request(CHANNEL, state)  # say it can no longer be updated
+    slack.lose["chat.postMessage"].append(DROPPED)
+    new = await messenger.post_request(CHANNEL, state, replacing=stuck)
+    assert new != stuck and len(slack.posts()) == 2
+
+
 async def test_look_first_without_history_posts_blind(messenger: SlackMessenger, slack: StubSlack) -> None:
     slack.history_error = "not_in_channel"
     ref = await messenger.post_request(CHANNEL, pending_data_access(), look_first=True)

@@ -98,7 +98,9 @@ class FakeSlack:
         return [c.args["state"] for c in self.calls if c.method in ("post_request", "update_request")]
 
     # Cards
-    async def post_request(self, channel: str, state: CardState, *, look_first: bool = False) -> MessageRef:
+    async def post_request(
+        self, channel: str, state: CardState, *, look_first: bool = False, replacing: MessageRef | None = None
+    ) -> MessageRef:
         if channel in self.archived:
             self.calls.append(Call("post_request", {"channel": channel, "state": state}))
             raise ChannelUnavailable(channel, "is_archived")

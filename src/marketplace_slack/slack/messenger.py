@@ -184,7 +184,9 @@ class SlackMessenger:
         self._permalinks: dict[MessageRef, str] = {}
         self._identity: tuple[str, str | None] | None = None
 
-    async def post_request(self, channel: str, state: CardState, *, look_first: bool = False) -> MessageRef:
+    async def post_request(
+        self, channel: str, state: CardState, *, look_first: bool = False, replacing: MessageRef | None = None
+    ) -> MessageRef:
         card = cards.render_card(state, now=self._clock.now())
 
         async def adopted(live: MessageRef, others: list[MessageRef]) -> None:
@@ -204,6 +206,7 @@ class SlackMessenger:
                 channel=channel,
                 look_first=look_first,
                 on_adopt=adopted,
+                skip=replacing,
                 text=card.text,
                 blocks=card.blocks,
                 unfurl_links=False,
@@ -422,13 +425,16 @@ class SlackMessenger:
         thread_ts: str | None = None,
         look_first: bool = False,
         on_adopt: Callable[[MessageRef, list[MessageRef]], Awaitable[None]] | None = None,
+        skip: MessageRef | None = None,
         **message: Any,
     ) -> MessageRef:
         """Post a tagged message exactly once as far as Slack lets anyone know; see the docstring."""
         since = self._clock.now() - LOOK_MARGIN
         if look_first and tag.key is not None:
             try:
-                found = await self._find(tag, channel, thread_ts, oldest=self._clock.now() - LOOK_BACK)
+                found = await self._find(
+                    tag, channel, thread_ts, oldest=self._clock.now() - LOOK_BACK, skip=skip
+                )
             except _CannotLook as cannot:
                 # The lease was waited out and nothing can tell: late, then blind, but not lost.
                 log.warning("delivery_unchecked", event_type=tag.event_type, reason=cannot.reason)
@@ -451,7 +457,7 @@ class SlackMessenger:
                 if attempt == 2:
                     raise DeliveryUnknown(tag.key, f"no answer twice ({type(exc).__name__})") from exc
                 try:
-                    found = await self._find(tag, channel, thread_ts, oldest=since)
+                    found = await self._find(tag, channel, thread_ts, oldest=since, skip=skip)
                 except _CannotLook as cannot:
                     raise DeliveryUnknown(tag.key, f"history unreadable: {cannot.reason}") from exc
                 if found:
@@ -473,7 +479,13 @@ class SlackMessenger:
         return oldest
 
     async def _find(
-        self, tag: Tag, channel: str, thread_ts: str | None, *, oldest: datetime
+        self,
+        tag: Tag,
+        channel: str,
+        thread_ts: str | None,
+        *,
+        oldest: datetime,
+        skip: MessageRef | None = None,
     ) -> list[MessageRef]:
         """The messages carrying `tag` in `channel` (or the thread) since `oldest`, oldest first.
         Raises _CannotLook when the history cannot be read."""
@@ -501,8 +513,9 @@ class SlackMessenger:
                     raise _CannotLook(type(exc).__name__) from exc
                 raise
             for item in response.get("messages") or []:
-                if tag.marks(item, me) and item.get("ts"):
-                    found.append(MessageRef(channel, str(item["ts"])))
+                ref = MessageRef(channel, str(item.get("ts") or ""))
+                if tag.marks(item, me) and ref.ts and ref != skip:
+                    found.append(ref)
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not response.get("has_more") or not cursor:
                 break

@@ -292,7 +292,7 @@ class CardKeeper:
         """Post again a card that can no longer be updated, and record its new place. None when its
         channel refuses it (recorded, and retried like any waiting card)."""
         try:
-            new = await self._cards.post_request(self._channel_for(request), state)
+            new = await self._cards.post_request(self._channel_for(request), state, replacing=old)
         except ChannelUnavailable as refused:
             await self._channel_failed(request.id, refused)
             return None

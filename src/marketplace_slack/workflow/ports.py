@@ -205,12 +205,15 @@ class DeliveryUnknown(OutcomeUnknown):
 class Cards(Protocol):
     """Request cards in channels, and their threads."""
 
-    async def post_request(self, channel: str, state: CardState, *, look_first: bool = False) -> MessageRef:
+    async def post_request(
+        self, channel: str, state: CardState, *, look_first: bool = False, replacing: MessageRef | None = None
+    ) -> MessageRef:
         """Post a new request card; return where it landed. Raises ChannelUnavailable, DeliveryUnknown.
 
         `look_first`: an earlier attempt may have posted it (its owner died): find it and adopt it
         before posting. An ambiguous answer (timeout, dropped connection, 5xx) is looked into the
-        same way before posting once more."""
+        same way before posting once more. `replacing`: a card that can no longer be updated, which
+        is never the one adopted."""
         ...
 
     async def update_request(self, ref: MessageRef, state: CardState) -> None:
