@@ -205,7 +205,7 @@ class Application:
         if reconcile:
             self._scheduler = AsyncIOScheduler()
             self._scheduler.add_job(
-                self.workflow.cards.reconcile,
+                self.workflow.reconcile,
                 "interval",
                 seconds=self.settings.reconcile_seconds,
                 max_instances=1,
@@ -217,7 +217,7 @@ class Application:
             )
             self._scheduler.start()
             # A first pass at start-up picks up whatever happened while the app was down.
-            self.tasks.spawn(self.workflow.cards.reconcile(), name="reconcile-at-start")
+            self.tasks.spawn(self.workflow.reconcile(), name="reconcile-at-start")
         log.info("started", url=self.url, socket_mode=self.settings.socket_mode)
 
     async def stop(self) -> None:
@@ -318,6 +318,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         # Longer than a Marketplace call with all its retries, so a claim is never taken over in flight.
         claim_lease=timedelta(seconds=120),
         on_channel_failure=metrics.channel_failed,
+        form_keys=settings.encryption_keys,  # every replica checks the forms any replica opened
     )
     timekeeper.cards = workflow.cards  # its tick retries the cards waiting for a failing channel
     bolt = AsyncApp(

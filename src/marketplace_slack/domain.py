@@ -8,7 +8,7 @@ decision reads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -184,6 +184,9 @@ class AccessRequest:
     recent: RecentDeterminations | None = None
     requested_duration: Duration | None = None  # the requester's answer, to preselect the picker
     marketplace_url: str | None = None
+    # The Marketplace's updatedAt: which version of the request this is, for reconciliation. Not part
+    # of what a card shows (so not in the fingerprint's repr, nor in equality).
+    updated_at: datetime | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_settled(self) -> bool:

@@ -261,14 +261,14 @@ async def test_lost_webhook_is_recovered_by_reconciliation(stage: Stage) -> None
     await stage.settle()
     assert await stage.app.store.cards.get(request_id) is None
 
-    report = await stage.app.workflow.cards.reconcile()
+    report = await stage.app.workflow.reconcile()
     await stage.settle()
 
     assert report.failed == 0
     assert (await stage.card(request_id)).blocks
     cards = len(stage.slack.calls_to("chat.postMessage"))
     assert cards == report.checked  # every pending request the app can manage got exactly one card
-    again = await stage.app.workflow.cards.reconcile()
+    again = await stage.app.workflow.reconcile()
     await stage.settle()
     assert again.failed == 0 and len(stage.slack.calls_to("chat.postMessage")) == cards  # nothing doubled
 

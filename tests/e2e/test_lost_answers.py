@@ -174,12 +174,12 @@ async def test_without_history_scopes_a_lost_card_is_late_not_doubled(
     await stage.settle()
     assert rule.fired == 1
 
-    await stage.app.workflow.cards.reconcile()  # within the lease: the claim is held, nothing posted
+    await stage.app.workflow.reconcile()  # within the lease: the claim is held, nothing posted
     assert _tagged(stage, STEWARDS_CHANNEL, CARD_EVENT, request_id) == []
     assert await _card_ts(stage, request_id) is None
 
     await stage.advance(LEASE)
-    await stage.app.workflow.cards.reconcile()
+    await stage.app.workflow.reconcile()
     [card] = _tagged(stage, STEWARDS_CHANNEL, CARD_EVENT, request_id)
     assert await _card_ts(stage, request_id) == card.ts
 

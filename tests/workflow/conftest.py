@@ -134,9 +134,13 @@ class World:
         )
         return len(self.slack.of("show_decision_form")) > opened
 
-    async def submit(self, person: Person, decision: Decision, request_id: str = "req-1") -> None:
+    async def submit(self, person: Person, decision: Decision, *, context: str | None = None) -> None:
+        """`person` submits the decision form last opened (its context comes back, as from Slack)."""
+        if context is None:
+            forms = self.slack.of("show_decision_form")
+            context = str(forms[-1]["context"]) if forms else ""
         await self.workflow.decisions.submit(
-            team_id=TEAM, user_id=SLACK_IDS[person], request_id=request_id, decision=decision, channel=CHANNEL
+            team_id=TEAM, user_id=SLACK_IDS[person], decision=decision, context=context
         )
 
 

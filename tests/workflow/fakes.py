@@ -232,7 +232,8 @@ class FakeGateway:
     """The Marketplace: requests by id, actors by token, and a decide that settles steps like it does.
 
     `fail[(operation, key)]` is raised by the next `load` (key: request id), `whoami` (key: token) or
-    `decide` (key: step id); `before_fail` runs first, e.g. to let someone else decide the step.
+    `decide` (key: step id), or `("changes", "")` by the next `request_changes`; `before_fail` runs
+    first, e.g. to let someone else decide the step.
     """
 
     def __init__(self, now: Callable[[], datetime]) -> None:
@@ -241,6 +242,8 @@ class FakeGateway:
         self.fail: dict[tuple[str, str], MarketplaceError] = {}
         self.before_fail: dict[tuple[str, str], Callable[[], None]] = {}
         self.decided: list[tuple[str, str, Decision]] = []  # (token, step id, decision)
+        self.listings = 0  # walks of `request_changes` begun
+        self.loaded: list[str] = []  # request ids, each time one is read
         self._now = now
 
     def _maybe_fail(self, operation: str, key: str) -> None:
@@ -256,10 +259,13 @@ class FakeGateway:
         enrich: bool = True,
         find_people: Callable[[list[str]], Awaitable[Mapping[str, str | None]]] | None = None,
     ) -> AccessRequest:
+        self.loaded.append(request_id)
         self._maybe_fail("load", request_id)
         if request_id not in self.requests:
             raise NotFoundError(404, "no such request")
         request = self.requests[request_id]
+        if request.updated_at is None:  # never changed: its version is its creation, as listed
+            request = replace(request, updated_at=request.created_at)
         if find_people is not None and request.requester.email:
             found = await find_people([request.requester.email])
             requester = replace(
@@ -281,11 +287,35 @@ class FakeGateway:
         status = RecordStatus.APPROVED if decision.verdict is Verdict.APPROVE else RecordStatus.DENIED
         self.settle(step_id, status, person, reason=decision.reason)
 
+    async def record(self, request_id: str, record_id: str) -> ApprovalStep | None:
+        """`fail[("record", record id)]` stands for a look-up that fails too."""
+        self._maybe_fail("record", record_id)
+        if request_id not in self.requests:
+            raise NotFoundError(404, "no such request")
+        return next((s for s in self.requests[request_id].steps if s.id == record_id), None)
+
     async def pending_request_ids(self) -> AsyncIterator[str]:
         self._maybe_fail("pending", "")
         for request in list(self.requests.values()):
             if request.status is RequestStatus.PENDING:
                 yield request.id
+
+    async def request_changes(
+        self, *, since: datetime | None = None
+    ) -> AsyncIterator[tuple[str, RequestStatus, datetime]]:
+        """The Marketplace's listing by updatedAt, newest first (a request never changed: its creation)."""
+        self.listings += 1
+        self._maybe_fail("changes", "")
+        versions = [(r.id, r.status, r.updated_at or r.created_at) for r in self.requests.values()]
+        for request_id, status, updated_at in sorted(versions, key=lambda v: (v[2], v[0]), reverse=True):
+            if since is not None and updated_at < since:
+                return
+            yield request_id, status, updated_at
+
+    def change(self, request_id: str, **changes: Any) -> AccessRequest:
+        """Change a request in the Marketplace (a revoke, an expiry, ...); its updatedAt moves to now."""
+        self.requests[request_id] = replace(self.requests[request_id], **changes, updated_at=self._now())
+        return self.requests[request_id]
 
     def settle(self, step_id: str, status: RecordStatus, by: Person, *, reason: str | None = None) -> None:
         """Record a determination the way the Marketplace does: the step, then the request's status."""
@@ -307,4 +337,6 @@ class FakeGateway:
                 replace(s, status=RecordStatus.PENDING) if s.status is RecordStatus.BLOCKED else s
                 for s in steps
             )
-        self.requests[request.id] = replace(request, steps=steps, status=overall, raw_status=overall.value)
+        self.requests[request.id] = replace(
+            request, steps=steps, status=overall, raw_status=overall.value, updated_at=self._now()
+        )

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from marketplace_slack.domain import ApprovalStep, RecordStatus, RequestStatus
-from marketplace_slack.marketplace.errors import ServerError
 from marketplace_slack.marketplace.webhooks import Notification
-from marketplace_slack.workflow.cards import ReconcileReport
 
 from .conftest import CHANNEL, LEASE, OMAR, SARA, STEWARDS, World, request
 
@@ -122,23 +118,3 @@ async def test_a_failed_thread_reply_does_not_hold_up_the_dm_and_is_sent_on_the_
     await world.workflow.cards.sync_request("req-1")
     assert world.slack.methods().count("announce_step") == 2
     assert world.slack.methods().count("notify_requester") == 1
-
-
-async def test_reconcile_posts_missing_cards_and_refreshes_those_no_longer_pending(world: World) -> None:
-    await world.posted(request("req-1"))
-    world.gateway.requests["req-2"] = request("req-2")  # its webhook was lost
-    world.gateway.settle("st-1", RecordStatus.APPROVED, SARA)  # req-1: no longer among the pending
-    report = await world.workflow.cards.reconcile()
-    assert report == ReconcileReport(checked=2, failed=0)
-    assert sorted(world.slack.methods()) == sorted(
-        ["post_request", "update_request", "announce_step", "notify_requester"]
-    )
-
-
-async def test_reconcile_counts_the_requests_it_could_not_read(world: World) -> None:
-    world.gateway.requests["req-1"] = request()
-    world.gateway.fail["load", "req-1"] = ServerError(503, "unavailable")
-    assert await world.workflow.cards.reconcile() == ReconcileReport(checked=1, failed=1)
-    world.clock.advance(timedelta(minutes=1))
-    assert await world.workflow.cards.reconcile() == ReconcileReport(checked=1, failed=0)
-    assert world.slack.methods() == ["post_request"]

@@ -102,8 +102,8 @@ async def test_reconcile_leaves_waiting_cards_to_the_retry(store: Repository, cl
     world.slack.refuse[PRIVATE] = "channel_not_found"
     world.gateway.requests["req-1"] = private("req-1")
     await world.workflow.cards.sync_request("req-1")
-    await world.workflow.cards.reconcile()
-    await world.workflow.cards.reconcile()
+    await world.workflow.reconcile()
+    await world.workflow.reconcile()
     assert world.slack.methods().count("post_request") == 1  # reconcile does not hammer the channel
 
 

@@ -46,6 +46,7 @@ PeopleFinder = Callable[[list[str]], Awaitable[Mapping[str, str | None]]]
 
 MAX_COLUMNS = 100  # a card shows far fewer; `columns_total` carries the true count
 _FORM_CACHE_SIZE = 512
+CHANGES_PAGE = 100  # requests per page of the change listing: a quiet pass reads one page
 
 
 class MarketplaceGateway:
@@ -152,6 +153,7 @@ class MarketplaceGateway:
             recent=_recent(recent) if recent else None,
             requested_duration=requested_duration,
             marketplace_url=self.product_url(product_id) if product_id else None,
+            updated_at=raw.updated_at,
         )
 
     def product_url(self, product_id: str) -> str:
@@ -182,10 +184,40 @@ class MarketplaceGateway:
         )
         await self._client.with_token(token).update_approval_record(step_id, body)
 
+    async def record(self, request_id: str, record_id: str) -> ApprovalStep | None:
+        """One approval record as the Marketplace has it now (None: the request has no such record).
+
+        For finding out what became of a determination whose answer was lost: one call, with the
+        app's own token, and nothing else loaded."""
+        records = await self._client.get_access_request_records(request_id)
+        found = next((r for r in records.approval_records if r.id == record_id), None)
+        return None if found is None else _step(found)
+
     async def pending_request_ids(self) -> AsyncIterator[str]:
-        async for request in self._client.iter_access_requests(historical=False):
+        async for request in self._client.iter_access_requests(historical=False, page_size=CHANGES_PAGE):
             if str(request.status) == RequestStatus.PENDING.value:
                 yield request.id
+
+    async def request_changes(
+        self, *, since: datetime | None = None, page_size: int = CHANGES_PAGE
+    ) -> AsyncIterator[tuple[str, RequestStatus, datetime]]:
+        """(id, status, updatedAt) of the requests the app can see, most recently changed first, down
+        to the first one changed before `since` (None: all of them).
+
+        Newest-first paging by offset is safe while requests change: a change moves its request to
+        the front, so pages already read only shift later ones down (seen twice, not skipped; only a
+        request deleted mid-walk can shift one past us, and the slow sweep is the backstop), and
+        the moved request is newer than anything this walk saw, so the next walk finds it.
+        `historical` is left at its documented default (true): settled requests are what we want.
+        """
+        pages = self._client.iter_access_requests(
+            sort_by=wire.AccessRequestSortBy.UPDATED_AT, sort_order=wire.SortOrder.DESC, page_size=page_size
+        )
+        # Pages are fetched lazily: stopping here fetches no further page.
+        async for request in pages:
+            if since is not None and request.updated_at < since:
+                return
+            yield request.id, _request_status(request.status), request.updated_at
 
     async def user_email(self, marketplace_user: str) -> str | None:
         """A Marketplace user's email, by global user id or username (USER approvers name either)."""

@@ -17,13 +17,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from marketplace_slack.domain import Decision, Verdict
 from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.slack import ids
-from marketplace_slack.slack.mrkdwn import escape
+from marketplace_slack.slack.limits import FALLBACK_TEXT_MAX
+from marketplace_slack.slack.mrkdwn import sentence_text
 from marketplace_slack.slack.views import (
     parse_decision_submission,
     parse_link_submission,
     shown_block_id,
 )
 from marketplace_slack.workflow import sentences
+from marketplace_slack.workflow.context import peek
 from marketplace_slack.workflow.decisions import Decisions
 from marketplace_slack.workflow.digests import Digests
 from marketplace_slack.workflow.events import Events
@@ -148,7 +150,10 @@ def register_modals(app: AsyncApp, decisions: Decisions, accounts: Accounts, tas
         if not isinstance(parsed, Decision):
             await ack(response_action="errors", errors=parsed)
             return
-        request_id, user_id = str(_context(view).get("r") or ""), context.user_id
+        # Only whether the form names a request is looked at here; whether it was signed for this
+        # steward, team and verdict is the workflow's to check (it holds the keys), before anything.
+        metadata = str(view.get("private_metadata") or "")
+        request_id, user_id = str((peek(metadata) or {}).get("r") or ""), context.user_id
         if not request_id or not user_id:
             errors = {shown_block_id(view, ids.REASON_BLOCK): sentences.FORM_WITHOUT_REQUEST.text}
             await ack(response_action="errors", errors=errors)
@@ -156,11 +161,7 @@ def register_modals(app: AsyncApp, decisions: Decisions, accounts: Accounts, tas
         await ack()
         tasks.spawn(
             decisions.submit(
-                team_id=context.team_id or "",
-                user_id=user_id,
-                request_id=request_id,
-                decision=parsed,
-                channel=_context(view).get("c"),
+                team_id=context.team_id or "", user_id=user_id, decision=parsed, context=metadata
             ),
             name="submit-decision",
         )
@@ -230,7 +231,9 @@ def register_events(app: AsyncApp, accounts: Accounts, events: Events, tasks: Ba
 
 async def _answer(respond: AsyncRespond, sentence: Sentence) -> None:
     """One sentence only the person who acted sees, through the response URL Slack gave us."""
-    await respond(text=escape(sentence.text), response_type="ephemeral", replace_original=False)
+    # Through the one renderer of catalogue sentences, so a sentence's mention reaches this surface too.
+    text = sentence_text(sentence.text, sentence.mention, FALLBACK_TEXT_MAX)
+    await respond(text=text, response_type="ephemeral", replace_original=False)
 
 
 def _duration_choice(body: Payload) -> str:

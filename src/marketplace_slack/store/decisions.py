@@ -23,12 +23,14 @@ class Decisions(Area):
         verdict: Verdict | str,
         now: datetime,
         lease: timedelta,
+        owner: str | None = None,
     ) -> DecisionClaim:
         """Reserve the right to send the determination for one approval record.
 
         Won by exactly one caller. Everyone else, including the same steward clicking twice, gets
-        HELD with the holder and since when; a finished claim stays held for good. An unfinished
-        claim older than `lease` is taken over (its owner died mid-decision).
+        HELD with the holder, its owner (the process) and since when; a finished claim stays held for
+        good. An unfinished claim older than `lease` is taken over (its owner died mid-decision); one
+        the caller knows to be dead sooner is taken over with `take_over`.
         """
         check_time(now)
         check_lease(lease)
@@ -37,6 +39,7 @@ class Decisions(Area):
             "slack_user_id": slack_user_id,
             "verdict": Verdict(verdict).value,
             "claimed_at": now,
+            "owner": owner,
         }
         claimed = await self._claim_key(
             decision_claims,
@@ -49,6 +52,59 @@ class Decisions(Area):
             raise RuntimeError(f"decision claim on record {record_id} kept changing hands; try again")
         row, won = claimed
         return _decision(row, ClaimStatus.WON if won else ClaimStatus.HELD)
+
+    async def take_over(
+        self,
+        held: DecisionClaim,
+        *,
+        slack_user_id: str,
+        verdict: Verdict | str,
+        now: datetime,
+        owner: str | None = None,
+    ) -> DecisionClaim | None:
+        """Take over the unfinished claim `held`, exactly as it was seen, without waiting out its lease.
+
+        For a claim its caller knows nobody is working on: the same steward's own (after a crash, or
+        from another replica) or one left by an earlier life of this process. The update is
+        conditional on the claim being unchanged (holder, owner, since), so of several callers who saw
+        it, one wins; the others get None and look again.
+        """
+        check_time(now)
+        c = decision_claims.c
+        same_owner = c.owner.is_(None) if held.owner is None else c.owner == held.owner
+        async with self._writer.begin() as conn:
+            row = (
+                await conn.execute(
+                    update(decision_claims)
+                    .where(
+                        c.record_id == held.record_id,
+                        c.outcome.is_(None),
+                        c.slack_user_id == held.holder,
+                        c.claimed_at == held.since,
+                        same_owner,
+                    )
+                    .values(
+                        slack_user_id=slack_user_id,
+                        verdict=Verdict(verdict).value,
+                        claimed_at=now,
+                        owner=owner,
+                    )
+                    .returning(*decision_claims.c)
+                )
+            ).first()
+        return None if row is None else _decision(row, ClaimStatus.WON)
+
+    async def of_request(self, request_id: str) -> list[DecisionClaim]:
+        """Every claim on the records of one request (finished or not), as HELD."""
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(decision_claims)
+                    .where(decision_claims.c.request_id == request_id)
+                    .order_by(decision_claims.c.record_id)
+                )
+            ).all()
+        return [_decision(row, ClaimStatus.HELD) for row in rows]
 
     async def finish(self, record_id: str, *, outcome: str) -> bool:
         """Mark the determination sent; the claim then stays held so nobody sends another."""
@@ -133,6 +189,7 @@ def _decision(row: Row[Any], status: ClaimStatus) -> DecisionClaim:
         since=row.claimed_at,
         finished=row.outcome is not None,
         outcome=row.outcome,
+        owner=row.owner,
     )
 
 

@@ -69,6 +69,7 @@ class DecisionClaim:
     since: datetime
     finished: bool = False
     outcome: str | None = None
+    owner: str | None = None  # the process that holds it (`infra/owners.py`), when it said
 
     @property
     def won(self) -> bool:

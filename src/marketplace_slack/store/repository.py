@@ -1,8 +1,9 @@
 """The async repository the app uses: one engine, an attribute per area of what it keeps.
 
 `repo.cards`, `repo.links`, `repo.decisions`, `repo.audit`, `repo.reminders`, `repo.expiry`,
-`repo.slack_users`, `repo.marks` (once-marks), `repo.deliveries` (webhook deliveries seen) and
-`repo.channels` (channels the app cannot post in, and the cards waiting for them) each
+`repo.slack_users`, `repo.marks` (once-marks), `repo.deliveries` (webhook deliveries seen),
+`repo.channels` (channels the app cannot post in, and the cards waiting for them) and
+`repo.cursors` (where reconciliation resumes, and the request versions cards show) each
 live in a module of their own on `store/base.py`, which says how every change is made safe to race.
 """
 
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from marketplace_slack.infra.vault import TokenVault
 from marketplace_slack.store.cards import Cards
 from marketplace_slack.store.channels import Channels
+from marketplace_slack.store.cursors import Cursors
 from marketplace_slack.store.decisions import Audit, Decisions
 from marketplace_slack.store.expiry import Expiry
 from marketplace_slack.store.links import Links
@@ -42,6 +44,7 @@ class Repository:
         self.marks = OnceMarks(engine)
         self.deliveries = Deliveries(engine)
         self.channels = Channels(engine)
+        self.cursors = Cursors(engine)
 
     @property
     def engine(self) -> AsyncEngine:

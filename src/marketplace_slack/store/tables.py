@@ -119,6 +119,7 @@ decision_claims = Table(
     Column("verdict", String(16), nullable=False),
     Column("claimed_at", UTCDateTime(), nullable=False),
     Column("outcome", String(255)),  # None while in flight
+    Column("owner", String(255)),  # the process holding it (`instance/incarnation`); None before 0006
     Index(None, "request_id"),
 )
 
@@ -245,4 +246,25 @@ card_waits = Table(
     Column("channel", String(64), nullable=False),
     Column("since", UTCDateTime(), nullable=False),
     Index(None, "channel"),
+)
+
+# Where reconciliation resumes: one row per listing it follows (the Marketplace's access requests).
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("since", UTCDateTime()),  # the Marketplace's updatedAt the next pass lists down to; None: full
+    Column("swept_at", UTCDateTime()),  # the last slow sweep of pending cards (the app's clock)
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# The version of each request a card last showed (status and the Marketplace's updatedAt), so a
+# pass re-reads only requests whose listing says something else.
+request_versions = Table(
+    "request_versions",
+    metadata,
+    Column("request_id", String(255), primary_key=True),
+    Column("status", String(64), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),  # the Marketplace's clock
+    Column("seen_at", UTCDateTime(), nullable=False),  # the app's clock
 )

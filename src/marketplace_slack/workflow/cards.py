@@ -1,4 +1,4 @@
-"""Request cards kept true to the Marketplace: notifications in, reconciliation, thread replies, the DM.
+"""Request cards kept true to the Marketplace: notifications in, thread replies, the DM.
 
 The Marketplace is always the truth: a card is re-rendered from freshly read state after anything
 happens, and every step that could be repeated (a webhook retry, a second replica posting the same
@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 
@@ -73,12 +72,6 @@ class RequestObserver(Protocol):
     async def request_seen(self, request: AccessRequest) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class ReconcileReport:
-    checked: int
-    failed: int
-
-
 class CardKeeper:
     def __init__(
         self,
@@ -93,7 +86,6 @@ class CardKeeper:
         owner: str,
         locks: KeyedLocks,
         claim_lease: timedelta,
-        reconcile_concurrency: int = 8,
         observers: Sequence[RequestObserver] = (),
         on_channel_failure: Callable[[str, str], None] | None = None,
     ) -> None:
@@ -107,7 +99,6 @@ class CardKeeper:
         self._owner = owner  # names this process in claims, so a dead replica's claims can be taken over
         self._locks = locks  # one per request, shared with the decisions so a card is shown in order
         self._lease = claim_lease
-        self._reconcile_concurrency = reconcile_concurrency
         self._observers = tuple(observers)
         self._on_channel_failure = on_channel_failure  # (channel, reason): the app's metric
 
@@ -134,35 +125,6 @@ class CardKeeper:
                 return
             await self.show(request)
             await self.observe(request)
-
-    async def reconcile(self) -> ReconcileReport:
-        """Post missing cards and refresh changed ones, so a lost webhook delays a card but never loses it."""
-        ids: list[str] = []
-        async for request_id in self._gateway.pending_request_ids():
-            ids.append(request_id)
-        seen = set(ids)
-        for card in await self._store.cards.list(statuses=[RequestStatus.PENDING.value]):
-            if card.request_id not in seen:  # it was pending on the card and is no longer: it changed
-                ids.append(card.request_id)
-        # Cards waiting for a failing channel are `retry_waiting`'s, on its backoff: a reconcile every
-        # few minutes must not hammer a channel that refuses them.
-        held = set(await self._store.channels.held(now=self._clock.now()))
-        ids = [i for i in ids if i not in held]
-        gate = asyncio.Semaphore(self._reconcile_concurrency)
-        failed = 0
-
-        async def one(request_id: str) -> None:
-            nonlocal failed
-            async with gate:
-                try:
-                    await self.sync_request(request_id)
-                except MarketplaceError as exc:
-                    failed += 1
-                    log.warning("reconcile_failed", request_id=request_id, error=type(exc).__name__)
-
-        await asyncio.gather(*(one(i) for i in ids))
-        log.info("reconciled", checked=len(ids), failed=failed)
-        return ReconcileReport(checked=len(ids), failed=failed)
 
     async def load(self, request_id: str) -> AccessRequest:
         """The request as a card shows it: with its people found in Slack."""

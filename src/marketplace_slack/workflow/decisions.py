@@ -4,12 +4,21 @@ A click only opens a modal (at once, then turned into the form or the reason why
 form claims each step the steward may decide (so a double click, or two stewards at once, record one
 determination), shows the decision in progress on the card, PUTs it with the steward's own token, and
 shows the card again from the Marketplace's answer.
+
+The network may lie about a PUT: the Marketplace can commit it and the answer be lost, late or turned
+into a 5xx, and the client's retry then meets a 409 for the steward's own decision. So after any
+answer that does not say "refused, nothing done", the record is read again before anyone is told
+anything, and the steward, the claim and the audit log get what really happened. A claim nobody can
+be working on (the same steward's own, or one left by an earlier life of this process) is resolved
+by the same look at the record, not by waiting out its lease.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Final
 
 import structlog
 from pydantic import SecretStr
@@ -20,26 +29,52 @@ from marketplace_slack.domain import (
     ApprovalStep,
     Decision,
     InProgress,
+    Person,
+    RecordStatus,
     Verdict,
     eligibility,
 )
 from marketplace_slack.infra.clock import Clock
+from marketplace_slack.infra.owners import earlier_life
 from marketplace_slack.infra.tasks import KeyedLocks
 from marketplace_slack.marketplace.errors import (
+    APIStatusError,
     ConflictError,
     ForbiddenError,
     MarketplaceError,
     NotFoundError,
+    RateLimitError,
     UnauthorizedError,
 )
+from marketplace_slack.store.records import OUTCOME_OK, DecisionClaim
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow import sentences
 from marketplace_slack.workflow.cards import CardKeeper
+from marketplace_slack.workflow.context import ContextSeal, FormContext
 from marketplace_slack.workflow.linking import Accounts
 from marketplace_slack.workflow.ports import Gateway, Modals, Replies
 from marketplace_slack.workflow.sentences import Sentence
 
 log = structlog.get_logger(__name__)
+
+# What became of one determination, as the claim and the audit log keep it.
+CONFLICT: Final = "conflict"  # someone else's determination stands
+UNKNOWN: Final = "unknown"  # neither the PUT's answer nor a look at the record came back
+UNAVAILABLE: Final = "unavailable"  # the PUT failed and the record still waits: nothing recorded
+FORBIDDEN: Final = "forbidden"
+UNAUTHORIZED: Final = "unauthorized"
+REFUSED: Final = "refused"  # another 4xx: the Marketplace turned it away unprocessed
+# A claim stays held for good once the record is decided; it is given back when nothing was recorded,
+# so the steward (or another) may try again at once; an unknown outcome keeps it, unfinished.
+_FINISHED: Final = frozenset({OUTCOME_OK, CONFLICT})
+_DECIDED: Final = frozenset({RecordStatus.APPROVED, RecordStatus.DENIED, RecordStatus.CANCELED})
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    outcome: str
+    told: Sentence | None = None
+    notice: Sentence | None = None  # for the card, seen by everyone in the channel
 
 
 class Decisions:
@@ -55,6 +90,8 @@ class Decisions:
         clock: Clock,
         locks: KeyedLocks,
         claim_lease: timedelta,
+        owner: str,
+        seal: ContextSeal,
     ) -> None:
         self._store = store
         self._gateway = gateway
@@ -65,6 +102,8 @@ class Decisions:
         self._clock = clock
         self._locks = locks
         self._lease = claim_lease
+        self._owner = owner
+        self._seal = seal
 
     async def start(
         self,
@@ -109,22 +148,30 @@ class Decisions:
         check = eligibility(request, actor)
         if check.refusal is not None:
             await self._modals.show_refusal(modal, verdict, sentences.refusal(check.refusal))
+            if check.refusal.code in ("settled", "decided"):
+                # The card still offers what the Marketplace no longer allows: make it true now, and
+                # settle what an earlier attempt of this steward left unfinished (under the request's
+                # lock, so a submit of this process is not half-way through the same claim).
+                async with self._locks(request_id):
+                    await self._recover(request, actor, user_id=user_id, team_id=team_id)
+                await self._sync_quietly(request_id)
             return
-        context = json.dumps({"r": request_id, "c": channel, "t": message_ts})
+        context = FormContext(request_id, verdict, team_id, user_id, channel, message_ts)
         await self._modals.show_decision_form(
-            modal, request, verdict, initial_duration=duration_choice, context=context
+            modal, request, verdict, initial_duration=duration_choice, context=self._seal.seal(context)
         )
 
-    async def submit(
-        self,
-        *,
-        team_id: str,
-        user_id: str,
-        request_id: str,
-        decision: Decision,
-        channel: str | None,
-    ) -> None:
-        """A submitted Approve/Deny form: record the steward's determination with their own token."""
+    async def submit(self, *, team_id: str, user_id: str, decision: Decision, context: str | None) -> None:
+        """A submitted Approve/Deny form: record the steward's determination with their own token.
+
+        `context` is the form's private metadata as Slack returned it; a form not opened by this
+        steward, in this workspace, for this verdict (or altered since) changes nothing."""
+        form = self._seal.open(context, team_id=team_id, user_id=user_id, verdict=decision.verdict)
+        if form is None:
+            log.warning("form_context_refused", user_id=user_id, verdict=decision.verdict.value)
+            await self._tell(user_id, None, sentences.FORM_CONTEXT_REFUSED)
+            return
+        request_id, channel = form.request_id, form.channel
         link = await self._accounts.linked(team_id, user_id)
         if link is None:
             await self._replies.prompt_link(user_id=user_id, channel=channel, sentence=sentences.LINK_FIRST)
@@ -139,28 +186,19 @@ class Decisions:
             except MarketplaceError:
                 await self._tell(user_id, channel, sentences.MARKETPLACE_UNREACHABLE)
                 return
+            recovered = await self._recover(request, actor, user_id=user_id, team_id=team_id, channel=channel)
             check = eligibility(request, actor)
             if check.refusal is not None:
-                await self._tell(user_id, channel, sentences.refusal(check.refusal))
+                if not recovered:  # else the steward was just told (or shown) what became of theirs
+                    await self._tell(user_id, channel, sentences.refusal(check.refusal))
                 await self._cards.show(request)
+                await self._cards.observe(request)
                 return
-            now = self._clock.now()
-            claimed: list[ApprovalStep] = []
-            for step in check.steps:
-                claim = await self._store.decisions.claim(
-                    step.id,
-                    request_id=request_id,
-                    slack_user_id=user_id,
-                    verdict=decision.verdict.value,
-                    now=now,
-                    lease=self._lease,
-                )
-                if claim.won:
-                    claimed.append(step)
-                elif claim.holder == user_id:
-                    await self._tell(user_id, channel, sentences.ALREADY_RECORDING)
-                else:
-                    await self._tell(user_id, channel, sentences.someone_deciding(claim.holder))
+            claimed = [
+                step
+                for step in check.steps
+                if await self._claim(step, request_id, decision, user_id=user_id, channel=channel)
+            ]
             if not claimed:
                 return
             await self._cards.show(request, in_progress=InProgress(decision.verdict, user_id))
@@ -183,6 +221,75 @@ class Decisions:
             await self._cards.show(request, notice=notice.text if notice else None)
             await self._cards.observe(request)
 
+    async def _claim(
+        self, step: ApprovalStep, request_id: str, decision: Decision, *, user_id: str, channel: str | None
+    ) -> bool:
+        """Claim one record the fresh read shows pending; take over a claim nobody is working on."""
+        claim = await self._store.decisions.claim(
+            step.id,
+            request_id=request_id,
+            slack_user_id=user_id,
+            verdict=decision.verdict.value,
+            now=self._clock.now(),
+            lease=self._lease,
+            owner=self._owner,
+        )
+        if claim.won:
+            return True
+        if not claim.finished and (claim.holder == user_id or earlier_life(claim.owner, self._owner)):
+            # The record was read just now and still waits, so whatever the holder did never landed:
+            # the same steward's earlier attempt (a crash, another replica) or a claim this process
+            # left behind in an earlier life. Waiting out the lease would only refuse a good retry.
+            taken = await self._store.decisions.take_over(
+                claim,
+                slack_user_id=user_id,
+                verdict=decision.verdict.value,
+                now=self._clock.now(),
+                owner=self._owner,
+            )
+            if taken is not None:
+                log.info("decision_claim_taken_over", step_id=step.id, holder=claim.holder, owner=claim.owner)
+                return True
+        if claim.holder == user_id:
+            await self._tell(user_id, channel, sentences.ALREADY_RECORDING)
+        else:
+            await self._tell(user_id, channel, sentences.someone_deciding(claim.holder))
+        return False
+
+    async def _recover(
+        self,
+        request: AccessRequest,
+        actor: Actor,
+        *,
+        user_id: str,
+        team_id: str,
+        channel: str | None = None,
+    ) -> bool:
+        """Finish the steward's own unfinished claims on records the Marketplace shows decided.
+
+        What an earlier attempt left (a crash between claim and answer, an outcome nobody could find
+        out) is settled by the record: the steward's decision stood (recorded "ok"), or someone
+        else's did (recorded as a conflict and said). Returns whether there was any.
+        """
+        steps = {s.id: s for s in request.steps}
+        found = False
+        for claim in await self._store.decisions.of_request(request.id):
+            step = steps.get(claim.record_id)
+            if claim.finished or claim.holder != user_id or step is None or step.status not in _DECIDED:
+                continue
+            if _decided_by(step, actor):
+                result, sent = _Result(OUTCOME_OK), _as_decision(step, claim)
+            else:
+                result, sent = _Result(CONFLICT, told=_already_decided(step)), Decision(claim.verdict)
+            if not await self._store.decisions.finish(claim.record_id, outcome=result.outcome):
+                continue  # another replica settled it meanwhile, and said so
+            found = True
+            await self._audit(request.id, claim.record_id, sent, result, actor, user_id, team_id)
+            log.info("decision_recovered", request_id=request.id, step_id=step.id, outcome=result.outcome)
+            if result.told is not None:
+                await self._tell(user_id, channel, result.told)
+        return found
+
     async def _send(
         self,
         steps: list[ApprovalStep],
@@ -195,65 +302,151 @@ class Decisions:
         team_id: str,
         channel: str | None,
     ) -> Sentence | None:
-        """PUT each claimed record; tell the steward what went wrong, if anything. Returns a card notice."""
+        """PUT each claimed record; tell the steward what became of it. Returns a card notice."""
         notice: Sentence | None = None
         for step in steps:
-            outcome, told = "ok", None
-            try:
-                await self._gateway.decide(token, step.id, decision)
-            except ConflictError:
-                outcome = "conflict"
-                fresh = await self._load_quietly(request.id)
-                decided = next((s for s in (fresh.steps if fresh else ()) if s.id == step.id), None)
-                told = sentences.already_decided(
-                    decided.status.value.lower() if decided else None,
-                    decided.decided_by.name if decided and decided.decided_by else None,
-                )
-            except ForbiddenError as exc:
-                outcome, told = "forbidden", sentences.marketplace_refused(exc.message)
-            except UnauthorizedError:
-                outcome = "unauthorized"
+            result = await self._put(step, request, decision, token, actor=actor)
+            if result.outcome == UNAUTHORIZED:
                 await self._accounts.relink(team_id, user_id, channel)
-            except MarketplaceError as exc:
-                outcome, told = "unavailable", sentences.MARKETPLACE_UNREACHABLE
-                notice = sentences.DECISION_NOT_RECORDED
-                log.warning(
-                    "decision_failed", request_id=request.id, step_id=step.id, error=type(exc).__name__
-                )
-            now = self._clock.now()
-            if outcome == "unavailable":
+            if result.outcome in _FINISHED:
+                if not await self._store.decisions.finish(step.id, outcome=result.outcome):
+                    # Another replica found this very outcome by reading the record (the same steward
+                    # retried there) and recorded it: one audit entry per determination.
+                    log.info("decision_already_settled", request_id=request.id, step_id=step.id)
+                    continue
+            elif result.outcome != UNKNOWN:  # unknown: keep it, so the record is read again next time
                 await self._store.decisions.release(step.id, user_id)
-            else:
-                await self._store.decisions.finish(step.id, outcome=outcome)
-            await self._store.audit.append(
-                request_id=request.id,
-                record_id=step.id,
-                slack_user_id=user_id,
-                marketplace_user_id=actor.marketplace_id,
-                verdict=decision.verdict.value,
-                duration=decision.duration.amount if decision.duration else None,
-                duration_unit=decision.duration.unit.value if decision.duration else None,
-                reason=decision.reason,
-                outcome=outcome,
-                error=told.text if told else None,
-                at=now,
-            )
+            await self._audit(request.id, step.id, decision, result, actor, user_id, team_id)
             log.info(
                 "decision",
                 request_id=request.id,
                 step_id=step.id,
                 verdict=decision.verdict.value,
-                outcome=outcome,
+                outcome=result.outcome,
             )
-            if told:
-                await self._tell(user_id, channel, told)
+            notice = result.notice or notice
+            if result.told:
+                await self._tell(user_id, channel, result.told)
         return notice
+
+    async def _put(
+        self,
+        step: ApprovalStep,
+        request: AccessRequest,
+        decision: Decision,
+        token: SecretStr,
+        *,
+        actor: Actor,
+    ) -> _Result:
+        """One determination, and what really became of it."""
+        try:
+            await self._gateway.decide(token, step.id, decision)
+            return _Result(OUTCOME_OK)
+        except UnauthorizedError:
+            return _Result(UNAUTHORIZED)
+        except ForbiddenError as exc:
+            return _Result(FORBIDDEN, told=sentences.marketplace_refused(exc.message))
+        except RateLimitError:
+            # Turned away before anything was done: nothing to look up.
+            return _Result(
+                UNAVAILABLE, told=sentences.DECISION_NOT_TAKEN, notice=sentences.DECISION_NOT_RECORDED
+            )
+        except ConflictError:
+            # Someone else's determination, or our own first PUT whose answer a retry never saw.
+            return await self._look(step, request, actor, failure="conflict")
+        except APIStatusError as exc:
+            if exc.status_code < 500:  # 400, 404, 422...: refused unprocessed
+                return _Result(REFUSED, told=sentences.marketplace_refused(exc.message))
+            return await self._look(step, request, actor, failure=type(exc).__name__)
+        except MarketplaceError as exc:
+            # A lost, late or unreadable answer: the PUT may well have been recorded.
+            return await self._look(step, request, actor, failure=type(exc).__name__)
+
+    async def _look(
+        self, step: ApprovalStep, request: AccessRequest, actor: Actor, *, failure: str
+    ) -> _Result:
+        """Read the record again after an answer that did not say what happened, and go by that."""
+        try:
+            fresh = await self._gateway.record(request.id, step.id)
+        except NotFoundError:
+            return _Result(REFUSED, told=sentences.REQUEST_GONE)
+        except MarketplaceError as exc:
+            log.warning(
+                "decision_outcome_unknown",
+                request_id=request.id,
+                step_id=step.id,
+                failure=failure,
+                lookup=type(exc).__name__,
+            )
+            return _Result(UNKNOWN, told=sentences.DECISION_OUTCOME_UNKNOWN)
+        log.info(
+            "decision_looked_up",
+            request_id=request.id,
+            step_id=step.id,
+            failure=failure,
+            status=fresh.status.value if fresh else None,
+        )
+        if fresh is not None and fresh.status in _DECIDED:
+            if _decided_by(fresh, actor):
+                return _Result(OUTCOME_OK)
+            return _Result(CONFLICT, told=_already_decided(fresh))
+        if fresh is None:
+            return _Result(REFUSED, told=sentences.REQUEST_GONE)
+        return _Result(UNAVAILABLE, told=sentences.DECISION_NOT_TAKEN, notice=sentences.DECISION_NOT_RECORDED)
+
+    async def _audit(
+        self,
+        request_id: str,
+        record_id: str,
+        decision: Decision,
+        result: _Result,
+        actor: Actor,
+        user_id: str,
+        team_id: str,
+    ) -> None:
+        await self._store.audit.append(
+            request_id=request_id,
+            record_id=record_id,
+            team_id=team_id or None,
+            slack_user_id=user_id,
+            marketplace_user_id=actor.marketplace_id,
+            verdict=decision.verdict.value,
+            duration=decision.duration.amount if decision.duration else None,
+            duration_unit=decision.duration.unit.value if decision.duration else None,
+            reason=decision.reason,
+            outcome=result.outcome,
+            error=result.told.text if result.told else None,
+            at=self._clock.now(),
+        )
 
     async def _tell(self, user_id: str, channel: str | None, sentence: Sentence) -> None:
         await self._replies.tell(user_id=user_id, channel=channel, sentence=sentence)
 
-    async def _load_quietly(self, request_id: str) -> AccessRequest | None:
+    async def _sync_quietly(self, request_id: str) -> None:
         try:
-            return await self._gateway.load(request_id, enrich=False)
-        except MarketplaceError:
-            return None
+            await self._cards.sync_request(request_id)
+        except MarketplaceError as exc:
+            log.warning("sync_after_click_failed", request_id=request_id, error=type(exc).__name__)
+
+
+def _decided_by(step: ApprovalStep, actor: Actor) -> bool:
+    """Whether the record's determination is the actor's own (the Marketplace names its true actor)."""
+    by: Person | None = step.decided_by
+    if by is None:
+        return False
+    return by.marketplace_id == actor.marketplace_id or (bool(by.username) and by.username == actor.username)
+
+
+def _already_decided(step: ApprovalStep) -> Sentence:
+    return sentences.already_decided(
+        step.status.value.lower(), step.decided_by.name if step.decided_by else None
+    )
+
+
+def _as_decision(step: ApprovalStep, claim: DecisionClaim) -> Decision:
+    """What an earlier attempt sent, as far as the record shows it (its form is gone with the crash)."""
+    if step.status is RecordStatus.APPROVED:
+        return Decision(Verdict.APPROVE, step.reason, step.duration)
+    if step.status is RecordStatus.DENIED:
+        return Decision(Verdict.DENY, step.reason)
+    return Decision(claim.verdict, step.reason)

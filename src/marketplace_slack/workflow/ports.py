@@ -25,6 +25,7 @@ from marketplace_slack.domain import (
     Decision,
     Person,
     RequestKind,
+    RequestStatus,
     Verdict,
 )
 from marketplace_slack.store.marks import OutcomeUnknown
@@ -362,6 +363,17 @@ class Gateway(Protocol):
 
     async def decide(self, token: SecretStr, step_id: str, decision: Decision) -> None: ...
 
+    async def record(self, request_id: str, record_id: str) -> ApprovalStep | None:
+        """One approval record as it stands now; None when the request has no such record."""
+        ...
+
     def pending_request_ids(self) -> AsyncIterator[str]:
         """Ids of the PENDING requests the app's own account can manage."""
+        ...
+
+    def request_changes(
+        self, *, since: datetime | None = None
+    ) -> AsyncIterator[tuple[str, RequestStatus, datetime]]:
+        """(id, status, the Marketplace's updatedAt) of the requests the app can see, most recently
+        changed first, ending before the first one changed before `since` (None: every one)."""
         ...

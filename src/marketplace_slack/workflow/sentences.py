@@ -24,6 +24,9 @@ class Outcome(StrEnum):
     REQUEST_GONE = auto()
     MARKETPLACE_UNREACHABLE = auto()
     DECISION_NOT_RECORDED = auto()  # the card's notice, for everyone in the channel
+    DECISION_NOT_TAKEN = auto()  # the steward's own: looked up after a failure, the record still waits
+    DECISION_OUTCOME_UNKNOWN = auto()
+    FORM_CONTEXT_REFUSED = auto()
     ALREADY_RECORDING = auto()
     SOMEONE_DECIDING = auto()
     ALREADY_DECIDED = auto()
@@ -93,6 +96,21 @@ MARKETPLACE_UNREACHABLE: Final = Sentence(
 DECISION_NOT_RECORDED: Final = Sentence(
     Outcome.DECISION_NOT_RECORDED,
     "The last decision could not be recorded; the Marketplace did not answer.",
+)
+DECISION_NOT_TAKEN: Final = Sentence(
+    Outcome.DECISION_NOT_TAKEN,
+    "Your decision was not recorded: the Marketplace did not take it and the request still waits. "
+    "Nothing changed, so you can try again now.",
+)
+DECISION_OUTCOME_UNKNOWN: Final = Sentence(
+    Outcome.DECISION_OUTCOME_UNKNOWN,
+    "The Marketplace did not confirm your decision and cannot be asked right now, so it is not known "
+    "yet whether it was recorded. The card will be corrected as soon as the Marketplace answers.",
+)
+FORM_CONTEXT_REFUSED: Final = Sentence(
+    Outcome.FORM_CONTEXT_REFUSED,
+    "This form was not opened by you for this request, so nothing was recorded. Click Approve or Deny "
+    "on the card again.",
 )
 ALREADY_RECORDING: Final = Sentence(
     Outcome.ALREADY_RECORDING, "Your decision on this request is already being recorded."

@@ -63,8 +63,30 @@ def sign(key: str, body: bytes) -> dict[str, str]:
     }
 
 
+@dataclass(eq=False)
+class Loss:
+    """Deliveries to lose on the way: events of ``event_type`` (None: any) about ``access_request_id``
+    (None: any), the next ``times`` of them (None: until ``keep_deliveries``)."""
+
+    event_type: str | None = None
+    access_request_id: str | None = None
+    times: int | None = 1
+
+    def takes(self, event: Event) -> bool:
+        return (self.event_type in (None, event.type)) and (
+            self.access_request_id in (None, event.access_request_id)
+        )
+
+
+LOST_MESSAGE = "Connection reset before a response: the delivery was lost (sandbox fault)"
+
+
 class WebhookHub:
-    """The registry plus the deliveries in flight; events come in through ``publish``."""
+    """The registry plus the deliveries in flight; events come in through ``publish``.
+
+    ``lose_deliveries`` makes the network lose what the Marketplace sends: the event happens, the
+    Marketplace tries every webhook and records the failure in its history, and no receiver hears of it.
+    """
 
     def __init__(self, *, clock: Clock, seed: int = 7, timeout: float = DELIVERY_TIMEOUT_SECONDS) -> None:
         self.clock = clock
@@ -75,6 +97,8 @@ class WebhookHub:
         self.history: dict[str, list[Delivery]] = {}
         self._tasks: set[asyncio.Task[Delivery]] = set()
         self._session: aiohttp.ClientSession | None = None
+        self.losses: list[Loss] = []
+        self.lost: list[Event] = []  # the events no receiver heard of, oldest first
 
     # registry
 
@@ -105,12 +129,44 @@ class WebhookHub:
             payload["dataProductId"] = data_product_id
         return delivery_id, json.dumps(payload, separators=(",", ":")).encode()
 
+    def lose_deliveries(
+        self, *, event_type: str | None = None, access_request_id: str | None = None, times: int | None = 1
+    ) -> Loss:
+        """Lose the deliveries of the next ``times`` matching events (None: every one until
+        ``keep_deliveries``)."""
+        if times is not None and times < 1:
+            raise ValueError("times must be at least 1 (or None: until kept)")
+        loss = Loss(event_type, access_request_id, times)
+        self.losses.append(loss)
+        return loss
+
+    def keep_deliveries(self) -> None:
+        """Deliver everything again."""
+        self.losses.clear()
+
+    def _loses(self, event: Event) -> bool:
+        loss = next((entry for entry in self.losses if entry.takes(event)), None)
+        if loss is None:
+            return False
+        if loss.times is not None:
+            loss.times -= 1
+            if loss.times == 0:
+                self.losses.remove(loss)
+        self.lost.append(event)
+        return True
+
     def publish(self, event: Event) -> None:
         """Start one background delivery per registered webhook; ``drain`` waits for them."""
+        lost = self._loses(event)
         for hook in list(self.webhooks.values()):
             delivery_id, body = self.body(
                 event.type, data_product_id=event.data_product_id, access_request_id=event.access_request_id
             )
+            if lost:
+                self.history[hook.id].insert(
+                    0, Delivery(hook.id, delivery_id, event.type, "FAILED", 0, self.clock.now(), LOST_MESSAGE)
+                )
+                continue
             task = asyncio.get_running_loop().create_task(self._deliver(hook, event.type, delivery_id, body))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
