@@ -340,6 +340,10 @@ class CardKeeper:
                     ) as mark:
                         if mark:
                             await self._cards.announce_step(ref, request, step, look_first=mark.taken_over)
+                except DeliveryUnknown as unknown:  # held: late, never doubled
+                    log.warning(
+                        "thread_reply_unknown", request_id=request.id, step_id=step.id, reason=unknown.reason
+                    )
                 except Exception:  # the DM below goes out regardless
                     log.warning("thread_reply_failed", request_id=request.id, step_id=step.id, exc_info=True)
         requester = request.requester.slack_user_id
