@@ -139,3 +139,19 @@ async def test_marks_made_before_the_migration_are_done(store_database: StoreDat
         assert row == (None, True)
     finally:
         await engine.dispose()
+
+
+async def test_a_cancelled_body_keeps_a_leased_mark_held_and_gives_back_an_unleased_one(
+    store: Repository, clock: FakeClock
+) -> None:
+    with pytest.raises(asyncio.CancelledError):
+        async with store.once("dm:req-1:APPROVED", now=clock.now(), owner=EARLIER_ME, lease=LEASE):
+            raise asyncio.CancelledError  # shut down mid-post
+    assert await _row(store, "dm:req-1:APPROVED") == (EARLIER_ME, False)
+    mark = await store.marks.hold("dm:req-1:APPROVED", now=clock.now(), owner=ME, lease=LEASE)
+    assert mark and mark.taken_over  # the next life looks first, at once
+
+    with pytest.raises(asyncio.CancelledError):
+        async with store.once("event:Ev9", now=clock.now()):
+            raise asyncio.CancelledError
+    assert await _row(store, "event:Ev9") is None

@@ -3,6 +3,7 @@ takes them over from an owner that died looks first."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -125,3 +126,20 @@ async def test_an_orphan_card_is_retired_pointing_to_the_live_card(world: World)
     assert retired["ref"] != retired["live"]
     assert retired["live"] == MessageRef(CHANNEL, "1699999999.000001")
     assert "retract" not in world.slack.methods()
+
+
+async def test_a_post_cancelled_by_a_shutdown_keeps_its_claim_for_the_next_life_to_look_at(
+    store: Repository, clock: FakeClock
+) -> None:
+    world = World(store, clock, owner="pod-a/before")
+    world.gateway.requests["req-1"] = request()
+    world.slack.fail["post_request"] = asyncio.CancelledError()
+    with pytest.raises(asyncio.CancelledError):
+        await world.workflow.cards.sync_request("req-1")
+    card = await store.cards.get("req-1")
+    assert card is not None and card.claim_owner == "pod-a/before"
+
+    after = World(store, clock, owner="pod-a/after")
+    after.gateway.requests["req-1"] = request()
+    await after.workflow.cards.sync_request("req-1")
+    assert [p["look_first"] for p in after.slack.of("post_request")] == [True]

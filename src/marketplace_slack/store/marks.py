@@ -7,6 +7,7 @@ the same instance) is taken over, and the taker is told so, to look for the mess
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -127,12 +128,19 @@ class OnceMarks(Area):
     ) -> AsyncIterator[Mark]:
         """Hold `key` (see `hold`) and say whether this caller won it. The body acts only if it won
         (`mark.taken_over`: look first). A body that ends, early or not, marks it done; one that
-        raises `OutcomeUnknown` leaves it held (a late message, never a doubled one); any other
-        exception forgets it, so the action can be tried again."""
+        raises `OutcomeUnknown` leaves it held (a late message, never a doubled one), and so does a
+        cancellation when there is a `lease`; any other exception forgets it, so the action can be
+        tried again."""
         mark = await self.hold(key, now=now, owner=owner, lease=lease)
         try:
             yield mark
         except OutcomeUnknown:
+            raise
+        except asyncio.CancelledError:
+            # Stopped mid-action (a shutdown): it may have happened. With a lease somebody takes the
+            # mark over later and looks first; without one, nobody could, so it is given back.
+            if mark.won and lease is None:
+                await self._give_back(key, owner=owner, since=now)
             raise
         except BaseException:
             if mark.won:

@@ -164,6 +164,10 @@ class CardKeeper:
                 # show takes it over and looks first. A late card, never a doubled one.
                 log.warning("card_delivery_unknown", request_id=request.id, reason=unknown.reason)
                 return True
+            except asyncio.CancelledError:
+                # Stopped mid-post (a shutdown): the card may be in Slack. The claim stays, so whoever
+                # takes it over (this instance's next life, at once) looks before posting.
+                raise
             except BaseException:
                 await self._store.cards.release(request.id, self._owner)
                 raise
