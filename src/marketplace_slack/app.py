@@ -49,7 +49,7 @@ from marketplace_slack.marketplace.webhooks import (
 from marketplace_slack.slack import listeners
 from marketplace_slack.slack.directory import SlackDirectory
 from marketplace_slack.slack.messenger import SlackMessenger
-from marketplace_slack.slack.pacing import Pacer
+from marketplace_slack.slack.pacing import Pacer, only_repeatable
 from marketplace_slack.store.database import open_store
 from marketplace_slack.store.engine import UnsupportedDatabase
 from marketplace_slack.store.repository import Repository
@@ -92,8 +92,9 @@ def build_slack_client(settings: Settings) -> AsyncWebClient:
         timeout=10,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
+            # Never for a call that creates a message: it may have landed (pacing.CREATING_METHODS).
+            only_repeatable(AsyncConnectionErrorRetryHandler(max_retry_count=2)),
+            only_repeatable(AsyncServerErrorRetryHandler(max_retry_count=2)),
         ],
     )
 

@@ -8,7 +8,7 @@ import pytest
 
 from marketplace_slack.domain import CardState, Verdict
 from marketplace_slack.slack import messages, views
-from marketplace_slack.slack.cards import render_card
+from marketplace_slack.slack.cards import render_card, render_retired
 from marketplace_slack.workflow import sentences
 from marketplace_slack_standins.fakeslack.blockkit import validate_blocks, validate_message, validate_view
 
@@ -19,6 +19,7 @@ from .factories import (
     approved_with_expiration,
     denied,
     multi_step_blocked,
+    pending_data_access,
     requested_for_someone_else,
     sequential_stages,
 )
@@ -31,6 +32,14 @@ def test_card_matches_golden(name: str) -> None:
     card = render_card(factory(), now=NOW)
     assert validate_message(card.as_message()) == []
     assert_golden(f"card_{name}", card.as_message())
+
+
+def test_a_retired_duplicate_card_matches_golden() -> None:
+    card = render_retired(
+        pending_data_access(), now=NOW, live_url="https://marketplace-demo.slack.com/archives/C0STEWARDS/p1"
+    )
+    assert validate_message(card.as_message()) == []
+    assert_golden("card_retired_duplicate", card.as_message())
 
 
 def test_modals_match_golden() -> None:

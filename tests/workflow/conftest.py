@@ -67,7 +67,9 @@ def request(
 class World:
     """The workflow wired to fakes, with the people above: Sara and Omar are stewards."""
 
-    def __init__(self, store: Repository, clock: FakeClock, router: Router | None = None) -> None:
+    def __init__(
+        self, store: Repository, clock: FakeClock, router: Router | None = None, *, owner: str = "replica-1"
+    ) -> None:
         self.store = store
         self.clock = clock
         self.slack = FakeSlack()
@@ -82,7 +84,7 @@ class World:
             directory=self.directory,
             router=router or Router(CHANNEL),
             clock=clock,
-            owner="replica-1",
+            owner=owner,
             claim_lease=LEASE,
             observers=(self,),
             on_channel_failure=lambda channel, reason: self.channel_failures.append((channel, reason)),

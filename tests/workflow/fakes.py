@@ -98,14 +98,16 @@ class FakeSlack:
         return [c.args["state"] for c in self.calls if c.method in ("post_request", "update_request")]
 
     # Cards
-    async def post_request(self, channel: str, state: CardState) -> MessageRef:
+    async def post_request(
+        self, channel: str, state: CardState, *, look_first: bool = False, replacing: MessageRef | None = None
+    ) -> MessageRef:
         if channel in self.archived:
             self.calls.append(Call("post_request", {"channel": channel, "state": state}))
             raise ChannelUnavailable(channel, "is_archived")
         if channel in self.refuse:
             self.calls.append(Call("post_request", {"channel": channel, "state": state}))
             raise ChannelUnavailable(channel, self.refuse[channel])
-        return await self._call("post_request", channel=channel, state=state)
+        return await self._call("post_request", channel=channel, state=state, look_first=look_first)
 
     async def update_request(self, ref: MessageRef, state: CardState) -> None:
         if ref.ts in self.gone or ref.channel in self.archived:
@@ -116,14 +118,16 @@ class FakeSlack:
             raise ChannelUnavailable(ref.channel, self.refuse[ref.channel])
         await self._call("update_request", ref=ref, state=state)
 
-    async def retract(self, ref: MessageRef) -> None:
-        await self._call("retract", ref=ref)
+    async def retire(self, ref: MessageRef, state: CardState, *, live: MessageRef | None = None) -> None:
+        await self._call("retire", ref=ref, state=state, live=live)
 
-    async def announce_step(self, ref: MessageRef, request: AccessRequest, step: ApprovalStep) -> None:
+    async def announce_step(
+        self, ref: MessageRef, request: AccessRequest, step: ApprovalStep, *, look_first: bool = False
+    ) -> None:
         if ref.ts in self.gone or ref.channel in self.archived or ref.channel in self.refuse:
-            self.calls.append(Call("announce_step", {"ref": ref, "step": step}))
+            self.calls.append(Call("announce_step", {"ref": ref, "step": step, "look_first": look_first}))
             raise RuntimeError("thread_not_found")  # whatever Slack says, the DM must still go out
-        await self._call("announce_step", ref=ref, step=step)
+        await self._call("announce_step", ref=ref, step=step, look_first=look_first)
 
     async def permalink(self, ref: MessageRef) -> str | None:
         await self._call("permalink", ref=ref)
@@ -137,20 +141,32 @@ class FakeSlack:
         await self._call("prompt_link", user_id=user_id, channel=channel, sentence=sentence)
 
     # Notices
-    async def notify_requester(self, slack_user_id: str, request: AccessRequest) -> None:
-        await self._call("notify_requester", user_id=slack_user_id, status=request.status)
+    async def notify_requester(
+        self, slack_user_id: str, request: AccessRequest, *, look_first: bool = False
+    ) -> None:
+        await self._call(
+            "notify_requester", user_id=slack_user_id, status=request.status, look_first=look_first
+        )
 
-    async def send_reminder(self, to: Destination, note: ReminderNote) -> MessageRef:
-        return await self._call("send_reminder", to=to, note=note)
+    async def send_reminder(
+        self, to: Destination, note: ReminderNote, *, key: str | None = None, look_first: bool = False
+    ) -> MessageRef:
+        return await self._call("send_reminder", to=to, note=note, key=key)
 
-    async def send_escalation(self, to: Destination, note: EscalationNote) -> MessageRef:
-        return await self._call("send_escalation", to=to, note=note)
+    async def send_escalation(
+        self, to: Destination, note: EscalationNote, *, key: str | None = None, look_first: bool = False
+    ) -> MessageRef:
+        return await self._call("send_escalation", to=to, note=note, key=key)
 
-    async def send_digest(self, to: Destination, digest: Digest) -> MessageRef:
-        return await self._call("send_digest", to=to, digest=digest)
+    async def send_digest(
+        self, to: Destination, digest: Digest, *, key: str | None = None, look_first: bool = False
+    ) -> MessageRef:
+        return await self._call("send_digest", to=to, digest=digest, key=key)
 
-    async def send_expiry_notice(self, user_id: str, note: ExpiryNote) -> MessageRef:
-        return await self._call("send_expiry_notice", user_id=user_id, note=note)
+    async def send_expiry_notice(
+        self, user_id: str, note: ExpiryNote, *, key: str | None = None, look_first: bool = False
+    ) -> MessageRef:
+        return await self._call("send_expiry_notice", user_id=user_id, note=note, key=key)
 
     async def notify_owner(self, user_id: str, sentence: Sentence) -> None:
         await self._call("notify_owner", user_id=user_id, sentence=sentence)

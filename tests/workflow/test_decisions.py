@@ -295,8 +295,8 @@ OUTCOMES = {
         shown=(Outcome.YOUR_STEP_DECIDED,),
     ),
     "not an approver": Case(sara_is_no_approver, (), REFUSED, shown=(Outcome.NOT_AN_APPROVER,)),
-    "retracted duplicate card: lost the post race": Case(
-        card_posted_by_a_slow_replica, (), ("post_request", "retract"), act="notify"
+    "retired duplicate card: lost the post race": Case(
+        card_posted_by_a_slow_replica, (), ("post_request", "retire"), act="notify"
     ),
 }
 

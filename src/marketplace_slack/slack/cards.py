@@ -47,6 +47,7 @@ from marketplace_slack.slack.mrkdwn import (
     escape_line,
     escape_lines,
     header_block,
+    link,
     mention,
     one_line,
     person,
@@ -157,6 +158,16 @@ def render_card(state: CardState, *, now: datetime) -> Card:
         block_id = ids.fresh(ids.CARD_ACTIONS_BLOCK, blocks, actions)
         blocks.append({"type": "actions", "block_id": block_id, "elements": actions})
     return Card(text=_fallback_text(request), blocks=blocks)
+
+
+def render_retired(state: CardState, *, now: datetime, live_url: str | None = None) -> Card:
+    """A second card of one request (it lost a race to the card the app keeps): what the request
+    really is, with no buttons, pointing to the card that stays live. Pure, like `render_card`."""
+    card = render_card(state, now=now)
+    blocks = [b for b in card.blocks if b.get("type") != "actions"]
+    live = link(live_url, "the request's card") if safe_url(live_url) else "the request's other card"
+    blocks.append(context_block(f":link: A duplicate of {live}, which is kept up to date."))
+    return Card(text=card.text, blocks=blocks)
 
 
 # --- parts ----------------------------------------------------------------------------------------

@@ -3,15 +3,39 @@ render with the pure builders, then deliver.
 
 Messages are posted and updated through the `Pacer` (`pacing.py`), which keeps to Slack's limits per
 channel, waits out every 429 and puts decisions before new cards and new cards before notices; the
-other calls rely on slack-sdk's retry handlers on the client (see `app.build_slack_client`).
+other calls rely on slack-sdk's retry handlers on the client (see `app.build_slack_client`), which
+never repeat a call that creates a message (`pacing.only_repeatable`).
+
+Look before you post again. Every message the app creates carries Slack message metadata: an
+`event_type` (`marketplace_slack_card`, `_reply`, `_dm`, `_notice`; a retired duplicate card is
+`_card_retired`) and `event_payload` {"key": <its delivery key>}: the request id for a card, the
+once-mark key for a thread reply, the DM and the notices that have one. A post whose outcome is
+ambiguous (a timeout, a dropped or reset connection, a 5xx or Slack's `internal_error`/`fatal_error`:
+Slack may have posted it) is not repeated blindly: the messenger reads the channel's recent history
+(`conversations.history`, or `conversations.replies` for a thread reply; from a little before the
+first attempt, with metadata, a bounded number of pages) and adopts the tagged message if it is
+there, else posts once more. A second ambiguous answer raises `DeliveryUnknown`. A caller that took
+a claim over from an owner that died passes `look_first`: the history is read before the first post.
+Several tagged cards of one request: the oldest is adopted, the others retired (made true, no buttons).
+
+Where the history cannot be read (the team left out `channels:history`/`groups:history`/`im:history`,
+the bot is not in the conversation...) the app prefers a late message to a doubled one: after an
+ambiguous answer it raises `DeliveryUnknown` and does NOT post again; the card claim or once-mark
+stays held, so the message is retried only after its lease (with a look first, and blind when it
+still cannot look), and reconciliation finds a card still missing. With `look_first` and no history
+the post goes out blind: the lease has already been waited out.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
+import aiohttp
 import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -25,6 +49,7 @@ from marketplace_slack.slack.pacing import Pacer, Priority
 from marketplace_slack.slack.reminders import escalation_message, reminder_message
 from marketplace_slack.workflow.ports import (
     ChannelUnavailable,
+    DeliveryUnknown,
     Destination,
     Digest,
     EscalationNote,
@@ -33,6 +58,8 @@ from marketplace_slack.workflow.ports import (
     MessageRef,
     ModalRef,
     ReminderNote,
+    dm_key,
+    step_key,
 )
 from marketplace_slack.workflow.sentences import Sentence
 
@@ -65,8 +92,88 @@ _CANNOT_POST = frozenset(
 _CARD_GONE = frozenset({"message_not_found", "cant_update_message", "is_archived"})
 
 
+# The metadata event types of the app's messages (see the module's docstring).
+CARD_EVENT: Final = "marketplace_slack_card"
+REPLY_EVENT: Final = "marketplace_slack_reply"
+DM_EVENT: Final = "marketplace_slack_dm"
+NOTICE_EVENT: Final = "marketplace_slack_notice"
+RETIRED_EVENT: Final = "marketplace_slack_card_retired"
+
+LOOK_MARGIN: Final = timedelta(seconds=60)  # history read from this long before the first attempt
+LOOK_BACK: Final = timedelta(days=7)  # with `look_first`: the dead owner's attempt was before its lease
+LOOK_PAGES: Final = 5  # pages of history read at most, newest first
+LOOK_PAGE: Final = 200  # messages a page (Slack's recommended maximum)
+# Slack's own words for "something went wrong on our side, part of it may have happened".
+_UNSURE_ERRORS: Final = frozenset({"internal_error", "fatal_error"})
+
+
 def _error(exc: SlackApiError) -> str:
-    return str(exc.response.get("error") or "unknown")
+    response = exc.response
+    error = response.get("error") if hasattr(response, "get") else None
+    return str(error or "unknown")
+
+
+def ambiguous(exc: BaseException) -> bool:
+    """Whether a failed call may have been done by Slack all the same, as slack-sdk's AsyncWebClient
+    reports it: a timeout (`TimeoutError`), a dropped or reset connection (`aiohttp.ClientError`,
+    e.g. `ServerDisconnectedError`, `ClientOSError`), or a `SlackApiError` for a 5xx answer (or
+    `internal_error`/`fatal_error`). Never-connected (`ClientConnectorError`) is not: nothing was sent."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return False
+    if isinstance(exc, TimeoutError | aiohttp.ClientError | ConnectionError):
+        return True
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        status = getattr(response, "status_code", None) or getattr(response, "status", None)
+        return (isinstance(status, int) and status >= 500) or _error(exc) in _UNSURE_ERRORS
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    """A message's metadata: what kind of message it is and its delivery key."""
+
+    event_type: str
+    key: str | None = None
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return {"event_type": self.event_type, "event_payload": {"key": self.key} if self.key else {}}
+
+    def marks(self, message: Any, me: tuple[str | None, str | None]) -> bool:
+        """Whether a message from the history carries this tag and was posted by this app's bot
+        (`me`: its user id and bot id): another app may use the same event type, and keys."""
+        if not isinstance(message, dict) or not _posted_by(message, me):
+            return False
+        meta = message.get("metadata")
+        if not isinstance(meta, dict) or meta.get("event_type") != self.event_type or self.key is None:
+            return False
+        payload = meta.get("event_payload")
+        return isinstance(payload, dict) and payload.get("key") == self.key
+
+
+def _posted_by(message: dict[str, Any], me: tuple[str | None, str | None]) -> bool:
+    user_id, bot_id = me
+    if bot_id is not None and message.get("bot_id") is not None:
+        return bool(message.get("bot_id") == bot_id)
+    return user_id is not None and message.get("user") == user_id
+
+
+class _CannotLook(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _slack_ts(when: datetime) -> str:
+    return f"{when.timestamp():.6f}"
+
+
+def _ts_order(ref: MessageRef) -> Decimal:
+    try:
+        return Decimal(ref.ts)
+    except InvalidOperation:
+        return Decimal(0)
 
 
 class SlackMessenger:
@@ -75,13 +182,31 @@ class SlackMessenger:
         self._clock = clock
         self._pacer = pacer or Pacer(client)
         self._permalinks: dict[MessageRef, str] = {}
+        self._identity: tuple[str, str | None] | None = None
 
-    async def post_request(self, channel: str, state: CardState) -> MessageRef:
+    async def post_request(
+        self, channel: str, state: CardState, *, look_first: bool = False, replacing: MessageRef | None = None
+    ) -> MessageRef:
         card = cards.render_card(state, now=self._clock.now())
+
+        async def adopted(live: MessageRef, others: list[MessageRef]) -> None:
+            # The card found may show an older state; and only the oldest of several stays live.
+            try:
+                await self.update_request(live, state)
+            except MessageGone:
+                log.warning("adopted_card_gone", request_id=state.request.id, ts=live.ts)
+            for other in others:
+                log.warning("duplicate_card_retired", request_id=state.request.id, ts=other.ts)
+                await self.retire(other, state, live=live)
+
         try:
-            response = await self._pacer.post_message(
+            return await self._post(
                 Priority.CARD,
+                Tag(CARD_EVENT, state.request.id),
                 channel=channel,
+                look_first=look_first,
+                on_adopt=adopted,
+                skip=replacing,
                 text=card.text,
                 blocks=card.blocks,
                 unfurl_links=False,
@@ -91,13 +216,17 @@ class SlackMessenger:
             if _error(exc) in _CANNOT_POST:
                 raise ChannelUnavailable(channel, _error(exc)) from exc
             raise
-        return MessageRef(str(response["channel"]), str(response["ts"]))
 
     async def update_request(self, ref: MessageRef, state: CardState) -> None:
         card = cards.render_card(state, now=self._clock.now())
         try:
             await self._pacer.update_message(
-                Priority.DECISION, channel=ref.channel, ts=ref.ts, text=card.text, blocks=card.blocks
+                Priority.DECISION,
+                channel=ref.channel,
+                ts=ref.ts,
+                text=card.text,
+                blocks=card.blocks,
+                metadata=Tag(CARD_EVENT, state.request.id).metadata,
             )
         except SlackApiError as exc:
             if _error(exc) in _CARD_GONE:
@@ -106,25 +235,53 @@ class SlackMessenger:
                 raise ChannelUnavailable(ref.channel, _error(exc)) from exc
             raise
 
-    async def retract(self, ref: MessageRef) -> None:
-        await self._client.chat_delete(channel=ref.channel, ts=ref.ts)
+    async def retire(self, ref: MessageRef, state: CardState, *, live: MessageRef | None = None) -> None:
+        """A duplicate card made true and inert (no buttons), rather than deleted: a message people
+        may have seen does not vanish, and a `chat.delete` whose answer is lost is no better known."""
+        url = await self.permalink(live) if live is not None else None
+        card = cards.render_retired(state, now=self._clock.now(), live_url=url)
+        try:
+            await self._pacer.update_message(
+                Priority.DECISION,
+                channel=ref.channel,
+                ts=ref.ts,
+                text=card.text,
+                blocks=card.blocks,
+                metadata=Tag(RETIRED_EVENT, state.request.id).metadata,
+            )
+        except SlackApiError as exc:
+            if _error(exc) not in _CARD_GONE and _error(exc) not in _CANNOT_POST:
+                raise
+            log.info("retired_card_gone", channel=ref.channel, error=_error(exc))  # nothing left live
 
-    async def announce_step(self, ref: MessageRef, request: AccessRequest, step: ApprovalStep) -> None:
+    async def announce_step(
+        self, ref: MessageRef, request: AccessRequest, step: ApprovalStep, *, look_first: bool = False
+    ) -> None:
         message = messages.decision_thread_reply(request, step)
-        await self._pacer.post_message(
+        await self._post(
             Priority.DECISION,
+            Tag(REPLY_EVENT, step_key(step)),
             channel=ref.channel,
             thread_ts=ref.ts,
+            look_first=look_first,
             text=message.text,
             blocks=message.blocks,
             unfurl_links=False,
         )
 
-    async def notify_requester(self, slack_user_id: str, request: AccessRequest) -> None:
+    async def notify_requester(
+        self, slack_user_id: str, request: AccessRequest, *, look_first: bool = False
+    ) -> None:
         message = messages.requester_dm(request, now=self._clock.now())
         channel = await self._dm_channel(slack_user_id)
-        await self._pacer.post_message(
-            Priority.DECISION, channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False
+        await self._post(
+            Priority.DECISION,
+            Tag(DM_EVENT, dm_key(request)),
+            channel=channel,
+            look_first=look_first,
+            text=message.text,
+            blocks=message.blocks,
+            unfurl_links=False,
         )
 
     async def notify_owner(self, user_id: str, sentence: Sentence) -> None:
@@ -183,14 +340,21 @@ class SlackMessenger:
     async def open_link_form(self, trigger_id: str, *, context: str) -> None:
         await self._client.views_open(trigger_id=trigger_id, view=views.link_modal(private_metadata=context))
 
-    async def send_reminder(self, to: Destination, note: ReminderNote) -> MessageRef:
+    async def send_reminder(
+        self, to: Destination, note: ReminderNote, *, key: str | None = None, look_first: bool = False
+    ) -> MessageRef:
         message = reminder_message(note, now=self._clock.now(), in_thread=to.thread_ts is not None)
-        return await self._send(to, message)
+        return await self._send(to, message, key=key, look_first=look_first)
 
-    async def send_escalation(self, to: Destination, note: EscalationNote) -> MessageRef:
-        return await self._send(to, escalation_message(note, now=self._clock.now()))
+    async def send_escalation(
+        self, to: Destination, note: EscalationNote, *, key: str | None = None, look_first: bool = False
+    ) -> MessageRef:
+        message = escalation_message(note, now=self._clock.now())
+        return await self._send(to, message, key=key, look_first=look_first)
 
-    async def send_digest(self, to: Destination, digest: Digest) -> MessageRef:
+    async def send_digest(
+        self, to: Destination, digest: Digest, *, key: str | None = None, look_first: bool = False
+    ) -> MessageRef:
         # Only the entries the message can show get a link; a failed look-up shows a plain name.
         shown = [e for e in visible_entries(digest) if e.url is None and e.card is not None]
         gate = asyncio.Semaphore(_PERMALINK_CONCURRENCY)
@@ -202,10 +366,14 @@ class SlackMessenger:
         urls = await asyncio.gather(*(link(e.card) for e in shown if e.card is not None))
         found = {e.request_id: url for e, url in zip(shown, urls, strict=True) if url}
         entries = tuple(replace(e, url=found.get(e.request_id, e.url)) for e in digest.entries)
-        return await self._send(to, render_digest(replace(digest, entries=entries), now=self._clock.now()))
+        message = render_digest(replace(digest, entries=entries), now=self._clock.now())
+        return await self._send(to, message, key=key, look_first=look_first)
 
-    async def send_expiry_notice(self, user_id: str, note: ExpiryNote) -> MessageRef:
-        return await self._send(Destination.dm(user_id), expiry_message(note, now=self._clock.now()))
+    async def send_expiry_notice(
+        self, user_id: str, note: ExpiryNote, *, key: str | None = None, look_first: bool = False
+    ) -> MessageRef:
+        message = expiry_message(note, now=self._clock.now())
+        return await self._send(Destination.dm(user_id), message, key=key, look_first=look_first)
 
     async def permalink(self, ref: MessageRef) -> str | None:
         """The message's permalink (chat.getPermalink), or None when Slack will not give one."""
@@ -225,23 +393,133 @@ class SlackMessenger:
         self._permalinks[ref] = link
         return link
 
-    async def _send(self, to: Destination, message: Any) -> MessageRef:
+    async def _send(
+        self, to: Destination, message: Any, *, key: str | None = None, look_first: bool = False
+    ) -> MessageRef:
         if to.user_id is not None:
             channel = await self._dm_channel(to.user_id)
         elif to.channel is not None:
             channel = to.channel
         else:
             raise ValueError("a destination needs a channel or a user")
-        response = await self._pacer.post_message(
+        return await self._post(
             Priority.NOTICE,
+            Tag(NOTICE_EVENT, key),
             channel=channel,
             thread_ts=to.thread_ts,
+            look_first=look_first,
             text=message.text,
             blocks=message.blocks,
             unfurl_links=False,
             unfurl_media=False,
         )
-        return MessageRef(str(response["channel"]), str(response["ts"]))
+
+    # --- look before you post again (see the module's docstring) ---------------------------------------
+
+    async def _post(
+        self,
+        priority: Priority,
+        tag: Tag,
+        *,
+        channel: str,
+        thread_ts: str | None = None,
+        look_first: bool = False,
+        on_adopt: Callable[[MessageRef, list[MessageRef]], Awaitable[None]] | None = None,
+        skip: MessageRef | None = None,
+        **message: Any,
+    ) -> MessageRef:
+        """Post a tagged message exactly once as far as Slack lets anyone know; see the docstring."""
+        since = self._clock.now() - LOOK_MARGIN
+        if look_first and tag.key is not None:
+            try:
+                found = await self._find(
+                    tag, channel, thread_ts, oldest=self._clock.now() - LOOK_BACK, skip=skip
+                )
+            except _CannotLook as cannot:
+                # The lease was waited out and nothing can tell: late, then blind, but not lost.
+                log.warning("delivery_unchecked", event_type=tag.event_type, reason=cannot.reason)
+            else:
+                if found:
+                    return await self._adopt(tag, found, on_adopt)
+        if thread_ts is not None:
+            message["thread_ts"] = thread_ts
+        for attempt in (1, 2):
+            try:
+                response = await self._pacer.post_message(
+                    priority, channel=channel, metadata=tag.metadata, **message
+                )
+            except Exception as exc:
+                if not ambiguous(exc) or tag.key is None:
+                    raise
+                log.warning(
+                    "delivery_ambiguous", event_type=tag.event_type, attempt=attempt, error=type(exc).__name__
+                )
+                if attempt == 2:
+                    raise DeliveryUnknown(tag.key, f"no answer twice ({type(exc).__name__})") from exc
+                try:
+                    found = await self._find(tag, channel, thread_ts, oldest=since, skip=skip)
+                except _CannotLook as cannot:
+                    raise DeliveryUnknown(tag.key, f"history unreadable: {cannot.reason}") from exc
+                if found:
+                    return await self._adopt(tag, found, on_adopt)
+            else:
+                return MessageRef(str(response["channel"]), str(response["ts"]))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _adopt(
+        self,
+        tag: Tag,
+        found: list[MessageRef],
+        on_adopt: Callable[[MessageRef, list[MessageRef]], Awaitable[None]] | None,
+    ) -> MessageRef:
+        oldest, *more = found
+        log.info("delivery_adopted", event_type=tag.event_type, ts=oldest.ts, others=len(more))
+        if on_adopt is not None:
+            await on_adopt(oldest, more)
+        return oldest
+
+    async def _find(
+        self,
+        tag: Tag,
+        channel: str,
+        thread_ts: str | None,
+        *,
+        oldest: datetime,
+        skip: MessageRef | None = None,
+    ) -> list[MessageRef]:
+        """The messages carrying `tag` in `channel` (or the thread) since `oldest`, oldest first.
+        Raises _CannotLook when the history cannot be read."""
+        me = await self._me()
+        found: list[MessageRef] = []
+        cursor: str | None = None
+        for _ in range(LOOK_PAGES):
+            args: dict[str, Any] = {
+                "channel": channel,
+                "oldest": _slack_ts(oldest),
+                "include_all_metadata": True,
+                "limit": LOOK_PAGE,
+            }
+            if cursor:
+                args["cursor"] = cursor
+            try:
+                if thread_ts is not None:
+                    response = await self._client.conversations_replies(ts=thread_ts, **args)
+                else:
+                    response = await self._client.conversations_history(**args)
+            except SlackApiError as exc:  # missing_scope, not_in_channel, channel_not_found...
+                raise _CannotLook(_error(exc)) from exc
+            except Exception as exc:
+                if ambiguous(exc):
+                    raise _CannotLook(type(exc).__name__) from exc
+                raise
+            for item in response.get("messages") or []:
+                ref = MessageRef(channel, str(item.get("ts") or ""))
+                if tag.marks(item, me) and ref.ts and ref != skip:
+                    found.append(ref)
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not response.get("has_more") or not cursor:
+                break
+        return sorted(set(found), key=_ts_order)
 
     async def _whisper(self, user_id: str, channel: str | None, message: Any) -> None:
         if channel and not channel.startswith("D"):
@@ -259,7 +537,23 @@ class SlackMessenger:
             channel=await self._dm_channel(user_id),
             text=message.text,
             blocks=message.blocks,
+            metadata=Tag(NOTICE_EVENT).metadata,
         )
+
+    async def _me(self) -> tuple[str, str | None]:
+        """The bot's user id and bot id (auth.test, once): only its own messages are adopted."""
+        if self._identity is None:
+            try:
+                response = await self._client.auth_test()
+            except SlackApiError as exc:
+                raise _CannotLook(f"auth.test: {_error(exc)}") from exc
+            except Exception as exc:
+                if ambiguous(exc):
+                    raise _CannotLook(type(exc).__name__) from exc
+                raise
+            bot_id = response.get("bot_id")
+            self._identity = (str(response["user_id"]), str(bot_id) if bot_id else None)
+        return self._identity
 
     async def _dm_channel(self, user_id: str) -> str:
         response = await self._client.conversations_open(users=user_id)

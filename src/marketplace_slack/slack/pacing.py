@@ -12,6 +12,8 @@ still await their own call's result (the workflow records the card's ts); the wa
   unrepeated, since the message may have been posted.
 - The bucket counts a call as spent when its answer arrives, which is never before Slack counted it,
   so the lane stays inside Slack's bucket whatever the network's delay.
+- Every message carries what the messenger gives it (its `metadata` tag included); the messenger
+  decides what an unanswered post means (`messenger.py`: look before you post again).
 - When more new cards wait in one channel than `backlog`, one summary message there says how many,
   is kept up to date (at low priority, at most every `summary_every` seconds) and finally says all are
   posted. Every card is still posted.
@@ -30,6 +32,10 @@ from typing import Any, Final
 
 import structlog
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
@@ -311,7 +317,11 @@ class Pacer:
         message = backlog_message(lane.cards_waiting)
         try:
             response = await self._client.chat_postMessage(
-                channel=summary.channel, text=message.text, blocks=message.blocks, unfurl_links=False
+                channel=summary.channel,
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                metadata=SUMMARY_TAG,
             )
         except SlackApiError as exc:
             if exc.response.status_code != 429:  # without the summary the cards still go out
@@ -365,6 +375,42 @@ class Pacer:
         self._own.add(task)
         task.add_done_callback(self._own.discard)
         return task
+
+
+# Tagged like every message the app posts (see messenger.py); never looked for: a lost summary's
+# answer leaves the summary unposted (`failed`), and the cards go out all the same.
+SUMMARY_TAG: Final = {"event_type": "marketplace_slack_notice", "event_payload": {"key": "backlog"}}
+
+# Web API methods that create a lasting message: a retry after a dropped connection or a 5xx may
+# post it twice, so slack-sdk's handlers must not repeat them (the messenger looks first instead).
+# chat.postEphemeral is left repeatable on purpose: an ephemeral answer is seen once by one
+# person and gone on reload, so a rare double is harmless where a lost answer leaves them guessing.
+CREATING_METHODS: Final = frozenset({"chat.postMessage", "chat.scheduleMessage", "chat.meMessage"})
+
+
+class _RepeatableOnly(AsyncRetryHandler):
+    def __init__(self, inner: AsyncRetryHandler) -> None:
+        super().__init__(max_retry_count=inner.max_retry_count, interval_calculator=inner.interval_calculator)
+        self._inner = inner
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if request.url.rstrip("/").rsplit("/", 1)[-1] in CREATING_METHODS:
+            return False
+        return await self._inner._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
+def only_repeatable(handler: AsyncRetryHandler) -> AsyncRetryHandler:
+    """`handler` (a connection- or server-error retry handler) except for `CREATING_METHODS`."""
+    return _RepeatableOnly(handler)
 
 
 def backlog_message(waiting: int) -> Card:

@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
+from marketplace_slack.infra.owners import SEPARATOR, instance_of
 from marketplace_slack.store.base import Area, as_record, check_lease, check_time
 from marketplace_slack.store.records import CardRecord
 from marketplace_slack.store.tables import cards
+
+_CLAIM_ROUNDS: Final = 5  # as in base.py: a claim released between our statements is tried again
+
+
+@dataclass(frozen=True, slots=True)
+class CardClaim:
+    """The outcome of `Cards.claim`: truthy when this caller may post the card."""
+
+    won: bool
+    taken_over: bool = False  # from an owner that died: its card may be posted already
+
+    def __bool__(self) -> bool:
+        return self.won
 
 
 class Cards(Area):
@@ -22,39 +38,72 @@ class Cards(Area):
         now: datetime,
         lease: timedelta,
         team_id: str | None = None,
-    ) -> bool:
-        """Reserve the right to post this request's card. True for exactly one caller.
+    ) -> CardClaim:
+        """Reserve the right to post this request's card. Truthy for exactly one caller.
 
-        False when the card is posted, or claimed less than `lease` ago by anyone, `owner` included
+        Falsy when the card is posted, or claimed less than `lease` ago by anyone, `owner` included
         (a claim is not re-entrant: the same process must not post twice either). A claim older
-        than that without a posted message is taken over, since its owner evidently died.
+        than that without a posted message is taken over, since its owner evidently died, and so is
+        at once a claim held by an earlier life of this instance (`infra.owners`); then the result
+        says `taken_over`: the card may be posted already, so look before posting it.
         """
         check_time(now)
         check_lease(lease)
-        claimed = await self._claim_key(
-            cards,
-            {"request_id": request_id},
-            claim={
-                "team_id": team_id,
-                "channel": channel,
-                "claim_owner": owner,
-                "claimed_at": now,
-                "created_at": now,
-                "updated_at": now,
-            },
-            lapsed=[
-                cards.c.ts.is_(None),
-                or_(cards.c.claimed_at.is_(None), cards.c.claimed_at <= now - lease),
-            ],
-            take_over={
-                "claim_owner": owner,
-                "claimed_at": now,
-                "channel": channel,
-                "team_id": func.coalesce(team_id, cards.c.team_id),
-                "updated_at": now,
-            },
-        )
-        return claimed is not None and claimed[1]
+        at_key = cards.c.request_id == request_id
+        dead = [cards.c.claimed_at <= now - lease]
+        if SEPARATOR in owner:
+            dead.append(
+                and_(
+                    cards.c.claim_owner.startswith(instance_of(owner) + SEPARATOR, autoescape=True),
+                    cards.c.claim_owner != owner,
+                )
+            )
+        take_over = {
+            "claim_owner": owner,
+            "claimed_at": now,
+            "channel": channel,
+            "team_id": func.coalesce(team_id, cards.c.team_id),
+            "updated_at": now,
+        }
+        async with self._writer.begin() as conn:
+            for _ in range(_CLAIM_ROUNDS):
+                inserted = await conn.execute(
+                    self._insert(cards)
+                    .values(
+                        request_id=request_id,
+                        team_id=team_id,
+                        channel=channel,
+                        claim_owner=owner,
+                        claimed_at=now,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=[cards.c.request_id])
+                    .returning(cards.c.request_id)
+                )
+                if inserted.first() is not None:
+                    return CardClaim(won=True)
+                # A claim whose owner died: its card may be in the channel already.
+                taken = await conn.execute(
+                    update(cards)
+                    .where(at_key, cards.c.ts.is_(None), cards.c.claimed_at.is_not(None), or_(*dead))
+                    .values(**take_over)
+                    .returning(cards.c.request_id)
+                )
+                if taken.first() is not None:
+                    return CardClaim(won=True, taken_over=True)
+                # A row without a claim or a card (kept for its summary): nobody was posting.
+                free = await conn.execute(
+                    update(cards)
+                    .where(at_key, cards.c.ts.is_(None), cards.c.claimed_at.is_(None))
+                    .values(**take_over)
+                    .returning(cards.c.request_id)
+                )
+                if free.first() is not None:
+                    return CardClaim(won=True)
+                if (await conn.execute(select(cards.c.request_id).where(at_key))).first() is not None:
+                    return CardClaim(won=False)
+        return CardClaim(won=False)
 
     async def release(self, request_id: str, owner: str) -> bool:
         """Give up a claim after posting failed, so the next attempt need not wait out the lease."""

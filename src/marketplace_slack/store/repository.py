@@ -10,7 +10,7 @@ live in a module of their own on `store/base.py`, which says how every change is
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 
 from sqlalchemy import update
@@ -24,7 +24,7 @@ from marketplace_slack.store.decisions import Audit, Decisions
 from marketplace_slack.store.engine import WRITE
 from marketplace_slack.store.expiry import Expiry
 from marketplace_slack.store.links import Links
-from marketplace_slack.store.marks import Deliveries, OnceMarks
+from marketplace_slack.store.marks import Deliveries, Mark, OnceMarks
 from marketplace_slack.store.reminders import ReminderSchedules
 from marketplace_slack.store.slack_users import SlackUsers
 from marketplace_slack.store.tables import cards
@@ -53,10 +53,14 @@ class Repository:
     def engine(self) -> AsyncEngine:
         return self._engine
 
-    def once(self, key: str, *, now: datetime) -> AbstractAsyncContextManager[bool]:
+    def once(
+        self, key: str, *, now: datetime, owner: str | None = None, lease: timedelta | None = None
+    ) -> AbstractAsyncContextManager[Mark]:
         """`async with repo.once(key, now=now) as won:` claims the once-mark `key`; the body does the
-        action only if `won`, and a body that raises forgets the mark, so a later attempt can do it."""
-        return self.marks.once(key, now=now)
+        action only if `won`, and a body that raises forgets the mark, so a later attempt can do it
+        (except `OutcomeUnknown`: held until its lease lapses; `won.taken_over`: look first).
+        See `OnceMarks.once`."""
+        return self.marks.once(key, now=now, owner=owner, lease=lease)
 
     async def give_back(self, owner: str) -> int:
         """End the lease of every claim `owner` holds on work it did not finish, so the next process

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -159,6 +161,10 @@ once_marks = Table(
     metadata,
     Column("key", String(255), primary_key=True),
     Column("claimed_at", UTCDateTime(), nullable=False),
+    # Who holds a mark whose action is under way (None for marks settled in one step), and whether
+    # the action is done: a mark not done whose owner died is taken over after its lease.
+    Column("owner", String(255)),
+    Column("done", Boolean(), nullable=False, server_default=true()),
     Index(None, "claimed_at"),  # pruning finds settled marks by age, not by scanning every key
 )
 

@@ -9,6 +9,12 @@ up: the failure is recorded (`repo.channels`), logged, counted and told once to 
 the request waits for the channel, and `retry_waiting` tries again with backoff until the card is
 posted. A card that can no longer be updated (deleted, its channel archived) is posted again; the
 thread replies and the requester's DM never wait for the card.
+
+A post whose outcome nobody knows (`DeliveryUnknown`: its answer was lost and the history could not
+tell) keeps its card claim or once-mark held: the message is late, never doubled. After the lease
+(or at once, for a claim left by an earlier life of this instance) the next show takes it over and
+the messenger looks for the message before posting (`look_first`). A second card that exists anyway
+(a claimer that outlived its lease) is retired: made true, without buttons, pointing to the live one.
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ import structlog
 
 from marketplace_slack.domain import (
     AccessRequest,
-    ApprovalStep,
     CardState,
     InProgress,
     RecordStatus,
@@ -38,11 +43,14 @@ from marketplace_slack.workflow import sentences
 from marketplace_slack.workflow.ports import (
     Cards,
     ChannelUnavailable,
+    DeliveryUnknown,
     Directory,
     Gateway,
     MessageGone,
     MessageRef,
     Notices,
+    dm_key,
+    step_key,
 )
 from marketplace_slack.workflow.routing import Router
 
@@ -139,16 +147,27 @@ class CardKeeper:
                 # Settled before we ever saw it (auto-approved, canceled at once): nothing to review.
                 return True
             channel = self._channel_for(request)
-            if not await self._store.cards.claim(
+            claim = await self._store.cards.claim(
                 request.id, channel, owner=self._owner, now=now, lease=self._lease
-            ):
+            )
+            if not claim:
                 return True  # another worker is posting this card right now
             try:
-                ref = await self._cards.post_request(channel, state)
+                # Taken over from an owner that died: its card may be in the channel already.
+                ref = await self._cards.post_request(channel, state, look_first=claim.taken_over)
             except ChannelUnavailable as refused:
                 await self._store.cards.release(request.id, self._owner)
                 await self._channel_failed(request.id, refused)
                 return False
+            except DeliveryUnknown as unknown:
+                # Posted or not, nobody can tell: the claim stays held, and after its lease the next
+                # show takes it over and looks first. A late card, never a doubled one.
+                log.warning("card_delivery_unknown", request_id=request.id, reason=unknown.reason)
+                return True
+            except asyncio.CancelledError:
+                # Stopped mid-post (a shutdown): the card may be in Slack. The claim stays, so whoever
+                # takes it over (this instance's next life, at once) looks before posting.
+                raise
             except BaseException:
                 await self._store.cards.release(request.id, self._owner)
                 raise
@@ -156,14 +175,13 @@ class CardKeeper:
                 request.id, ref.channel, ref.ts, fingerprint=fingerprint, status=request.status.value, now=now
             )
             if not recorded:
-                # Our claim lapsed mid-post and another worker's card won: take ours back.
-                log.warning("duplicate_card_retracted", request_id=request.id)
-                await self._cards.retract(ref)
+                # Our claim lapsed mid-post and another worker's card won: ours is made true and inert.
+                await self._retire(ref, state)
                 return True
             # Steps decided before the card existed are on the card already; they need no thread reply.
             for step in request.steps:
                 if step.status in _ANNOUNCED_STEPS:
-                    await self._store.marks.claim(_step_key(step), now=now)
+                    await self._store.marks.claim(step_key(step), now=now)
             await self._store.channels.delivered(request.id, ref.channel, now=now)
             if settled and in_progress is None:
                 await self._announce(ref, request)  # it settled while its card waited: the requester hears
@@ -240,9 +258,12 @@ class CardKeeper:
         """Post again a card that can no longer be updated, and record its new place. None when its
         channel refuses it (recorded, and retried like any waiting card)."""
         try:
-            new = await self._cards.post_request(self._channel_for(request), state)
+            new = await self._cards.post_request(self._channel_for(request), state, replacing=old)
         except ChannelUnavailable as refused:
             await self._channel_failed(request.id, refused)
+            return None
+        except DeliveryUnknown as unknown:  # the next show finds the old card gone and tries again
+            log.warning("card_delivery_unknown", request_id=request.id, reason=unknown.reason)
             return None
         if not await self._store.cards.moved(
             request.id,
@@ -252,14 +273,23 @@ class CardKeeper:
             status=request.status.value,
             now=now,
         ):
-            # Another worker posted it again first: take ours back and use theirs.
-            log.warning("duplicate_card_retracted", request_id=request.id)
-            await self._cards.retract(new)
-            card = await self._store.cards.get(request.id)
-            return MessageRef(card.channel, card.ts) if card is not None and card.ts else None
+            # Another worker posted it again first: ours is made true and inert, theirs is used.
+            return await self._retire(new, state)
         log.info("card_reposted", request_id=request.id, channel=new.channel, was=old.channel)
         await self._store.channels.delivered(request.id, new.channel, now=now)
         return new
+
+    async def _retire(self, orphan: MessageRef, state: CardState) -> MessageRef | None:
+        """A second card of one request never stays live: the recorded card is the live one, and the
+        orphan shows the truth without buttons, pointing to it. Returns the live card."""
+        log.warning("duplicate_card_retired", request_id=state.request.id, ts=orphan.ts)
+        card = await self._store.cards.get(state.request.id)
+        live = MessageRef(card.channel, card.ts) if card is not None and card.ts else None
+        try:
+            await self._cards.retire(orphan, state, live=live)
+        except Exception:  # the card itself is safe; reconciliation meets the orphan again
+            log.warning("duplicate_card_not_retired", request_id=state.request.id, exc_info=True)
+        return live
 
     async def _channel_failed(self, request_id: str, refused: ChannelUnavailable) -> None:
         """Record the refusal, log and count it, and tell the channel's owner once per episode."""
@@ -301,32 +331,41 @@ class CardKeeper:
 
     async def _announce(self, ref: MessageRef, request: AccessRequest) -> None:
         """Thread replies for newly decided steps and the requester's DM, each exactly once."""
+        # Each mark is held while its message is sent and done once it is. A failure forgets it, so
+        # the message is tried again when the card is next shown; DeliveryUnknown (it may be in
+        # Slack) keeps it held until its lease lapses; a mark taken over from an owner that died
+        # (`mark.taken_over`) sends with a look first.
         now = self._clock.now()
         for step in request.steps:
             if step.status in _ANNOUNCED_STEPS:
                 try:
-                    async with self._store.once(_step_key(step), now=now) as won:
-                        if won:
-                            await self._cards.announce_step(ref, request, step)
-                except Exception:
-                    # The mark is forgotten, so the reply is tried again when the card is next shown;
-                    # the DM below goes out regardless.
+                    async with self._store.once(
+                        step_key(step), now=now, owner=self._owner, lease=self._lease
+                    ) as mark:
+                        if mark:
+                            await self._cards.announce_step(ref, request, step, look_first=mark.taken_over)
+                except DeliveryUnknown as unknown:  # held: late, never doubled
+                    log.warning(
+                        "thread_reply_unknown", request_id=request.id, step_id=step.id, reason=unknown.reason
+                    )
+                except Exception:  # the DM below goes out regardless
                     log.warning("thread_reply_failed", request_id=request.id, step_id=step.id, exc_info=True)
         requester = request.requester.slack_user_id
         if request.status in _REQUESTER_OUTCOMES and requester:
-            async with self._store.once(f"dm:{request.id}:{request.status.value}", now=now) as won:
-                if won:
-                    await self._notices.notify_requester(requester, request)
+            try:
+                async with self._store.once(
+                    dm_key(request), now=now, owner=self._owner, lease=self._lease
+                ) as mark:
+                    if mark:
+                        await self._notices.notify_requester(requester, request, look_first=mark.taken_over)
+            except DeliveryUnknown as unknown:
+                log.warning("requester_dm_unknown", request_id=request.id, reason=unknown.reason)
 
     async def _slack_ids(self, emails: list[str]) -> dict[str, str | None]:
         """Slack user ids for Marketplace emails (keys casefolded), looked up concurrently."""
         unique = {e.casefold(): e for e in emails if e}
         found = await asyncio.gather(*(self._directory.slack_id_for_email(e) for e in unique.values()))
         return dict(zip(unique, found, strict=True))
-
-
-def _step_key(step: ApprovalStep) -> str:
-    return f"step:{step.id}:{step.status.value}"
 
 
 def _fingerprint(state: CardState) -> str:

@@ -152,7 +152,7 @@ class Digests:
             if not built.entries and not digest.post_when_empty:
                 log.info("digest_empty", channel=digest.channel)
                 return False
-            await self._notices.send_digest(Destination.in_channel(digest.channel), built)
+            await self._notices.send_digest(Destination.in_channel(digest.channel), built, key=key)
         log.info("digest_posted", channel=digest.channel, entries=len(built.entries))
         return True
 

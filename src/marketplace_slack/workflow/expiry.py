@@ -186,7 +186,7 @@ class ExpiryNotices:
                     else None,
                     marketplace_url=request.marketplace_url,
                 )
-                await self._notices.send_expiry_notice(member.user_id, note)
+                await self._notices.send_expiry_notice(member.user_id, note, key=key)
                 report.sent += 1
         await self._done(nearest, "sent", now)
 

@@ -28,6 +28,7 @@ from marketplace_slack.domain import (
     RequestStatus,
     Verdict,
 )
+from marketplace_slack.store.marks import OutcomeUnknown
 from marketplace_slack.workflow.sentences import Sentence
 
 
@@ -157,6 +158,16 @@ def age_words(delta: timedelta) -> str:
     return f"{days} days"
 
 
+def step_key(step: ApprovalStep) -> str:
+    """The delivery key of a determination's thread reply (its once-mark, and its message's tag)."""
+    return f"step:{step.id}:{step.status.value}"
+
+
+def dm_key(request: AccessRequest) -> str:
+    """The delivery key of the requester's DM about how the request ended."""
+    return f"dm:{request.id}:{request.status.value}"
+
+
 class CardError(Exception):
     """Slack would not take a card where it was meant to go; the workflow decides what happens next."""
 
@@ -180,11 +191,30 @@ class MessageGone(CardError):
         self.reason = reason
 
 
+class DeliveryUnknown(OutcomeUnknown):
+    """Nobody can tell whether a message reached Slack: a post's answer was lost twice, or lost once
+    and the channel's history could not be read to find it (a missing history scope...). Whoever
+    guards the message (a card claim, a once-mark) keeps its claim held: the message is then late,
+    retried with a look first once the claim's lease lapses, and never doubled."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"delivery of {key} unknown: {reason}")
+        self.key = key
+        self.reason = reason
+
+
 class Cards(Protocol):
     """Request cards in channels, and their threads."""
 
-    async def post_request(self, channel: str, state: CardState) -> MessageRef:
-        """Post a new request card; return where it landed. Raises ChannelUnavailable."""
+    async def post_request(
+        self, channel: str, state: CardState, *, look_first: bool = False, replacing: MessageRef | None = None
+    ) -> MessageRef:
+        """Post a new request card; return where it landed. Raises ChannelUnavailable, DeliveryUnknown.
+
+        `look_first`: an earlier attempt may have posted it (its owner died): find it and adopt it
+        before posting. An ambiguous answer (timeout, dropped connection, 5xx) is looked into the
+        same way before posting once more. `replacing`: a card that can no longer be updated, which
+        is never the one adopted."""
         ...
 
     async def update_request(self, ref: MessageRef, state: CardState) -> None:
@@ -192,12 +222,15 @@ class Cards(Protocol):
         the bot can no longer see the card's channel (taken out of a private channel)."""
         ...
 
-    async def retract(self, ref: MessageRef) -> None:
-        """Delete a message the app posted (a card that lost a race to another worker's)."""
+    async def retire(self, ref: MessageRef, state: CardState, *, live: MessageRef | None = None) -> None:
+        """Make a second card of one request (an orphan that lost a race) true and inert: `state`
+        without buttons, pointing to the `live` card."""
         ...
 
-    async def announce_step(self, ref: MessageRef, request: AccessRequest, step: ApprovalStep) -> None:
-        """Record a determination as a reply in the card's thread."""
+    async def announce_step(
+        self, ref: MessageRef, request: AccessRequest, step: ApprovalStep, *, look_first: bool = False
+    ) -> None:
+        """Record a determination as a reply in the card's thread. Raises DeliveryUnknown."""
         ...
 
     async def permalink(self, ref: MessageRef) -> str | None:
@@ -220,21 +253,34 @@ class Replies(Protocol):
 class Notices(Protocol):
     """Messages the workflow sends on its own: to requesters, approvers, members and channels."""
 
-    async def notify_requester(self, slack_user_id: str, request: AccessRequest) -> None:
-        """Tell the requester, in a DM, how their request ended."""
+    # Each message is tagged with its delivery `key` (a once-mark's), so that after an ambiguous
+    # answer, or with `look_first`, it is looked for before it is posted (again); see `Cards`.
+
+    async def notify_requester(
+        self, slack_user_id: str, request: AccessRequest, *, look_first: bool = False
+    ) -> None:
+        """Tell the requester, in a DM, how their request ended. Raises DeliveryUnknown."""
         ...
 
-    async def send_reminder(self, to: Destination, note: ReminderNote) -> MessageRef:
+    async def send_reminder(
+        self, to: Destination, note: ReminderNote, *, key: str | None = None, look_first: bool = False
+    ) -> MessageRef:
         """A reminder with snooze buttons, in a card's thread (mentioning its recipients) or a DM."""
         ...
 
-    async def send_escalation(self, to: Destination, note: EscalationNote) -> MessageRef: ...
+    async def send_escalation(
+        self, to: Destination, note: EscalationNote, *, key: str | None = None, look_first: bool = False
+    ) -> MessageRef: ...
 
-    async def send_digest(self, to: Destination, digest: Digest) -> MessageRef:
+    async def send_digest(
+        self, to: Destination, digest: Digest, *, key: str | None = None, look_first: bool = False
+    ) -> MessageRef:
         """A digest, with a link to each card it shows."""
         ...
 
-    async def send_expiry_notice(self, user_id: str, note: ExpiryNote) -> MessageRef: ...
+    async def send_expiry_notice(
+        self, user_id: str, note: ExpiryNote, *, key: str | None = None, look_first: bool = False
+    ) -> MessageRef: ...
 
     async def notify_owner(self, user_id: str, sentence: Sentence) -> None:
         """Tell someone responsible for a channel (a route's owner), in a DM, what is wrong with it."""

@@ -39,6 +39,7 @@ from marketplace_slack.workflow import sentences
 from marketplace_slack.workflow.approvers import ApproverFinder
 from marketplace_slack.workflow.ports import (
     Cards,
+    DeliveryUnknown,
     Destination,
     Directory,
     EscalationNote,
@@ -270,7 +271,8 @@ class Reminders:
                     recipients=tuple(r.recipient for r, _ in in_thread),
                     number=max(r.sent for r, _ in in_thread) + 1,
                 )
-                await self._notices.send_reminder(Destination.thread(ref), note)
+                thread_key = in_thread[0][1]  # the message's tag: one mark names it
+                await self._notices.send_reminder(Destination.thread(ref), note, key=thread_key)
                 for row, key in in_thread:
                     unsent.discard(key)
                     await self._sent(row, now)
@@ -280,13 +282,15 @@ class Reminders:
                 note = self._note(
                     request, step, recipients=(row.recipient,), number=row.sent + 1, card_url=card_url
                 )
-                await self._notices.send_reminder(Destination.dm(row.recipient), note)
+                await self._notices.send_reminder(Destination.dm(row.recipient), note, key=key)
                 unsent.discard(key)
                 await self._sent(row, now)
                 report.sent += 1
-        except BaseException:
-            # Every reminder not sent yet, not only the one that failed, goes back for the next tick.
-            for key in unsent:
+        except BaseException as exc:
+            # Every reminder not sent yet, not only the one that failed, goes back for the next tick;
+            # except those whose message may be in Slack already: their marks stay, late beats doubled.
+            kept = set(_unknown_keys(exc, in_thread, direct))
+            for key in unsent - kept:
                 await self._store.marks.forget(key)
             raise
 
@@ -352,7 +356,7 @@ class Reminders:
         for to, key, message in targets:
             async with self._store.once(key, now=now) as won:
                 if won:
-                    await self._notices.send_escalation(to, message)
+                    await self._notices.send_escalation(to, message, key=key)
                     report.escalated += 1
         await self._store.reminders.stop_step(step.id, now=now)
 
@@ -449,3 +453,14 @@ def _position(request: AccessRequest, step: ApprovalStep) -> tuple[int | None, i
 
 def _opened(request: AccessRequest, step: ApprovalStep) -> datetime:
     return step.updated_at or request.created_at
+
+
+def _unknown_keys(
+    exc: BaseException, in_thread: list[tuple[ReminderRecord, str]], direct: list[tuple[ReminderRecord, str]]
+) -> list[str]:
+    """The marks of the reminder message whose delivery `exc` says is unknown (all of a thread's)."""
+    if not isinstance(exc, DeliveryUnknown):
+        return []
+    if in_thread and in_thread[0][1] == exc.key:
+        return [k for _, k in in_thread]
+    return [k for _, k in direct if k == exc.key]
