@@ -10,8 +10,9 @@ live in a module of their own on `store/base.py`, which says how every change is
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
+from typing import Final
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,7 +28,10 @@ from marketplace_slack.store.links import Links
 from marketplace_slack.store.marks import Deliveries, Mark, OnceMarks
 from marketplace_slack.store.reminders import ReminderSchedules
 from marketplace_slack.store.slack_users import SlackUsers
-from marketplace_slack.store.tables import cards
+from marketplace_slack.store.tables import cards, decision_claims, once_marks
+
+# Older than any lease: a claim given back is taken over at once, as a dead owner's is.
+_LAPSED: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Repository:
@@ -67,16 +71,31 @@ class Repository:
         (another replica, or this one restarted) takes the work up at once instead of waiting out the
         lease. Called when a process stops. Returns how many claims it gave back.
 
-        The claim rows stay, still naming their last owner, with no lease: where the outcome of the
-        work is unknown (a post cancelled in flight), whoever takes it next can tell it was claimed.
+        The claims are not deleted but made as old as a claim can be: the work may have been done
+        (a post cancelled in flight, its answer lost), so whoever takes a claim up next takes it over
+        the way it takes over a dead owner's, and looks before doing the work again: the card and the
+        message in the channel's history, the decision in the approval record.
         """
+        lapsed = {"claimed_at": _LAPSED}
         async with self._engine.execution_options(**WRITE).begin() as conn:
-            result = await conn.execute(
-                update(cards)
-                .where(cards.c.claim_owner == owner, cards.c.ts.is_(None), cards.c.claimed_at.is_not(None))
-                .values(claimed_at=None)
-            )
-        return result.rowcount
+            given = 0
+            for statement in (
+                update(cards).where(
+                    cards.c.claim_owner == owner, cards.c.ts.is_(None), cards.c.claimed_at > _LAPSED
+                ),
+                update(once_marks).where(
+                    once_marks.c.owner == owner,
+                    once_marks.c.done.is_(False),
+                    once_marks.c.claimed_at > _LAPSED,
+                ),
+                update(decision_claims).where(
+                    decision_claims.c.owner == owner,
+                    decision_claims.c.outcome.is_(None),
+                    decision_claims.c.claimed_at > _LAPSED,
+                ),
+            ):
+                given += (await conn.execute(statement.values(**lapsed))).rowcount
+        return given
 
     async def aclose(self) -> None:
         await self._engine.dispose()

@@ -5,7 +5,7 @@ once it is; a mark left not done by an owner that died is taken over after its l
 exist already were settled under the old rule (claimed = done), so they are done.
 
 Revision ID: 0005
-Revises: 0007
+Revises: 0004
 Create Date: 2026-12-02
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0007"  # re-chained after merging main (0006, 0007 are there)
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
