@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, and_, delete, or_, select, update
 
 from marketplace_slack.domain import DurationUnit, Verdict
+from marketplace_slack.infra.owners import SEPARATOR, instance_of
 from marketplace_slack.store.base import Area, check_lease, check_time
 from marketplace_slack.store.records import OUTCOME_OK, AuditRecord, ClaimStatus, DecisionClaim
 from marketplace_slack.store.tables import audit_log, decision_claims
@@ -102,6 +103,25 @@ class Decisions(Area):
                     select(decision_claims)
                     .where(decision_claims.c.request_id == request_id)
                     .order_by(decision_claims.c.record_id)
+                )
+            ).all()
+        return [_decision(row, ClaimStatus.HELD) for row in rows]
+
+    async def abandoned(self, *, owner: str, now: datetime, lease: timedelta) -> list[DecisionClaim]:
+        """Unfinished claims nobody is working on: held longer than `lease`, or by an earlier life of
+        `owner`'s instance (`infra.owners`), oldest first, as HELD."""
+        check_time(now)
+        check_lease(lease)
+        c = decision_claims.c
+        dead = [c.claimed_at <= now - lease]
+        if SEPARATOR in owner:
+            dead.append(
+                and_(c.owner.startswith(instance_of(owner) + SEPARATOR, autoescape=True), c.owner != owner)
+            )
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(decision_claims).where(c.outcome.is_(None), or_(*dead)).order_by(c.claimed_at)
                 )
             ).all()
         return [_decision(row, ClaimStatus.HELD) for row in rows]

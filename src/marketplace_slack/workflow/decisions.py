@@ -277,8 +277,8 @@ class Decisions:
             step = steps.get(claim.record_id)
             if claim.finished or claim.holder != user_id or step is None or step.status not in _DECIDED:
                 continue
-            if _decided_by(step, actor):
-                result, sent = _Result(OUTCOME_OK), _as_decision(step, claim)
+            if decided_by(step, actor):
+                result, sent = _Result(OUTCOME_OK), as_decision(step, claim)
             else:
                 result, sent = _Result(CONFLICT, told=_already_decided(step)), Decision(claim.verdict)
             if not await self._store.decisions.finish(claim.record_id, outcome=result.outcome):
@@ -387,7 +387,7 @@ class Decisions:
             status=fresh.status.value if fresh else None,
         )
         if fresh is not None and fresh.status in _DECIDED:
-            if _decided_by(fresh, actor):
+            if decided_by(fresh, actor):
                 return _Result(OUTCOME_OK)
             return _Result(CONFLICT, told=_already_decided(fresh))
         if fresh is None:
@@ -429,7 +429,7 @@ class Decisions:
             log.warning("sync_after_click_failed", request_id=request_id, error=type(exc).__name__)
 
 
-def _decided_by(step: ApprovalStep, actor: Actor) -> bool:
+def decided_by(step: ApprovalStep, actor: Actor) -> bool:
     """Whether the record's determination is the actor's own (the Marketplace names its true actor)."""
     by: Person | None = step.decided_by
     if by is None:
@@ -443,7 +443,7 @@ def _already_decided(step: ApprovalStep) -> Sentence:
     )
 
 
-def _as_decision(step: ApprovalStep, claim: DecisionClaim) -> Decision:
+def as_decision(step: ApprovalStep, claim: DecisionClaim) -> Decision:
     """What an earlier attempt sent, as far as the record shows it (its form is gone with the crash)."""
     if step.status is RecordStatus.APPROVED:
         return Decision(Verdict.APPROVE, step.reason, step.duration)

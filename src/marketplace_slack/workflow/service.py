@@ -22,6 +22,7 @@ from marketplace_slack.workflow.events import Events
 from marketplace_slack.workflow.linking import Accounts
 from marketplace_slack.workflow.ports import Directory, Gateway, Messenger
 from marketplace_slack.workflow.reconciliation import Reconciler, ReconcileReport, SeenVersions
+from marketplace_slack.workflow.recovery import AbandonedDecisions
 from marketplace_slack.workflow.routing import Router
 
 
@@ -89,10 +90,15 @@ class Workflow:
             owner=owner,
             seal=ContextSeal(form_keys) if form_keys else ContextSeal.ephemeral(),
         )
+        self.abandoned = AbandonedDecisions(
+            store=store, cards=self.cards, clock=clock, locks=locks, owner=owner, claim_lease=claim_lease
+        )
         self.events = Events(store=store, clock=clock)
 
     async def reconcile(self) -> ReconcileReport:
-        """One reconciliation pass (the scheduler's job, and the app's first act at start-up)."""
+        """One reconciliation pass (the scheduler's job, and the app's first act at start-up): first the
+        decisions a dead process left half-done, then the cards against what changed."""
+        await self.abandoned.resolve()
         return await self.reconciler.run()
 
     async def give_back(self) -> int:
