@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from marketplace_slack.app import build
 from marketplace_slack.infra.clock import FakeClock, SystemClock
 from marketplace_slack.marketplace.registration import register_webhook
-from marketplace_slack.slack.messenger import CARD_EVENT, DM_EVENT, REPLY_EVENT
+from marketplace_slack.slack.history import CARD_EVENT, DM_EVENT, REPLY_EVENT
 from marketplace_slack_standins.fakeslack import ALL_HISTORY_SCOPES, FakeSlack, SlackUserAgent
 from marketplace_slack_standins.faultproxy import Fault, FaultProxy
 from marketplace_slack_standins.sandbox.server import SandboxServer

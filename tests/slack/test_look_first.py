@@ -29,15 +29,15 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from marketplace_slack.domain import ApprovalStep, RecordStatus, RequestStatus
 from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack.slack import cards
-from marketplace_slack.slack.messenger import (
+from marketplace_slack.slack.history import (
     CARD_EVENT,
     DM_EVENT,
     NOTICE_EVENT,
     REPLY_EVENT,
     RETIRED_EVENT,
-    SlackMessenger,
     ambiguous,
 )
+from marketplace_slack.slack.messenger import SlackMessenger
 from marketplace_slack.slack.pacing import CREATING_METHODS, only_repeatable
 from marketplace_slack.workflow.ports import (
     DeliveryUnknown,

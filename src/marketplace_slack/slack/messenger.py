@@ -17,6 +17,7 @@ first attempt, with metadata, a bounded number of pages) and adopts the tagged m
 there, else posts once more. A second ambiguous answer raises `DeliveryUnknown`. A caller that took
 a claim over from an owner that died passes `look_first`: the history is read before the first post.
 Several tagged cards of one request: the oldest is adopted, the others retired (made true, no buttons).
+Reading the history for tagged messages is `history.py`'s.
 
 Where the history cannot be read (the team left out `channels:history`/`groups:history`/`im:history`,
 the bot is not in the conversation...) the app prefers a late message to a doubled one: after an
@@ -30,12 +31,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from dataclasses import replace
 from typing import Any, Final
 
-import aiohttp
 import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -45,6 +43,20 @@ from marketplace_slack.infra.clock import Clock
 from marketplace_slack.slack import cards, messages, views
 from marketplace_slack.slack.digest import render_digest, visible_entries
 from marketplace_slack.slack.expiry import expiry_message
+from marketplace_slack.slack.history import (
+    CARD_EVENT,
+    DM_EVENT,
+    LOOK_BACK,
+    LOOK_MARGIN,
+    NOTICE_EVENT,
+    REPLY_EVENT,
+    RETIRED_EVENT,
+    CannotLook,
+    Tag,
+    TaggedHistory,
+    ambiguous,
+)
+from marketplace_slack.slack.history import slack_error as _error
 from marketplace_slack.slack.pacing import Pacer, Priority
 from marketplace_slack.slack.reminders import escalation_message, reminder_message
 from marketplace_slack.workflow.ports import (
@@ -92,97 +104,13 @@ _CANNOT_POST = frozenset(
 _CARD_GONE = frozenset({"message_not_found", "cant_update_message", "is_archived"})
 
 
-# The metadata event types of the app's messages (see the module's docstring).
-CARD_EVENT: Final = "marketplace_slack_card"
-REPLY_EVENT: Final = "marketplace_slack_reply"
-DM_EVENT: Final = "marketplace_slack_dm"
-NOTICE_EVENT: Final = "marketplace_slack_notice"
-RETIRED_EVENT: Final = "marketplace_slack_card_retired"
-
-LOOK_MARGIN: Final = timedelta(seconds=60)  # history read from this long before the first attempt
-LOOK_BACK: Final = timedelta(days=7)  # with `look_first`: the dead owner's attempt was before its lease
-LOOK_PAGES: Final = 5  # pages of history read at most, newest first
-LOOK_PAGE: Final = 200  # messages a page (Slack's recommended maximum)
-# Slack's own words for "something went wrong on our side, part of it may have happened".
-_UNSURE_ERRORS: Final = frozenset({"internal_error", "fatal_error"})
-
-
-def _error(exc: SlackApiError) -> str:
-    response = exc.response
-    error = response.get("error") if hasattr(response, "get") else None
-    return str(error or "unknown")
-
-
-def ambiguous(exc: BaseException) -> bool:
-    """Whether a failed call may have been done by Slack all the same, as slack-sdk's AsyncWebClient
-    reports it: a timeout (`TimeoutError`), a dropped or reset connection (`aiohttp.ClientError`,
-    e.g. `ServerDisconnectedError`, `ClientOSError`), or a `SlackApiError` for a 5xx answer (or
-    `internal_error`/`fatal_error`). Never-connected (`ClientConnectorError`) is not: nothing was sent."""
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return False
-    if isinstance(exc, TimeoutError | aiohttp.ClientError | ConnectionError):
-        return True
-    if isinstance(exc, SlackApiError):
-        response = exc.response
-        status = getattr(response, "status_code", None) or getattr(response, "status", None)
-        return (isinstance(status, int) and status >= 500) or _error(exc) in _UNSURE_ERRORS
-    return False
-
-
-@dataclass(frozen=True, slots=True)
-class Tag:
-    """A message's metadata: what kind of message it is and its delivery key."""
-
-    event_type: str
-    key: str | None = None
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        return {"event_type": self.event_type, "event_payload": {"key": self.key} if self.key else {}}
-
-    def marks(self, message: Any, me: tuple[str | None, str | None]) -> bool:
-        """Whether a message from the history carries this tag and was posted by this app's bot
-        (`me`: its user id and bot id): another app may use the same event type, and keys."""
-        if not isinstance(message, dict) or not _posted_by(message, me):
-            return False
-        meta = message.get("metadata")
-        if not isinstance(meta, dict) or meta.get("event_type") != self.event_type or self.key is None:
-            return False
-        payload = meta.get("event_payload")
-        return isinstance(payload, dict) and payload.get("key") == self.key
-
-
-def _posted_by(message: dict[str, Any], me: tuple[str | None, str | None]) -> bool:
-    user_id, bot_id = me
-    if bot_id is not None and message.get("bot_id") is not None:
-        return bool(message.get("bot_id") == bot_id)
-    return user_id is not None and message.get("user") == user_id
-
-
-class _CannotLook(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _slack_ts(when: datetime) -> str:
-    return f"{when.timestamp():.6f}"
-
-
-def _ts_order(ref: MessageRef) -> Decimal:
-    try:
-        return Decimal(ref.ts)
-    except InvalidOperation:
-        return Decimal(0)
-
-
 class SlackMessenger:
     def __init__(self, client: AsyncWebClient, clock: Clock, pacer: Pacer | None = None) -> None:
         self._client = client
         self._clock = clock
         self._pacer = pacer or Pacer(client)
         self._permalinks: dict[MessageRef, str] = {}
-        self._identity: tuple[str, str | None] | None = None
+        self._history = TaggedHistory(client)
 
     async def post_request(
         self, channel: str, state: CardState, *, look_first: bool = False, replacing: MessageRef | None = None
@@ -432,10 +360,10 @@ class SlackMessenger:
         since = self._clock.now() - LOOK_MARGIN
         if look_first and tag.key is not None:
             try:
-                found = await self._find(
+                found = await self._history.find(
                     tag, channel, thread_ts, oldest=self._clock.now() - LOOK_BACK, skip=skip
                 )
-            except _CannotLook as cannot:
+            except CannotLook as cannot:
                 # The lease was waited out and nothing can tell: late, then blind, but not lost.
                 log.warning("delivery_unchecked", event_type=tag.event_type, reason=cannot.reason)
             else:
@@ -457,8 +385,8 @@ class SlackMessenger:
                 if attempt == 2:
                     raise DeliveryUnknown(tag.key, f"no answer twice ({type(exc).__name__})") from exc
                 try:
-                    found = await self._find(tag, channel, thread_ts, oldest=since, skip=skip)
-                except _CannotLook as cannot:
+                    found = await self._history.find(tag, channel, thread_ts, oldest=since, skip=skip)
+                except CannotLook as cannot:
                     raise DeliveryUnknown(tag.key, f"history unreadable: {cannot.reason}") from exc
                 if found:
                     return await self._adopt(tag, found, on_adopt)
@@ -478,49 +406,6 @@ class SlackMessenger:
             await on_adopt(oldest, more)
         return oldest
 
-    async def _find(
-        self,
-        tag: Tag,
-        channel: str,
-        thread_ts: str | None,
-        *,
-        oldest: datetime,
-        skip: MessageRef | None = None,
-    ) -> list[MessageRef]:
-        """The messages carrying `tag` in `channel` (or the thread) since `oldest`, oldest first.
-        Raises _CannotLook when the history cannot be read."""
-        me = await self._me()
-        found: list[MessageRef] = []
-        cursor: str | None = None
-        for _ in range(LOOK_PAGES):
-            args: dict[str, Any] = {
-                "channel": channel,
-                "oldest": _slack_ts(oldest),
-                "include_all_metadata": True,
-                "limit": LOOK_PAGE,
-            }
-            if cursor:
-                args["cursor"] = cursor
-            try:
-                if thread_ts is not None:
-                    response = await self._client.conversations_replies(ts=thread_ts, **args)
-                else:
-                    response = await self._client.conversations_history(**args)
-            except SlackApiError as exc:  # missing_scope, not_in_channel, channel_not_found...
-                raise _CannotLook(_error(exc)) from exc
-            except Exception as exc:
-                if ambiguous(exc):
-                    raise _CannotLook(type(exc).__name__) from exc
-                raise
-            for item in response.get("messages") or []:
-                ref = MessageRef(channel, str(item.get("ts") or ""))
-                if tag.marks(item, me) and ref.ts and ref != skip:
-                    found.append(ref)
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if not response.get("has_more") or not cursor:
-                break
-        return sorted(set(found), key=_ts_order)
-
     async def _whisper(self, user_id: str, channel: str | None, message: Any) -> None:
         if channel and not channel.startswith("D"):
             try:
@@ -539,21 +424,6 @@ class SlackMessenger:
             blocks=message.blocks,
             metadata=Tag(NOTICE_EVENT).metadata,
         )
-
-    async def _me(self) -> tuple[str, str | None]:
-        """The bot's user id and bot id (auth.test, once): only its own messages are adopted."""
-        if self._identity is None:
-            try:
-                response = await self._client.auth_test()
-            except SlackApiError as exc:
-                raise _CannotLook(f"auth.test: {_error(exc)}") from exc
-            except Exception as exc:
-                if ambiguous(exc):
-                    raise _CannotLook(type(exc).__name__) from exc
-                raise
-            bot_id = response.get("bot_id")
-            self._identity = (str(response["user_id"]), str(bot_id) if bot_id else None)
-        return self._identity
 
     async def _dm_channel(self, user_id: str) -> str:
         response = await self._client.conversations_open(users=user_id)
