@@ -219,6 +219,28 @@ async def test_without_history_scopes_a_dm_lost_before_slack_got_it_arrives_afte
     assert len(_tagged(stage, rick, DM_EVENT)) == 1
 
 
+async def test_a_dm_nobody_could_confirm_is_sent_by_reconciliation_after_the_lease(
+    stage: Stage, proxy: FaultProxy
+) -> None:
+    """Nothing else about the request changes (no webhook, no click): the pass still finds the DM."""
+    request_id = await stage.request_access("rick", "Sales Pipeline")
+    await stage.settle()
+    await stage.link("sara")
+    stage.slack.install.scopes -= ALL_HISTORY_SCOPES
+    dm = proxy.fault(Fault.STATUS_BEFORE, method="POST", path=POST, status=503, when=_tag(DM_EVENT))
+    rick = stage.slack.dm_channel(stage.slack_user("rick"))
+
+    await stage.decide("sara", request_id, "approve", duration="7:DAYS", reason="Q4 review")
+    await stage.app.workflow.reconcile()  # within the lease: held, not sent again
+    assert dm.fired == 1 and _tagged(stage, rick, DM_EVENT) == []
+
+    await stage.advance(LEASE)
+    await stage.app.workflow.reconcile()
+    assert len(_tagged(stage, rick, DM_EVENT)) == 1
+    await stage.app.workflow.reconcile()
+    assert len(_tagged(stage, rick, DM_EVENT)) == 1
+
+
 async def test_a_card_left_unrecorded_by_an_earlier_life_is_adopted_at_once_after_a_restart(
     stage: Stage, proxy: FaultProxy
 ) -> None:

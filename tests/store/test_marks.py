@@ -155,3 +155,21 @@ async def test_a_cancelled_body_keeps_a_leased_mark_held_and_gives_back_an_unlea
         async with store.once("event:Ev9", now=clock.now()):
             raise asyncio.CancelledError
     assert await _row(store, "event:Ev9") is None
+
+
+async def test_unsent_requests_are_those_whose_reply_or_dm_mark_is_held_past_its_lease(
+    store: Repository, clock: FakeClock
+) -> None:
+    lease = timedelta(minutes=2)
+    now = clock.now()
+    await store.reminders.track_steps("R-step", {"rec-1": now}, now=now)
+    assert await store.marks.hold("step:rec-1:APPROVED", now=now, owner="web-0/a", lease=lease)
+    assert await store.marks.hold("dm:R-dm:DENIED", now=now, owner="web-0/a", lease=lease)
+    assert await store.marks.hold("digest:C1:2026-12-01", now=now, owner="web-0/a", lease=lease)
+    async with store.once("dm:R-done:APPROVED", now=now, owner="web-0/a", lease=lease):
+        pass  # sent: done
+    assert await store.marks.unsent_requests(now=now, lease=lease) == []  # still within the lease
+
+    clock.advance(lease)
+    found = await store.marks.unsent_requests(now=clock.now(), lease=lease)
+    assert sorted(found) == ["R-dm", "R-step"]

@@ -14,11 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import ColumnElement, and_, delete, false, or_, update
+from sqlalchemy import ColumnElement, and_, delete, false, or_, select, update
 
 from marketplace_slack.infra.owners import SEPARATOR, instance_of
 from marketplace_slack.store.base import Area, check_lease, check_time
-from marketplace_slack.store.tables import once_marks, webhook_deliveries
+from marketplace_slack.store.tables import once_marks, reminder_steps, webhook_deliveries
+
+# The once-mark keys of the messages a card earns (workflow.ports.step_key / dm_key).
+STEP_PREFIX: Final = "step:"
+DM_PREFIX: Final = "dm:"
 
 
 class OutcomeUnknown(Exception):
@@ -148,6 +152,39 @@ class OnceMarks(Area):
             raise
         if mark.won:
             await self.done(key)
+
+    async def unsent_requests(self, *, now: datetime, lease: timedelta) -> list[str]:
+        """Requests with a thread reply or requester DM whose mark is held past its lease: a message
+        whose delivery nobody could confirm (or whose sender died). Showing the request's card again
+        takes the mark over and looks before posting. A thread reply's mark names its approval record,
+        found in the reminder steps (every step a card ever showed open has one)."""
+        check_time(now)
+        check_lease(lease)
+        async with self._engine.connect() as conn:
+            keys = (
+                await conn.execute(
+                    select(once_marks.c.key).where(
+                        once_marks.c.done == false(),
+                        once_marks.c.claimed_at <= now - lease,
+                        or_(
+                            once_marks.c.key.startswith(DM_PREFIX, autoescape=True),
+                            once_marks.c.key.startswith(STEP_PREFIX, autoescape=True),
+                        ),
+                    )
+                )
+            ).scalars()
+            requests: list[str] = []
+            records: list[str] = []
+            for key in keys:
+                kind, _, rest = key.partition(":")
+                target = rest.rpartition(":")[0]
+                (requests if f"{kind}:" == DM_PREFIX else records).append(target)
+            if records:
+                found = await conn.execute(
+                    select(reminder_steps.c.request_id).where(reminder_steps.c.record_id.in_(records))
+                )
+                requests.extend(found.scalars())
+        return list(dict.fromkeys(requests))
 
     async def prune(self, older_than: datetime, *, prefixes: Iterable[str]) -> int:
         """Forget marks claimed before `older_than` whose keys start with one of `prefixes`; marks not

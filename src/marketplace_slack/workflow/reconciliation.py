@@ -92,6 +92,7 @@ class Reconciler:
         gateway: Gateway,
         clock: Clock,
         concurrency: int = 8,
+        claim_lease: timedelta = timedelta(seconds=120),
         overlap: timedelta = OVERLAP,
         sweep_every: timedelta = SWEEP_EVERY,
         refresh_after: timedelta = REFRESH_AFTER,
@@ -106,6 +107,7 @@ class Reconciler:
         self._sweep_every = sweep_every
         self._refresh_after = max(refresh_after, sweep_every)
         self._hold_limit = hold_limit
+        self._lease = claim_lease
 
     async def run(self) -> ReconcileReport:
         """One pass: read again what changed since the last one, and show it."""
@@ -139,7 +141,10 @@ class Reconciler:
             CURSOR, now=now, every=self._sweep_every
         ):
             swept = [i for i in await self._sweep(now) if i not in due]
-        ids = [i for i in dict.fromkeys([*due, *swept]) if i not in held]
+        # A thread reply or DM nobody could confirm is looked for (and sent if missing) after its lease,
+        # even when nothing else about its request changed.
+        unsent = await self._store.marks.unsent_requests(now=now, lease=self._lease)
+        ids = [i for i in dict.fromkeys([*due, *swept, *unsent]) if i not in held]
         failures = await self._sync_all(ids)
 
         if complete and listing:

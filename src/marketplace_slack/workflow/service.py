@@ -66,7 +66,12 @@ class Workflow:
             on_channel_failure=on_channel_failure,
         )
         self.reconciler = Reconciler(
-            keeper=self.cards, store=store, gateway=gateway, clock=clock, concurrency=reconcile_concurrency
+            keeper=self.cards,
+            store=store,
+            gateway=gateway,
+            clock=clock,
+            concurrency=reconcile_concurrency,
+            claim_lease=claim_lease,
         )
         self.accounts = Accounts(
             store=store,
