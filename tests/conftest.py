@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import structlog
 
 from marketplace_slack.infra.clock import FakeClock
 
@@ -13,6 +15,22 @@ DATA = Path(__file__).parent / "data"
 
 # The `store` / `store_database` fixtures (SQLite and PostgreSQL) live in tests/backends.py.
 pytest_plugins = ["backends"]
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A test that runs the CLI in-process configures structlog the production way, caching each
+    logger on first use; a later test's `capture_logs` would then see nothing. So within tests loggers
+    are never cached, and the configuration is reset after each test."""
+    configure = structlog.configure
+
+    def uncached(*args: Any, **kwargs: Any) -> None:
+        kwargs["cache_logger_on_first_use"] = False
+        configure(*args, **kwargs)
+
+    monkeypatch.setattr(structlog, "configure", uncached)
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture
