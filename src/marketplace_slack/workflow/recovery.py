@@ -13,6 +13,7 @@ from the Marketplace's state, with its buttons if the record still waits.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Final
 
 import structlog
 
@@ -28,6 +29,8 @@ from marketplace_slack.workflow.decisions import CONFLICT, as_decision, decided_
 log = structlog.get_logger(__name__)
 
 _DECIDED = frozenset({RecordStatus.APPROVED, RecordStatus.DENIED, RecordStatus.CANCELED})
+# The record is decided, but the claim's steward has no link any more to say whether it was them.
+DECIDED_UNATTRIBUTED: Final = "decided_unattributed"
 
 
 class AbandonedDecisions:
@@ -77,7 +80,10 @@ class AbandonedDecisions:
                 outcome = "released"
             else:
                 actor = await self._actor_of(claim.holder)
-                outcome = OUTCOME_OK if actor is not None and decided_by(step, actor) else CONFLICT
+                if actor is None:  # unlinked since: whose determination it is cannot be told
+                    outcome = DECIDED_UNATTRIBUTED
+                else:
+                    outcome = OUTCOME_OK if decided_by(step, actor) else CONFLICT
                 if await self._store.decisions.finish(claim.record_id, outcome=outcome):
                     sent = as_decision(step, claim)
                     await self._store.audit.append(
