@@ -68,7 +68,7 @@ class World:
     """The workflow wired to fakes, with the people above: Sara and Omar are stewards."""
 
     def __init__(
-        self, store: Repository, clock: FakeClock, router: Router | None = None, *, owner: str = "replica-1"
+        self, store: Repository, clock: FakeClock, router: Router | None = None, *, owner: str = "replica-1/a"
     ) -> None:
         self.store = store
         self.clock = clock

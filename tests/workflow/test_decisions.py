@@ -19,6 +19,7 @@ from marketplace_slack.domain import (
     RecordStatus,
     Verdict,
 )
+from marketplace_slack.infra.owners import instance_of
 from marketplace_slack.marketplace.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -125,7 +126,19 @@ async def omar_is_recording(world: World) -> None:
 
 
 async def sara_is_recording(world: World) -> None:
-    await _claim(world, SLACK_IDS[SARA])
+    await _claim(world, SLACK_IDS[SARA])  # on another replica, alive: its PUT may be landing now
+
+
+async def sara_was_recording_in_an_earlier_life(world: World) -> None:
+    await world.store.decisions.claim(
+        "st-1",
+        request_id="req-1",
+        slack_user_id=SLACK_IDS[SARA],
+        verdict="APPROVE",
+        now=world.clock.now(),
+        lease=LEASE,
+        owner=f"{instance_of(world.workflow.owner)}/crashed",
+    )
 
 
 async def _claim(world: World, slack_user_id: str) -> None:
@@ -276,8 +289,15 @@ OUTCOMES = {
     "lost claim: someone else is recording": Case(
         omar_is_recording, (Outcome.SOMEONE_DECIDING,), (*FORM, "tell")
     ),
-    "the same steward's unfinished claim (a crash, another replica) is taken over at once": Case(
-        sara_is_recording, (), (*FORM, UPDATE, UPDATE, *ANNOUNCED), ("ok",), RecordStatus.APPROVED
+    "the same steward's claim on another live replica is left to it": Case(
+        sara_is_recording, (Outcome.ALREADY_RECORDING,), (*FORM, "tell")
+    ),
+    "the same steward's claim from an earlier life of this instance is taken over at once": Case(
+        sara_was_recording_in_an_earlier_life,
+        (),
+        (*FORM, UPDATE, UPDATE, *ANNOUNCED),
+        ("ok",),
+        RecordStatus.APPROVED,
     ),
     "decided by someone else between click and submit": Case(
         nothing,

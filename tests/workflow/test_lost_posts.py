@@ -29,7 +29,7 @@ async def test_a_card_whose_delivery_is_unknown_keeps_its_claim_and_is_posted_wi
     await world.workflow.cards.sync_request("req-1")  # no exception: it is late, not lost
 
     card = await world.store.cards.get("req-1")
-    assert card is not None and card.ts is None and card.claim_owner == "replica-1"  # not released
+    assert card is not None and card.ts is None and card.claim_owner == "replica-1/a"  # not released
     await world.workflow.cards.sync_request("req-1")  # within the lease: nobody posts again
     assert world.slack.methods() == ["post_request"]
 

@@ -32,7 +32,7 @@ async def test_a_claim_whose_put_never_landed_is_given_up_and_the_card_gets_its_
 ) -> None:
     await world.link(SARA)
     await world.posted(request())
-    await _left_behind(world, owner="replica-1-dead")
+    await _left_behind(world, owner="replica-2/dead")
     assert await world.workflow.abandoned.resolve() == 0, "within the lease, someone may be at work"
 
     world.clock.advance(LEASE)
@@ -63,7 +63,7 @@ async def test_a_claim_whose_put_landed_is_recorded_ok_and_the_card_says_approve
 async def test_a_claim_whose_record_someone_else_decided_is_recorded_as_a_conflict(world: World) -> None:
     await world.link(SARA)
     await world.posted(request())
-    await _left_behind(world, owner="replica-1-dead")
+    await _left_behind(world, owner="replica-2/dead")
     world.gateway.settle("st-1", RecordStatus.APPROVED, OMAR)
     world.clock.advance(LEASE)
 
@@ -76,7 +76,7 @@ async def test_a_claim_whose_record_someone_else_decided_is_recorded_as_a_confli
 async def test_a_steward_who_unlinked_since_is_not_credited_or_blamed(world: World) -> None:
     await world.link(SARA)
     await world.posted(request())
-    await _left_behind(world, owner="replica-1-dead")
+    await _left_behind(world, owner="replica-2/dead")
     world.gateway.settle("st-1", RecordStatus.APPROVED, SARA)
     assert await world.store.links.delete("T0TEAM", SLACK_IDS[SARA])
     world.clock.advance(LEASE)
@@ -88,7 +88,7 @@ async def test_a_steward_who_unlinked_since_is_not_credited_or_blamed(world: Wor
 async def test_a_reconciliation_pass_settles_them_first(world: World) -> None:
     await world.link(SARA)
     await world.posted(request())
-    await _left_behind(world, owner="replica-1-dead")
+    await _left_behind(world, owner="replica-2/dead")
     world.gateway.settle("st-1", RecordStatus.APPROVED, SARA)
     world.clock.advance(LEASE)
 

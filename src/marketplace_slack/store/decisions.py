@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, delete, or_, select, update
 
 from marketplace_slack.domain import DurationUnit, Verdict
 from marketplace_slack.infra.owners import SEPARATOR, instance_of
@@ -126,24 +126,37 @@ class Decisions(Area):
             ).all()
         return [_decision(row, ClaimStatus.HELD) for row in rows]
 
-    async def finish(self, record_id: str, *, outcome: str) -> bool:
-        """Mark the determination sent; the claim then stays held so nobody sends another."""
+    async def finish(
+        self, record_id: str, *, outcome: str, owner: str | None = None, since: datetime | None = None
+    ) -> bool:
+        """Mark the determination sent; the claim then stays held so nobody sends another.
+
+        With `owner` (and `since`), only the claim as that owner holds it (held since then): a claim
+        another process has taken over meanwhile is theirs to finish."""
         async with self._writer.begin() as conn:
             result = await conn.execute(
                 update(decision_claims)
-                .where(decision_claims.c.record_id == record_id, decision_claims.c.outcome.is_(None))
+                .where(
+                    decision_claims.c.record_id == record_id,
+                    decision_claims.c.outcome.is_(None),
+                    *_held_by(owner, since),
+                )
                 .values(outcome=outcome)
             )
             return result.rowcount > 0
 
-    async def release(self, record_id: str, slack_user_id: str) -> bool:
-        """Drop an unfinished claim after a failure, so the steward (or another) can retry now."""
+    async def release(
+        self, record_id: str, slack_user_id: str, *, owner: str | None = None, since: datetime | None = None
+    ) -> bool:
+        """Drop an unfinished claim after a failure, so the steward (or another) can retry now; with
+        `owner` (and `since`), only the claim as that owner holds it, as for `finish`."""
         async with self._writer.begin() as conn:
             result = await conn.execute(
                 delete(decision_claims).where(
                     decision_claims.c.record_id == record_id,
                     decision_claims.c.slack_user_id == slack_user_id,
                     decision_claims.c.outcome.is_(None),
+                    *_held_by(owner, since),
                 )
             )
             return result.rowcount > 0
@@ -197,6 +210,15 @@ class Audit(Area):
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_audit(row) for row in rows]
+
+
+def _held_by(owner: str | None, since: datetime | None) -> list[ColumnElement[bool]]:
+    held: list[ColumnElement[bool]] = []
+    if owner is not None:
+        held.append(decision_claims.c.owner == owner)
+    if since is not None:
+        held.append(decision_claims.c.claimed_at == since)
+    return held
 
 
 def _decision(row: Row[Any], status: ClaimStatus) -> DecisionClaim:

@@ -236,10 +236,11 @@ class Decisions:
         )
         if claim.won:
             return True
-        if not claim.finished and (claim.holder == user_id or earlier_life(claim.owner, self._owner)):
-            # The record was read just now and still waits, so whatever the holder did never landed:
-            # the same steward's earlier attempt (a crash, another replica) or a claim this process
-            # left behind in an earlier life. Waiting out the lease would only refuse a good retry.
+        if not claim.finished and (claim.owner == self._owner or earlier_life(claim.owner, self._owner)):
+            # Nobody is working on it: a claim this process holds cannot be in flight while it holds
+            # the request's lock, and one left by an earlier life of this instance died with it. The
+            # record was read just now and still waits, so whatever it did never landed. A claim of
+            # another live replica is left to it (its PUT may be landing now) until its lease lapses.
             taken = await self._store.decisions.take_over(
                 claim,
                 slack_user_id=user_id,
@@ -309,13 +310,13 @@ class Decisions:
             if result.outcome == UNAUTHORIZED:
                 await self._accounts.relink(team_id, user_id, channel)
             if result.outcome in _FINISHED:
-                if not await self._store.decisions.finish(step.id, outcome=result.outcome):
+                if not await self._store.decisions.finish(step.id, outcome=result.outcome, owner=self._owner):
                     # Another replica found this very outcome by reading the record (the same steward
                     # retried there) and recorded it: one audit entry per determination.
                     log.info("decision_already_settled", request_id=request.id, step_id=step.id)
                     continue
             elif result.outcome != UNKNOWN:  # unknown: keep it, so the record is read again next time
-                await self._store.decisions.release(step.id, user_id)
+                await self._store.decisions.release(step.id, user_id, owner=self._owner)
             await self._audit(request.id, step.id, decision, result, actor, user_id, team_id)
             log.info(
                 "decision",
@@ -338,34 +339,48 @@ class Decisions:
         *,
         actor: Actor,
     ) -> _Result:
-        """One determination, and what really became of it."""
+        """One determination, and what really became of it.
+
+        Only a 401 is taken at its word. Any other failure may follow an earlier attempt of the same
+        PUT (the client retries timeouts and 5xx) that was recorded with its answer lost, so the
+        record is read before anyone is told: decided by this steward is a success whatever the last
+        attempt said; still waiting, a refusal is passed on as the Marketplace gave it."""
         try:
             await self._gateway.decide(token, step.id, decision)
             return _Result(OUTCOME_OK)
         except UnauthorizedError:
             return _Result(UNAUTHORIZED)
         except ForbiddenError as exc:
-            return _Result(FORBIDDEN, told=sentences.marketplace_refused(exc.message))
+            refused = _Result(FORBIDDEN, told=sentences.marketplace_refused(exc.message))
+            return await self._look(step, request, actor, failure="forbidden", pending=refused)
         except RateLimitError:
-            # Turned away before anything was done: nothing to look up.
-            return _Result(
+            turned_away = _Result(
                 UNAVAILABLE, told=sentences.DECISION_NOT_TAKEN, notice=sentences.DECISION_NOT_RECORDED
             )
+            return await self._look(step, request, actor, failure="rate_limited", pending=turned_away)
         except ConflictError:
             # Someone else's determination, or our own first PUT whose answer a retry never saw.
             return await self._look(step, request, actor, failure="conflict")
         except APIStatusError as exc:
-            if exc.status_code < 500:  # 400, 404, 422...: refused unprocessed
-                return _Result(REFUSED, told=sentences.marketplace_refused(exc.message))
+            if exc.status_code < 500:  # 400, 404, 422...: refused, unless an earlier attempt landed
+                refused = _Result(REFUSED, told=sentences.marketplace_refused(exc.message))
+                return await self._look(step, request, actor, failure=str(exc.status_code), pending=refused)
             return await self._look(step, request, actor, failure=type(exc).__name__)
         except MarketplaceError as exc:
             # A lost, late or unreadable answer: the PUT may well have been recorded.
             return await self._look(step, request, actor, failure=type(exc).__name__)
 
     async def _look(
-        self, step: ApprovalStep, request: AccessRequest, actor: Actor, *, failure: str
+        self,
+        step: ApprovalStep,
+        request: AccessRequest,
+        actor: Actor,
+        *,
+        failure: str,
+        pending: _Result | None = None,
     ) -> _Result:
-        """Read the record again after an answer that did not say what happened, and go by that."""
+        """Read the record again after an answer that did not say what happened, and go by that;
+        `pending` is what to say if the record still waits (by default: nothing was recorded)."""
         try:
             fresh = await self._gateway.record(request.id, step.id)
         except NotFoundError:
@@ -392,6 +407,8 @@ class Decisions:
             return _Result(CONFLICT, told=_already_decided(fresh))
         if fresh is None:
             return _Result(REFUSED, told=sentences.REQUEST_GONE)
+        if pending is not None:
+            return pending
         return _Result(UNAVAILABLE, told=sentences.DECISION_NOT_TAKEN, notice=sentences.DECISION_NOT_RECORDED)
 
     async def _audit(

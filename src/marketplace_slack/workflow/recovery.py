@@ -71,12 +71,16 @@ class AbandonedDecisions:
             try:
                 request = await self._cards.load(claim.request_id)
             except NotFoundError:
-                await self._store.decisions.finish(claim.record_id, outcome="gone")
+                await self._store.decisions.finish(
+                    claim.record_id, outcome="gone", owner=claim.owner, since=claim.since
+                )
                 return 1
             step = next((s for s in request.steps if s.id == claim.record_id), None)
             if step is None or step.status not in _DECIDED:
                 # Nothing landed: give the record back to whoever decides next, buttons and all.
-                await self._store.decisions.release(claim.record_id, claim.holder)
+                await self._store.decisions.release(
+                    claim.record_id, claim.holder, owner=claim.owner, since=claim.since
+                )
                 outcome = "released"
             else:
                 actor = await self._actor_of(claim.holder)
@@ -84,7 +88,9 @@ class AbandonedDecisions:
                     outcome = DECIDED_UNATTRIBUTED
                 else:
                     outcome = OUTCOME_OK if decided_by(step, actor) else CONFLICT
-                if await self._store.decisions.finish(claim.record_id, outcome=outcome):
+                if await self._store.decisions.finish(
+                    claim.record_id, outcome=outcome, owner=claim.owner, since=claim.since
+                ):
                     sent = as_decision(step, claim)
                     await self._store.audit.append(
                         request_id=request.id,

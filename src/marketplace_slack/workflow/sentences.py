@@ -95,7 +95,7 @@ MARKETPLACE_UNREACHABLE: Final = Sentence(
 )
 DECISION_NOT_RECORDED: Final = Sentence(
     Outcome.DECISION_NOT_RECORDED,
-    "The last decision could not be recorded; the Marketplace did not answer.",
+    "The last decision was not recorded; the request still waits.",
 )
 DECISION_NOT_TAKEN: Final = Sentence(
     Outcome.DECISION_NOT_TAKEN,
