@@ -235,6 +235,42 @@ async def test_a_second_lost_answer_is_delivery_unknown_and_nothing_more_is_post
     assert len(slack.posts()) == 2
 
 
+async def test_after_a_lost_answer_any_failure_of_the_second_attempt_leaves_the_outcome_unknown(
+    messenger: SlackMessenger, slack: StubSlack
+) -> None:
+    # The first post may have landed, so a clean-looking refusal of the second proves nothing.
+    slack.refuse["chat.postMessage"] += [TimeoutError(), _api_error(200, "channel_not_found")]
+    with pytest.raises(DeliveryUnknown):
+        await messenger.post_request(CHANNEL, pending_data_access())
+
+
+async def test_a_look_that_fails_in_any_way_leaves_the_outcome_unknown(
+    messenger: SlackMessenger, slack: StubSlack
+) -> None:
+    slack.refuse["chat.postMessage"].append(TimeoutError())
+
+    async def refused(**args: Any) -> dict[str, Any]:
+        raise aiohttp.ClientConnectorError(cast(Any, None), OSError(111, "refused"))
+
+    slack.conversations_history = refused  # type: ignore[method-assign]
+    with pytest.raises(DeliveryUnknown):
+        await messenger.post_request(CHANNEL, pending_data_access())
+    assert len(slack.posts()) == 1
+
+
+async def test_an_adopted_card_stays_adopted_when_refreshing_it_fails(
+    messenger: SlackMessenger, slack: StubSlack
+) -> None:
+    state = pending_data_access()
+    slack.lose["chat.postMessage"].append(TimeoutError())
+    slack.lose["chat.update"].append(_api_error(503, "x"))  # the refresh's answer is lost too
+
+    ref = await messenger.post_request(CHANNEL, state)
+
+    [card] = slack.messages[CHANNEL]
+    assert ref.ts == card["ts"] and len(slack.posts()) == 1
+
+
 async def test_without_the_history_scope_a_lost_answer_is_not_posted_again(
     messenger: SlackMessenger, slack: StubSlack
 ) -> None:

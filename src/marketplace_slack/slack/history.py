@@ -142,10 +142,8 @@ class TaggedHistory:
                     response = await self._client.conversations_history(**args)
             except SlackApiError as exc:  # missing_scope, not_in_channel, channel_not_found...
                 raise CannotLook(slack_error(exc)) from exc
-            except Exception as exc:
-                if ambiguous(exc):
-                    raise CannotLook(type(exc).__name__) from exc
-                raise
+            except Exception as exc:  # any other failure: the look tells nothing either way
+                raise CannotLook(type(exc).__name__) from exc
             for item in response.get("messages") or []:
                 ref = MessageRef(channel, str(item.get("ts") or ""))
                 if tag.marks(item, me) and ref.ts and ref != skip:
@@ -163,9 +161,7 @@ class TaggedHistory:
             except SlackApiError as exc:
                 raise CannotLook(f"auth.test: {slack_error(exc)}") from exc
             except Exception as exc:
-                if ambiguous(exc):
-                    raise CannotLook(type(exc).__name__) from exc
-                raise
+                raise CannotLook(type(exc).__name__) from exc
             bot_id = response.get("bot_id")
             self._identity = (str(response["user_id"]), str(bot_id) if bot_id else None)
         return self._identity

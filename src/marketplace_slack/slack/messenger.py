@@ -118,14 +118,21 @@ class SlackMessenger:
         card = cards.render_card(state, now=self._clock.now())
 
         async def adopted(live: MessageRef, others: list[MessageRef]) -> None:
-            # The card found may show an older state; and only the oldest of several stays live.
+            # The card found may show an older state; and only the oldest of several stays live. The
+            # adoption stands whatever these updates meet: failing here would give up the claim and
+            # post the card blind a second time.
             try:
                 await self.update_request(live, state)
-            except MessageGone:
-                log.warning("adopted_card_gone", request_id=state.request.id, ts=live.ts)
+            except Exception:
+                log.warning(
+                    "adopted_card_not_refreshed", request_id=state.request.id, ts=live.ts, exc_info=True
+                )
             for other in others:
                 log.warning("duplicate_card_retired", request_id=state.request.id, ts=other.ts)
-                await self.retire(other, state, live=live)
+                try:
+                    await self.retire(other, state, live=live)
+                except Exception:
+                    log.warning("duplicate_card_not_retired", request_id=state.request.id, exc_info=True)
 
         try:
             return await self._post(
@@ -377,13 +384,15 @@ class SlackMessenger:
                     priority, channel=channel, metadata=tag.metadata, **message
                 )
             except Exception as exc:
+                if attempt == 2 and tag.key is not None:
+                    # After an ambiguous first attempt, no failure of the second says the first did
+                    # not land: the message's fate stays unknown, and its claim stays held.
+                    raise DeliveryUnknown(tag.key, f"first answer lost, then {type(exc).__name__}") from exc
                 if not ambiguous(exc) or tag.key is None:
                     raise
                 log.warning(
                     "delivery_ambiguous", event_type=tag.event_type, attempt=attempt, error=type(exc).__name__
                 )
-                if attempt == 2:
-                    raise DeliveryUnknown(tag.key, f"no answer twice ({type(exc).__name__})") from exc
                 try:
                     found = await self._history.find(tag, channel, thread_ts, oldest=since, skip=skip)
                 except CannotLook as cannot:

@@ -330,6 +330,10 @@ class Pacer:
                     "backlog_summary_failed", channel=summary.channel, error=exc.response.get("error")
                 )
             raise
+        except Exception as exc:  # a lost answer: it may be in the channel, but it is never repeated
+            summary.failed = True
+            log.warning("backlog_summary_failed", channel=summary.channel, error=type(exc).__name__)
+            raise
         summary.channel, summary.ts = str(response["channel"]), str(response["ts"])
         summary.refreshed_at = self._monotonic()
         return response

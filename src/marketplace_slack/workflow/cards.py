@@ -258,7 +258,10 @@ class CardKeeper:
         """Post again a card that can no longer be updated, and record its new place. None when its
         channel refuses it (recorded, and retried like any waiting card)."""
         try:
-            new = await self._cards.post_request(self._channel_for(request), state, replacing=old)
+            # Always a look first: an earlier repost whose answer was lost holds no claim to tell of it.
+            new = await self._cards.post_request(
+                self._channel_for(request), state, look_first=True, replacing=old
+            )
         except ChannelUnavailable as refused:
             await self._channel_failed(request.id, refused)
             return None
