@@ -60,6 +60,7 @@ from marketplace_slack.workflow.service import Workflow
 log = structlog.get_logger(__name__)
 
 MAX_WEBHOOK_BYTES = 1 << 20
+_CANCEL_WITHIN = 5.0  # seconds for cancelled work to wind down at stop
 # A request handler only verifies and acknowledges (Slack waits 3 s for that), so on stopping the web
 # server gives those in flight this long; the work they handed off has the whole grace period.
 HANDLER_SHUTDOWN_SECONDS = 3.0
@@ -267,7 +268,11 @@ class Application:
         if not drained.done():
             drained.cancel()
             log.warning("stop_cancelled_work", tasks=self.tasks.pending, grace=grace)
-            await self.tasks.cancel_all()  # a card post cancelled mid-way releases its claim itself
+            # Bounded: a cancelled task's own clean-up (a store write) could hang on a database that is
+            # gone; its claim's lease runs out then. A card post cut short keeps its claim held, and
+            # giving it back below lapses it, so the next taker looks before posting.
+            if not await self.tasks.cancel_all(within=_CANCEL_WITHIN):
+                log.warning("stop_abandoned_work", tasks=self.tasks.pending)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
         try:

@@ -55,10 +55,15 @@ class BackgroundTasks:
             return False
         return True
 
-    async def cancel_all(self) -> None:
+    async def cancel_all(self, *, within: float | None = None) -> bool:
+        """Cancel every task and wait for them to wind down (for at most `within` seconds); whether
+        they all did."""
         for task in list(self._tasks):
             task.cancel()
-        await self.drain()
+        if within is None:
+            await self.drain()
+            return True
+        return await self.drain_within(within)
 
     async def _settle(self) -> None:
         # Wait for the unfinished ones only, then yield once so the finished ones' done-callbacks run

@@ -198,8 +198,10 @@ class Reconciler:
                 if status is RequestStatus.PENDING:
                     due.append(request_id)  # its card is missing: a lost "created", or a failed post
                 continue  # settled before the app saw it: there is nothing to review
-            if k.status == status.value and k.updated_at == updated_at:
-                continue  # the card shows this version already
+            if k.status == status.value and k.updated_at == updated_at and k.card_status == status.value:
+                # The card shows this version already. A version seen but not shown (the card could
+                # not be updated: gone, its channel refusing it) leaves the card's own status behind.
+                continue
             if k.status is None and k.card_status == status.value and status is not RequestStatus.PENDING:
                 # A card from before versions were kept, showing this outcome already: adopt it.
                 adopted.append((request_id, status.value, updated_at))
