@@ -86,6 +86,15 @@ def test_the_documented_example_is_valid(tmp_path: Path) -> None:
     example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
     config = load_config_file(_write(tmp_path, example))
     assert config.routes and config.digests and config.reminders.escalation is not None
+    assert config.decisions.allow_self_approval is False
+
+
+def test_separation_of_duties_is_the_default_and_can_be_turned_off(tmp_path: Path) -> None:
+    assert load_config_file(None).decisions.allow_self_approval is False
+    allowed = load_config_file(_write(tmp_path, "decisions: {allow_self_approval: true}"))
+    assert allowed.decisions.allow_self_approval is True
+    with pytest.raises(ConfigFileError, match=r"decisions\.allow_selfapproval"):
+        load_config_file(_write(tmp_path, "decisions: {allow_selfapproval: true}"))  # a typo is refused
 
 
 @pytest.mark.parametrize(

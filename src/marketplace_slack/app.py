@@ -378,6 +378,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         claim_lease=timedelta(seconds=120),
         on_channel_failure=metrics.channel_failed,
         form_keys=settings.encryption_keys,  # every replica checks the forms any replica opened
+        allow_self_approval=config.decisions.allow_self_approval,
     )
     timekeeper.cards = workflow.cards  # its tick retries the cards waiting for a failing channel
     bolt = AsyncApp(

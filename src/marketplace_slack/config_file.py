@@ -202,6 +202,12 @@ class ExpiryConfig(_Section):
         return tuple(sorted(set(self.days_before), reverse=True))
 
 
+class DecisionsConfig(_Section):
+    # Separation of duties: the person a request is for, or who filed it, does not decide it from
+    # Slack. A company that wants otherwise says so here.
+    allow_self_approval: bool = False
+
+
 class ConfigFile(_Section):
     routes: list[Annotated[Route, AfterValidator(_route_channel)]] = []
     # Told in a DM when the app cannot post in a channel whose route names no `owner` of its own.
@@ -209,6 +215,7 @@ class ConfigFile(_Section):
     reminders: RemindersConfig = RemindersConfig()
     digests: list[DigestConfig] = []
     expiry: ExpiryConfig = ExpiryConfig()
+    decisions: DecisionsConfig = DecisionsConfig()
 
     @field_validator("digests")
     @classmethod

@@ -272,7 +272,7 @@ def decidable_steps(request: AccessRequest, actor: Actor) -> tuple[ApprovalStep,
 class Refusal:
     """Why a steward cannot decide now (`workflow/sentences.py` says it in one sentence)."""
 
-    code: Literal["settled", "blocked", "decided", "not_approver"]
+    code: Literal["settled", "own_request", "blocked", "decided", "not_approver"]
     status: str = ""  # lower-case: the settled request's status, or the status of the steward's step
     by: str | None = None  # the name of whoever decided
 
@@ -283,13 +283,28 @@ class Eligibility:
     refusal: Refusal | None = None
 
 
-def eligibility(request: AccessRequest, actor: Actor) -> Eligibility:
-    """Which records the actor may decide now, or the one reason they may not."""
+def is_party_to(request: AccessRequest, actor: Actor) -> bool:
+    """Whether the actor is the person the request is for (`user`) or who filed it (`requestingUser`)."""
+    return any(_same_person(person, actor) for person in (request.requester, request.requested_by))
+
+
+def _same_person(person: Person, actor: Actor) -> bool:
+    # The Marketplace's own ids first; a username only where both have one (never "" == "").
+    if person.marketplace_id and person.marketplace_id == actor.marketplace_id:
+        return True
+    return bool(person.username) and person.username == actor.username
+
+
+def eligibility(request: AccessRequest, actor: Actor, *, allow_self_approval: bool = False) -> Eligibility:
+    """Which records the actor may decide now, or the one reason they may not. Nobody decides a request
+    they are party to (separation of duties) unless `allow_self_approval`."""
     if request.is_settled:
         decided = next((s.decided_by for s in request.steps if s.decided_by), None)
         return Eligibility(
             refusal=Refusal("settled", request.raw_status.lower(), decided.name if decided else None)
         )
+    if not allow_self_approval and is_party_to(request, actor):
+        return Eligibility(refusal=Refusal("own_request"))
     mine = decidable_steps(request, actor)
     if mine:
         return Eligibility(steps=mine)

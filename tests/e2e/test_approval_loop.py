@@ -148,6 +148,24 @@ async def test_non_approver_is_told_in_one_sentence_and_nothing_changes(stage: S
     assert all(str(r.status) == "PENDING" for r in await _records(stage, request_id))
 
 
+async def test_a_steward_cannot_decide_their_own_request(stage: Stage) -> None:
+    """Separation of duties: Sara is an approver of Sales Pipeline, and asked for access to it herself."""
+    request_id = await stage.request_access("sara", "Sales Pipeline")
+    await stage.settle()
+    await stage.link("sara")
+    user = stage.slack_user("sara")
+
+    await stage.click("sara", request_id, ids.APPROVE)
+
+    [modal] = stage.slack.views(user)
+    assert modal["callback_id"] == ids.REFUSAL_MODAL
+    assert "This request is yours, so another steward has to decide it." in _text(modal["blocks"])
+    assert all(str(r.status) == "PENDING" for r in await _records(stage, request_id))
+    await stage.link("omar")
+    await stage.decide("omar", request_id, "approve", reason="ok")  # another steward can
+    assert any(str(r.status) == "APPROVED" for r in await _records(stage, request_id))
+
+
 async def test_unlinked_steward_gets_the_link_form_in_the_clicks_modal(stage: Stage) -> None:
     request_id = await stage.request_access("rick", "Sales Pipeline")
     await stage.settle()

@@ -128,6 +128,21 @@ async def test_the_requester_is_never_reminded_about_their_own_request(
         assert [_mentioned(c) for c in _reminders(stage)] == [["U0OMAR"]]
 
 
+async def test_a_steward_who_filed_a_request_for_someone_else_is_not_reminded_about_it(
+    configured_stage: StageFactory,
+) -> None:
+    async with configured_stage() as stage:
+        request_id = await stage.request_access(
+            "sara", "Sales Pipeline", for_user="rick"
+        )  # Sara files for Rick
+        await stage.settle()
+        await stage.advance(timedelta(hours=19))  # Tuesday 13:00 in Tokyo
+
+        assert [r.recipient for r in await stage.app.store.reminders.list(request_id=request_id)] == [
+            "U0OMAR"
+        ]
+
+
 async def test_reminders_repeat_daily_and_only_in_each_approvers_working_hours(
     configured_stage: StageFactory,
 ) -> None:

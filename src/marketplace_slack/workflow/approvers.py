@@ -9,7 +9,8 @@ Two sources, because the Marketplace names approvers by criteria rather than by 
   same rule the workflow uses to let them decide (`domain.approver_matches`). Stewards who never
   linked cannot be found this way; the card in the channel is still there for them.
 
-The requester is never among the approvers of their own request.
+Nobody is reminded to decide a request they are party to (the person it is for, or who filed it),
+the same separation of duties that refuses their click, unless `decisions.allow_self_approval`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Final, Protocol
 import structlog
 from pydantic import SecretStr
 
-from marketplace_slack.domain import AccessRequest, Actor, ApprovalStep, approver_matches
+from marketplace_slack.domain import AccessRequest, Actor, ApprovalStep, Person, approver_matches
 from marketplace_slack.infra.clock import Clock
 from marketplace_slack.marketplace.errors import MarketplaceError, UnauthorizedError
 from marketplace_slack.store.records import LinkedAccount
@@ -56,8 +57,10 @@ class ApproverFinder:
         directory: Directory,
         clock: Clock,
         ttl: timedelta = timedelta(hours=1),
+        allow_self_approval: bool = False,
     ) -> None:
         self._store = store
+        self._allow_self_approval = allow_self_approval
         self._gateway = gateway
         self._directory = directory
         self._clock = clock
@@ -68,11 +71,13 @@ class ApproverFinder:
         self._emails: dict[str, tuple[str | None, datetime]] = {}
 
     async def recipients(self, request: AccessRequest, step: ApprovalStep) -> list[Recipient]:
-        """The people in Slack who meet one of the step's approver criteria, requester excluded."""
+        """The people in Slack who meet one of the step's approver criteria, the request's parties
+        excluded (unless self-approval is allowed)."""
         links = await self._store.links.list()
         found: dict[str, Recipient] = {}
-        users = [a.ref for a in step.approvers if a.kind == "USER" and a.ref]
-        users = [u for u in users if u not in (request.requester.marketplace_id, request.requester.username)]
+        parties = () if self._allow_self_approval else (request.requester, request.requested_by)
+        named = {n for p in parties for n in (p.marketplace_id, p.username) if n}
+        users = [a.ref for a in step.approvers if a.kind == "USER" and a.ref and a.ref not in named]
         criteria = [a for a in step.approvers if a.kind != "USER"]
         gate = asyncio.Semaphore(_LOOKUP_CONCURRENCY)
 
@@ -95,19 +100,20 @@ class ApproverFinder:
             for recipient in await asyncio.gather(*(steward(link) for link in links)):
                 if recipient is not None:
                     found.setdefault(recipient.slack_user_id, recipient)
-        requester = await self._requester(request, links)
-        return [r for r in found.values() if r.slack_user_id not in requester]
+        excluded: set[str] = set()
+        for party in dict.fromkeys(parties):
+            excluded |= await self._slack_ids(party, links)
+        return [r for r in found.values() if r.slack_user_id not in excluded]
 
-    async def _requester(self, request: AccessRequest, links: list[LinkedAccount]) -> set[str]:
-        """The requester's Slack ids, so they are never reminded to approve their own request."""
-        requester = request.requester
-        ids = {k.slack_user_id for k in links if k.marketplace_user_id == requester.marketplace_id}
-        if requester.slack_user_id:
-            ids.add(requester.slack_user_id)
-        elif requester.email:
-            person = await self._directory.person_for_email(requester.email)
-            if person is not None:
-                ids.add(person.user_id)
+    async def _slack_ids(self, person: Person, links: list[LinkedAccount]) -> set[str]:
+        """A party's Slack ids, so they are never reminded to decide their own request."""
+        ids = {k.slack_user_id for k in links if k.marketplace_user_id == person.marketplace_id}
+        if person.slack_user_id:
+            ids.add(person.slack_user_id)
+        elif person.email:
+            found = await self._directory.person_for_email(person.email)
+            if found is not None:
+                ids.add(found.user_id)
         return ids
 
     async def _user(self, ref: str, links: list[LinkedAccount]) -> Recipient | None:

@@ -92,6 +92,7 @@ class Decisions:
         claim_lease: timedelta,
         owner: str,
         seal: ContextSeal,
+        allow_self_approval: bool = False,
     ) -> None:
         self._store = store
         self._gateway = gateway
@@ -104,6 +105,7 @@ class Decisions:
         self._lease = claim_lease
         self._owner = owner
         self._seal = seal
+        self._allow_self_approval = allow_self_approval  # config file: decisions.allow_self_approval
 
     async def start(
         self,
@@ -145,7 +147,7 @@ class Decisions:
         except MarketplaceError:
             await self._modals.show_refusal(modal, verdict, sentences.MARKETPLACE_UNREACHABLE)
             return
-        check = eligibility(request, actor)
+        check = eligibility(request, actor, allow_self_approval=self._allow_self_approval)
         if check.refusal is not None:
             await self._modals.show_refusal(modal, verdict, sentences.refusal(check.refusal))
             if check.refusal.code in ("settled", "decided"):
@@ -187,7 +189,7 @@ class Decisions:
                 await self._tell(user_id, channel, sentences.MARKETPLACE_UNREACHABLE)
                 return
             recovered = await self._recover(request, actor, user_id=user_id, team_id=team_id, channel=channel)
-            check = eligibility(request, actor)
+            check = eligibility(request, actor, allow_self_approval=self._allow_self_approval)
             if check.refusal is not None:
                 if not recovered:  # else the steward was just told (or shown) what became of theirs
                     await self._tell(user_id, channel, sentences.refusal(check.refusal))

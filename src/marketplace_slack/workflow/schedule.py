@@ -131,7 +131,13 @@ def build_timekeeper(
 ) -> Timekeeper:
     """Reminders, digests and expiry notices as the configuration file describes them, and pruning
     (`slack_users_kept`: the directory's cache TTL)."""
-    finder = ApproverFinder(store=store, gateway=gateway, directory=directory, clock=clock)
+    finder = ApproverFinder(
+        store=store,
+        gateway=gateway,
+        directory=directory,
+        clock=clock,
+        allow_self_approval=config.decisions.allow_self_approval,
+    )
     reminders = Reminders(
         store=store,
         gateway=gateway,

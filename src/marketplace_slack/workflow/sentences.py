@@ -32,6 +32,7 @@ class Outcome(StrEnum):
     ALREADY_DECIDED = auto()
     MARKETPLACE_REFUSED = auto()
     REQUEST_SETTLED = auto()
+    OWN_REQUEST = auto()
     STEP_BLOCKED = auto()
     YOUR_STEP_DECIDED = auto()
     NOT_AN_APPROVER = auto()
@@ -114,6 +115,9 @@ FORM_CONTEXT_REFUSED: Final = Sentence(
 )
 ALREADY_RECORDING: Final = Sentence(
     Outcome.ALREADY_RECORDING, "Your decision on this request is already being recorded."
+)
+OWN_REQUEST: Final = Sentence(
+    Outcome.OWN_REQUEST, "This request is yours, so another steward has to decide it."
 )
 STEP_BLOCKED: Final = Sentence(
     Outcome.STEP_BLOCKED, "Your approval is in a later stage: it opens once the earlier stage is approved."
@@ -200,6 +204,8 @@ def refusal(reason: Refusal) -> Sentence:
     if reason.code == "settled":
         by = f" by {reason.by}" if reason.by is not None else ""
         return Sentence(Outcome.REQUEST_SETTLED, f"This request is already {reason.status}{by}.")
+    if reason.code == "own_request":
+        return OWN_REQUEST
     if reason.code == "blocked":
         return STEP_BLOCKED
     if reason.code == "decided":

@@ -43,6 +43,7 @@ class Workflow:
         observers: Sequence[RequestObserver] = (),
         on_channel_failure: Callable[[str, str], None] | None = None,
         form_keys: Sequence[SecretStr] = (),
+        allow_self_approval: bool = False,
     ) -> None:
         """`form_keys` sign the decision forms' context (the app's encryption keys, newest first);
         without them a random key does, which only a single process can check."""
@@ -94,6 +95,7 @@ class Workflow:
             claim_lease=claim_lease,
             owner=owner,
             seal=ContextSeal(form_keys) if form_keys else ContextSeal.ephemeral(),
+            allow_self_approval=allow_self_approval,
         )
         self.abandoned = AbandonedDecisions(
             store=store, cards=self.cards, clock=clock, locks=locks, owner=owner, claim_lease=claim_lease
