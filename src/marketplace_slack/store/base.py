@@ -18,10 +18,11 @@ from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Table, select, tuple_, update
+from sqlalchemy import Column, ColumnElement, Row, Table, and_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from marketplace_slack.infra.owners import SEPARATOR, instance_of
 from marketplace_slack.store.engine import WRITE
 
 if TYPE_CHECKING:
@@ -152,3 +153,12 @@ def check_time(when: datetime) -> None:
 def check_lease(lease: timedelta) -> None:
     if lease <= timedelta(0):
         raise ValueError("a lease must be positive")
+
+
+def earlier_life(column: Column[Any] | ColumnElement[Any], owner: str | None) -> list[ColumnElement[bool]]:
+    """The condition "held by an earlier life of `owner`'s instance" on a claim's owner column
+    (`infra.owners.earlier_life`, in SQL), as a list to add to the conditions of a take-over: empty
+    when `owner` names no instance."""
+    if owner is None or SEPARATOR not in owner:
+        return []
+    return [and_(column.startswith(instance_of(owner) + SEPARATOR, autoescape=True), column != owner)]

@@ -9,8 +9,7 @@ from typing import Final
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
-from marketplace_slack.infra.owners import SEPARATOR, instance_of
-from marketplace_slack.store.base import Area, as_record, check_lease, check_time
+from marketplace_slack.store.base import Area, as_record, check_lease, check_time, earlier_life
 from marketplace_slack.store.records import CardRecord
 from marketplace_slack.store.tables import cards
 
@@ -51,13 +50,7 @@ class Cards(Area):
         check_lease(lease)
         at_key = cards.c.request_id == request_id
         dead = [cards.c.claimed_at <= now - lease]
-        if SEPARATOR in owner:
-            dead.append(
-                and_(
-                    cards.c.claim_owner.startswith(instance_of(owner) + SEPARATOR, autoescape=True),
-                    cards.c.claim_owner != owner,
-                )
-            )
+        dead += earlier_life(cards.c.claim_owner, owner)
         take_over = {
             "claim_owner": owner,
             "claimed_at": now,

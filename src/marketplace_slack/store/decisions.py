@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, Row, delete, or_, select, update
 
 from marketplace_slack.domain import DurationUnit, Verdict
-from marketplace_slack.infra.owners import SEPARATOR, instance_of
-from marketplace_slack.store.base import Area, check_lease, check_time
+from marketplace_slack.store.base import Area, check_lease, check_time, earlier_life
 from marketplace_slack.store.records import OUTCOME_OK, AuditRecord, ClaimStatus, DecisionClaim
 from marketplace_slack.store.tables import audit_log, decision_claims
 
@@ -113,11 +112,7 @@ class Decisions(Area):
         check_time(now)
         check_lease(lease)
         c = decision_claims.c
-        dead = [c.claimed_at <= now - lease]
-        if SEPARATOR in owner:
-            dead.append(
-                and_(c.owner.startswith(instance_of(owner) + SEPARATOR, autoescape=True), c.owner != owner)
-            )
+        dead = [c.claimed_at <= now - lease, *earlier_life(c.owner, owner)]
         async with self._engine.connect() as conn:
             rows = (
                 await conn.execute(

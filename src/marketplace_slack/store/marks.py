@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import ColumnElement, and_, delete, false, or_, select, update
+from sqlalchemy import ColumnElement, delete, false, or_, select, update
 
-from marketplace_slack.infra.owners import SEPARATOR, instance_of
-from marketplace_slack.store.base import Area, check_lease, check_time
+from marketplace_slack.store.base import Area, check_lease, check_time, earlier_life
 from marketplace_slack.store.tables import once_marks, reminder_steps, webhook_deliveries
 
 # The once-mark keys of the messages a card earns (workflow.ports.step_key / dm_key).
@@ -84,13 +83,7 @@ class OnceMarks(Area):
             if lease is not None:
                 check_lease(lease)
                 lapsed.append(once_marks.c.claimed_at <= now - lease)
-            if owner is not None and SEPARATOR in owner:
-                lapsed.append(
-                    and_(
-                        once_marks.c.owner.startswith(instance_of(owner) + SEPARATOR, autoescape=True),
-                        once_marks.c.owner != owner,
-                    )
-                )
+            lapsed += earlier_life(once_marks.c.owner, owner)
             if not lapsed:
                 return Mark(won=False)
             taken = await conn.execute(

@@ -67,7 +67,7 @@ REFUSED: Final = "refused"  # another 4xx: the Marketplace turned it away unproc
 # A claim stays held for good once the record is decided; it is given back when nothing was recorded,
 # so the steward (or another) may try again at once; an unknown outcome keeps it, unfinished.
 _FINISHED: Final = frozenset({OUTCOME_OK, CONFLICT})
-_DECIDED: Final = frozenset({RecordStatus.APPROVED, RecordStatus.DENIED, RecordStatus.CANCELED})
+DECIDED: Final = frozenset({RecordStatus.APPROVED, RecordStatus.DENIED, RecordStatus.CANCELED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +278,7 @@ class Decisions:
         found = False
         for claim in await self._store.decisions.of_request(request.id):
             step = steps.get(claim.record_id)
-            if claim.finished or claim.holder != user_id or step is None or step.status not in _DECIDED:
+            if claim.finished or claim.holder != user_id or step is None or step.status not in DECIDED:
                 continue
             if decided_by(step, actor):
                 result, sent = _Result(OUTCOME_OK), as_decision(step, claim)
@@ -403,7 +403,7 @@ class Decisions:
             failure=failure,
             status=fresh.status.value if fresh else None,
         )
-        if fresh is not None and fresh.status in _DECIDED:
+        if fresh is not None and fresh.status in DECIDED:
             if decided_by(fresh, actor):
                 return _Result(OUTCOME_OK)
             return _Result(CONFLICT, told=_already_decided(fresh))

@@ -17,18 +17,17 @@ from typing import Final
 
 import structlog
 
-from marketplace_slack.domain import Actor, RecordStatus
+from marketplace_slack.domain import Actor
 from marketplace_slack.infra.clock import Clock
 from marketplace_slack.infra.tasks import KeyedLocks
 from marketplace_slack.marketplace.errors import MarketplaceError, NotFoundError
 from marketplace_slack.store.records import OUTCOME_OK, DecisionClaim
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow.cards import CardKeeper
-from marketplace_slack.workflow.decisions import CONFLICT, as_decision, decided_by
+from marketplace_slack.workflow.decisions import CONFLICT, DECIDED, as_decision, decided_by
 
 log = structlog.get_logger(__name__)
 
-_DECIDED = frozenset({RecordStatus.APPROVED, RecordStatus.DENIED, RecordStatus.CANCELED})
 # The record is decided, but the claim's steward has no link any more to say whether it was them.
 DECIDED_UNATTRIBUTED: Final = "decided_unattributed"
 
@@ -76,7 +75,7 @@ class AbandonedDecisions:
                 )
                 return 1
             step = next((s for s in request.steps if s.id == claim.record_id), None)
-            if step is None or step.status not in _DECIDED:
+            if step is None or step.status not in DECIDED:
                 # Nothing landed: give the record back to whoever decides next, buttons and all.
                 await self._store.decisions.release(
                     claim.record_id, claim.holder, owner=claim.owner, since=claim.since
