@@ -101,7 +101,7 @@ async def _export(stage: Stage, tmp_path: Path, *args: str) -> str:
     """`marketplace-slack audit ARGS --output FILE` in its own process, with the app's own settings
     and nothing from the developer's shell or a .env file, as an operator runs it."""
     settings = stage.app.settings
-    assert settings.webhook_signing_key is not None
+    assert settings.webhook_signing_key is not None and settings.slack_signing_secret is not None
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MARKETPLACE_", "SLACK_", "MPSLACK_"))}
     env |= {
         "MARKETPLACE_URL": str(settings.marketplace_url),
