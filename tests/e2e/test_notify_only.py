@@ -15,6 +15,7 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +215,24 @@ async def test_buttons_on_a_card_posted_before_the_route_became_notify_only_are_
         ("refusal", "notify_only", "click"),
         ("refusal", "notify_only", "submit"),
     ]
+
+
+async def test_reminders_of_a_notify_only_request_point_to_the_marketplace(stage: Stage) -> None:
+    request_id = await stage.request_access("rick", NOTIFY_ONLY)
+    await stage.settle()
+    await stage.advance(timedelta(hours=4))  # four working hours for Sara (the stage starts Monday 09:00)
+
+    reminders = [
+        c for c in stage.slack.calls_to("chat.postMessage") if c.ok and "Reminder" in str(c.args.get("text"))
+    ]
+    assert reminders, "no reminder was sent"
+    card = await stage.app.store.cards.get(request_id)
+    assert card is not None
+    for reminder in reminders:
+        assert reminder.args["thread_ts"] == card.ts
+        blocks = reminder.args["blocks"]
+        blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+        assert "for your decision in the Marketplace" in json.dumps(blocks)
+        controls = _elements(blocks)
+        assert controls[ids.OPEN_IN_MARKETPLACE]["text"]["text"] == "Review in Marketplace"
+        assert ids.APPROVE not in controls
