@@ -138,7 +138,8 @@ def _run_check_config(args: argparse.Namespace) -> int:
     config = _config_file(settings)
     reminders = config.reminders
     print(f"Configuration OK ({settings.config_path or 'no configuration file: defaults'}).")
-    print(f"  routes: {len(config.routes)}")
+    notify_only = sum(1 for r in config.routes if r.decisions == "marketplace")
+    print(f"  routes: {len(config.routes)}" + (f" ({notify_only} notify only)" if notify_only else ""))
     if reminders.enabled:
         escalation = (
             f"escalate after {reminders.escalation.after}" if reminders.escalation else "no escalation"
