@@ -97,6 +97,21 @@ def test_separation_of_duties_is_the_default_and_can_be_turned_off(tmp_path: Pat
         load_config_file(_write(tmp_path, "decisions: {allow_selfapproval: true}"))  # a typo is refused
 
 
+def test_a_route_may_be_notify_only(tmp_path: Path) -> None:
+    text = (
+        "routes:\n"
+        "  - {domain: Finance, channel: C0FIN, decisions: marketplace}\n"
+        "  - {product: Ledger, channel: C0LEDGER}\n"
+    )
+    config = load_config_file(_write(tmp_path, text))
+    assert [r.decisions for r in config.routes] == ["marketplace", "slack"]  # slack: the default
+    router = Router.from_routes("C0DEFAULT", config.routes)
+    assert router.notify_only(product_id="p1", product_name="Payroll", domain_name="finance")
+    # A product's own route wins over its domain's, in this as in the channel.
+    assert not router.notify_only(product_id="p2", product_name="Ledger", domain_name="Finance")
+    assert not router.notify_only(product_id="p3", product_name="Elsewhere")
+
+
 @pytest.mark.parametrize(
     ("text", "where"),
     [
@@ -123,6 +138,10 @@ def test_separation_of_duties_is_the_default_and_can_be_turned_off(tmp_path: Pat
         ("reminders: {escalation: {channel: '#leads'}}", "reminders.escalation.channel: '#leads' is a name"),
         ("routes: [{product: X, channel: C1, owner: gina}]", "routes.0.owner:"),
         ("channel_owner: '@admin'", "channel_owner:"),
+        (
+            "routes: [{product: X, channel: C1, decisions: chat}]",
+            "routes.0.decisions: Input should be 'slack' or 'marketplace'",
+        ),
     ],
 )
 def test_errors_name_the_file_and_the_key(tmp_path: Path, text: str, where: str) -> None:

@@ -1,4 +1,4 @@
-"""The `marketplace-slack` command: serve, check-config, doctor, demo, sandbox, webhook and key tools."""
+"""The `marketplace-slack` command: serve, check-config, doctor, demo, sandbox, webhook, keys, audit."""
 
 from __future__ import annotations
 
@@ -71,6 +71,20 @@ def _parser() -> argparse.ArgumentParser:
 
     rotate = sub.add_parser("rotate-keys", help="re-encrypt stored tokens with the first key")
     rotate.set_defaults(run=_run_rotate)
+
+    audit = sub.add_parser(
+        "audit",
+        help="export the audit log (decisions, refusals, links, unlinks, agreements) in time order",
+    )
+    audit.add_argument(
+        "--since", metavar="DATE|DATETIME", help="from this time on (a date: its midnight, UTC)"
+    )
+    audit.add_argument(
+        "--until", metavar="DATE|DATETIME", help="before this time (a date: that day included)"
+    )
+    audit.add_argument("--format", choices=("jsonl", "csv"), default="jsonl", help="default: jsonl")
+    audit.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+    audit.set_defaults(run=_run_audit)
     return parser
 
 
@@ -124,7 +138,8 @@ def _run_check_config(args: argparse.Namespace) -> int:
     config = _config_file(settings)
     reminders = config.reminders
     print(f"Configuration OK ({settings.config_path or 'no configuration file: defaults'}).")
-    print(f"  routes: {len(config.routes)}")
+    notify_only = sum(1 for r in config.routes if r.decisions == "marketplace")
+    print(f"  routes: {len(config.routes)}" + (f" ({notify_only} notify only)" if notify_only else ""))
     if reminders.enabled:
         escalation = (
             f"escalate after {reminders.escalation.after}" if reminders.escalation else "no escalation"
@@ -195,6 +210,44 @@ def _run_rotate(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(go())
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    from marketplace_slack.infra.vault import TokenVault
+    from marketplace_slack.store import audit_export
+    from marketplace_slack.store.database import open_store
+
+    try:
+        since = audit_export.parse_when(args.since) if args.since else None
+        until = audit_export.parse_when(args.until, end_of_day=True) if args.until else None
+    except ValueError as exc:
+        print(f"marketplace-slack: audit: {exc}", file=sys.stderr)
+        return 2
+    if since is not None and until is not None and since >= until:
+        print("marketplace-slack: audit: --since must be before --until", file=sys.stderr)
+        return 2
+    settings = _settings()
+
+    async def go(out: Any) -> int:
+        store = await open_store(
+            settings.database_url, TokenVault(settings.encryption_keys), schema=settings.database_schema
+        )
+        try:
+            return await audit_export.write(store.audit.entries(since=since, until=until), out, args.format)
+        finally:
+            await store.aclose()
+
+    if not args.output:
+        asyncio.run(go(sys.stdout))
+        return 0
+    try:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            count = asyncio.run(go(out))
+    except OSError as exc:
+        print(f"marketplace-slack: audit: cannot write {args.output} ({exc.strerror})", file=sys.stderr)
+        return 1
+    print(f"Wrote {count} audit entr{'y' if count == 1 else 'ies'} to {args.output}.", file=sys.stderr)
+    return 0
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:

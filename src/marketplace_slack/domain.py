@@ -212,6 +212,7 @@ class CardState:
     request: AccessRequest
     in_progress: InProgress | None = None
     notice: str | None = None  # a short line the workflow wants shown, e.g. "Marketplace unreachable"
+    notify_only: bool = False  # its route decides in the Marketplace: no Approve/Deny on the card
 
 
 @dataclass(frozen=True, slots=True)

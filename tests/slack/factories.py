@@ -199,6 +199,11 @@ def in_progress() -> CardState:
     )
 
 
+def notify_only() -> CardState:
+    """A pending request whose route decides in the Marketplace (`decisions: marketplace`)."""
+    return CardState(request=pending_data_access().request, notify_only=True)
+
+
 def approved_with_expiration() -> CardState:
     base = pending_data_access().request
     step = ApprovalStep(
@@ -265,6 +270,7 @@ CARD_STATES: dict[str, Any] = {
     "all_stewards": all_stewards,
     "sequential_stages": sequential_stages,
     "in_progress": in_progress,
+    "notify_only": notify_only,
     "approved_with_expiration": approved_with_expiration,
     "denied": denied,
     "canceled": canceled,

@@ -141,6 +141,25 @@ def test_reminder_as_a_dm_names_the_request_and_links_the_card() -> None:
     assert_golden("reminder_dm", card.as_message())
 
 
+def test_a_notify_only_reminder_points_to_the_marketplace() -> None:
+    note = replace(reminder(recipients=("U0SARA",), step_number=1, steps_total=1), notify_only=True)
+    card = reminder_message(note, now=NOW, in_thread=False)
+    assert validate_message(card.as_message()) == []
+    body = _json(card.blocks)
+    assert "for your decision in the Marketplace." in body
+    [actions] = [b for b in card.blocks if b["type"] == "actions"]
+    first = actions["elements"][0]
+    assert (first["action_id"], first["text"]["text"], first["style"]) == (
+        ids.OPEN_IN_MARKETPLACE,
+        "Review in Marketplace",
+        "primary",
+    )
+    assert [e["action_id"] for e in actions["elements"]].count(ids.OPEN_IN_MARKETPLACE) == 1
+    assert_golden("reminder_notify_only", card.as_message())
+    escalated = escalation_message(replace(escalation(), notify_only=True), now=NOW)
+    assert "Review in Marketplace" in _json(escalated.blocks)
+
+
 def test_escalation_names_who_has_not_acted_and_mentions_the_group() -> None:
     card = escalation_message(escalation(), now=NOW)
     assert validate_message(card.as_message()) == []

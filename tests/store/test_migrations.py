@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, column, insert, inspect, select, table
+from sqlalchemy.exc import IntegrityError
 
 from backends import StoreDatabase, StoreDatabases
 from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack.infra.vault import TokenVault
 from marketplace_slack.store.database import current_revision, downgrade, head_revision, upgrade
 from marketplace_slack.store.repository import Repository
-from marketplace_slack.store.tables import metadata
+from marketplace_slack.store.tables import UTCDateTime, audit_log, metadata
 
 EXPECTED_TABLES = {table.name for table in metadata.sorted_tables} | {"alembic_version"}
 
@@ -138,5 +141,61 @@ async def test_replicas_in_separate_processes_starting_together(store_database: 
     engine = store_database.engine()
     try:
         assert await current_revision(engine) == head_revision()
+    finally:
+        await engine.dispose()
+
+
+async def test_decisions_audited_before_the_kinds_migration_are_decisions(
+    store_database: StoreDatabase,
+) -> None:
+    engine = store_database.engine()
+    try:
+        await upgrade(engine, "0007")
+        async with engine.begin() as conn:
+            # The log as 0007 left it: decisions only, no kind, no detail.
+            old = table(
+                "audit_log",
+                column("at", UTCDateTime()),
+                *(
+                    column(name)
+                    for name in ("request_id", "record_id", "slack_user_id", "verdict", "outcome")
+                ),
+            )
+            await conn.execute(
+                insert(old).values(
+                    at=datetime(2026, 11, 1, tzinfo=UTC),
+                    request_id="req-old",
+                    record_id="rec-old",
+                    slack_user_id="U1",
+                    verdict="APPROVE",
+                    outcome="ok",
+                )
+            )
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(select(audit_log.c.kind, audit_log.c.detail, audit_log.c.record_id))
+            ).one()
+            assert row == ("decision", None, "rec-old")
+            assert await conn.run_sync(_differences) == []
+        async with engine.begin() as conn:
+            # Other kinds may leave the decision's fields empty...
+            await conn.execute(
+                insert(audit_log).values(
+                    at=datetime(2026, 11, 2, tzinfo=UTC), kind="unlink", slack_user_id="U1", outcome="ok"
+                )
+            )
+        # ...a decision may not, and a half duration stays refused (both CHECKs survived the rebuild).
+        for bad in (
+            {"kind": "decision", "request_id": "r", "slack_user_id": "U1", "outcome": "ok"},
+            {"kind": "unlink", "slack_user_id": "U1", "outcome": "ok", "duration": 3},
+        ):
+            with pytest.raises(IntegrityError):
+                async with engine.begin() as conn:
+                    await conn.execute(insert(audit_log).values(at=datetime(2026, 11, 3, tzinfo=UTC), **bad))
+        await downgrade(engine, "0007")
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(old.c.request_id))).all()
+        assert rows == [("req-old",)]  # going back keeps the decisions and drops what 0007 cannot hold
     finally:
         await engine.dispose()

@@ -152,7 +152,13 @@ def render_card(state: CardState, *, now: datetime) -> Card:
     if notice:
         blocks.append(context_block(f":information_source: {notice}"))
 
-    actions = _actions(request, decide=actionable and state.in_progress is None)
+    if state.notify_only and actionable and state.in_progress is None:
+        blocks.append(context_block("🔗 Decisions on this request are made in the Marketplace."))
+    actions = _actions(
+        request,
+        decide=actionable and state.in_progress is None and not state.notify_only,
+        review=state.notify_only,
+    )
     if actions:
         # A fresh id per rendering: Slack would keep a duration picked on the card before it changed.
         block_id = ids.fresh(ids.CARD_ACTIONS_BLOCK, blocks, actions)
@@ -426,7 +432,8 @@ def _final_status(request: AccessRequest, now: datetime) -> str:
     return f"❔ *Status:* {escape_line(request.raw_status, 50) or 'unknown'}"
 
 
-def _actions(request: AccessRequest, *, decide: bool) -> list[dict[str, Any]]:
+def _actions(request: AccessRequest, *, decide: bool, review: bool = False) -> list[dict[str, Any]]:
+    """The buttons; `review` (a notify-only route) offers the Marketplace as the place to decide."""
     elements: list[dict[str, Any]] = []
     if decide:
         elements += [
@@ -440,7 +447,8 @@ def _actions(request: AccessRequest, *, decide: bool) -> list[dict[str, Any]]:
         ]
     url = safe_url(request.marketplace_url)
     if url is not None:
-        elements.append(button("Open in Marketplace", ids.OPEN_IN_MARKETPLACE, value=request.id, url=url))
+        label, style = ("Review in Marketplace", "primary") if review else ("Open in Marketplace", None)
+        elements.append(button(label, ids.OPEN_IN_MARKETPLACE, value=request.id, url=url, style=style))
     return elements
 
 

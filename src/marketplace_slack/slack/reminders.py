@@ -42,6 +42,8 @@ def reminder_message(note: ReminderNote, *, now: datetime, in_thread: bool) -> C
     """A reminder: in the card's thread it speaks about "this request"; in a DM it names it."""
     waited = age_words(now - note.waiting_since)
     step = _step(note.step_number, note.steps_total)
+    if note.notify_only:  # a notify-only route: the decision is made in the Marketplace, not here
+        step += " in the Marketplace"
     if in_thread:
         tags = _mentions(note.recipients)
         line = f"🔔 {tags}: this request has been waiting {waited} for your decision{step}."
@@ -59,6 +61,7 @@ def reminder_message(note: ReminderNote, *, now: datetime, in_thread: bool) -> C
             card_url=None if in_thread else note.card_url,
             marketplace_url=note.marketplace_url,
             snooze=True,
+            review=note.notify_only,
         )
     )
     # Unlike the card's, this fallback mentions: the notification is the point of a reminder.
@@ -100,6 +103,7 @@ def escalation_message(note: EscalationNote, *, now: datetime) -> Card:
             card_url=note.card_url,
             marketplace_url=note.marketplace_url,
             snooze=False,
+            review=note.notify_only,
         ),
     ]
     text = escape_clip(
@@ -140,9 +144,27 @@ def _approvers(approvers: Sequence[Approver]) -> str:
 
 
 def _actions(
-    record_id: str, request_id: str, *, card_url: str | None, marketplace_url: str | None, snooze: bool
+    record_id: str,
+    request_id: str,
+    *,
+    card_url: str | None,
+    marketplace_url: str | None,
+    snooze: bool,
+    review: bool = False,
 ) -> dict[str, Any]:
+    """`review` (a notify-only route): the Marketplace, where the step is decided, comes first."""
     elements = []
+    marketplace = safe_url(marketplace_url)
+    if review and marketplace is not None:
+        elements.append(
+            button(
+                "Review in Marketplace",
+                ids.OPEN_IN_MARKETPLACE,
+                value=request_id,
+                url=marketplace,
+                style="primary",
+            )
+        )
     card = safe_url(card_url)
     if card is not None:
         elements.append(button("View request", ids.VIEW_REQUEST, value=request_id, url=card))
@@ -151,8 +173,7 @@ def _actions(
             button("Snooze 1 day", ids.SNOOZE_1D, value=record_id),
             button("Snooze 3 days", ids.SNOOZE_3D, value=record_id),
         ]
-    marketplace = safe_url(marketplace_url)
-    if marketplace is not None:
+    if not review and marketplace is not None:
         elements.append(
             button("Open in Marketplace", ids.OPEN_IN_MARKETPLACE, value=request_id, url=marketplace)
         )

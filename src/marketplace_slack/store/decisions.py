@@ -1,4 +1,7 @@
-"""Decisions taken in Slack: the claim that lets one steward send a determination, and the audit log."""
+"""Decisions taken in Slack: the claim that lets one steward send a determination.
+
+The audit log they write lives in `store/audit.py` (`Audit` is imported from here as well).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, delete, or_, select, update
 
-from marketplace_slack.domain import DurationUnit, Verdict
+from marketplace_slack.domain import Verdict
+from marketplace_slack.store.audit import Audit
 from marketplace_slack.store.base import Area, check_lease, check_time, earlier_life
-from marketplace_slack.store.records import OUTCOME_OK, AuditRecord, ClaimStatus, DecisionClaim
-from marketplace_slack.store.tables import audit_log, decision_claims
+from marketplace_slack.store.records import ClaimStatus, DecisionClaim
+from marketplace_slack.store.tables import decision_claims
+
+__all__ = ["Audit", "Decisions"]
 
 
 class Decisions(Area):
@@ -157,56 +163,6 @@ class Decisions(Area):
             return result.rowcount > 0
 
 
-class Audit(Area):
-    async def append(
-        self,
-        *,
-        at: datetime,
-        request_id: str,
-        record_id: str,
-        slack_user_id: str,
-        verdict: Verdict | str,
-        marketplace_user_id: str | None = None,
-        team_id: str | None = None,
-        duration: int | None = None,
-        duration_unit: DurationUnit | str | None = None,
-        reason: str | None = None,
-        outcome: str = OUTCOME_OK,
-        error: str | None = None,
-    ) -> AuditRecord:
-        """Record a decision taken in Slack: `outcome` is "ok" or an error code, `error` its message."""
-        check_time(at)
-        if (duration is None) != (duration_unit is None):
-            raise ValueError("a duration needs both an amount and a unit")
-        values: dict[str, Any] = {
-            "at": at,
-            "request_id": request_id,
-            "record_id": record_id,
-            "team_id": team_id,
-            "slack_user_id": slack_user_id,
-            "marketplace_user_id": marketplace_user_id,
-            "verdict": Verdict(verdict).value,
-            "duration": duration,
-            "duration_unit": None if duration_unit is None else DurationUnit(duration_unit).value,
-            "reason": reason,
-            "outcome": outcome,
-            "error": error,
-        }
-        async with self._writer.begin() as conn:
-            row = (await conn.execute(audit_log.insert().values(values).returning(*audit_log.c))).one()
-        return _audit(row)
-
-    # Last in the class: below it, `list` in an annotation would name this method.
-    async def list(self, request_id: str | None = None) -> list[AuditRecord]:
-        """Oldest first."""
-        query = select(audit_log).order_by(audit_log.c.at, audit_log.c.id)
-        if request_id is not None:
-            query = query.where(audit_log.c.request_id == request_id)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [_audit(row) for row in rows]
-
-
 def _held_by(owner: str | None, since: datetime | None) -> list[ColumnElement[bool]]:
     held: list[ColumnElement[bool]] = []
     if owner is not None:
@@ -227,22 +183,4 @@ def _decision(row: Row[Any], status: ClaimStatus) -> DecisionClaim:
         finished=row.outcome is not None,
         outcome=row.outcome,
         owner=row.owner,
-    )
-
-
-def _audit(row: Row[Any]) -> AuditRecord:
-    return AuditRecord(
-        id=row.id,
-        at=row.at,
-        request_id=row.request_id,
-        record_id=row.record_id,
-        team_id=row.team_id,
-        slack_user_id=row.slack_user_id,
-        marketplace_user_id=row.marketplace_user_id,
-        verdict=Verdict(row.verdict),
-        duration=row.duration,
-        duration_unit=None if row.duration_unit is None else DurationUnit(row.duration_unit),
-        reason=row.reason,
-        outcome=row.outcome,
-        error=row.error,
     )

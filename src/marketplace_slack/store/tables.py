@@ -123,24 +123,33 @@ decision_claims = Table(
     Index(None, "request_id"),
 )
 
+# Every act an auditor asks about (store/audit.py): decisions, refusals, links and unlinks, agreements.
+# A decision names its request, record and verdict; the other kinds say what they need in `detail`.
 audit_log = Table(
     "audit_log",
     metadata,
     Column("id", _BigId, primary_key=True, autoincrement=True),
     Column("at", UTCDateTime(), nullable=False),
-    Column("request_id", String(255), nullable=False),
-    Column("record_id", String(255), nullable=False),
+    Column("kind", String(32), nullable=False, server_default="decision"),
+    Column("request_id", String(255)),
+    Column("record_id", String(255)),
     Column("team_id", String(64)),
     Column("slack_user_id", String(64), nullable=False),
     Column("marketplace_user_id", String(255)),
-    Column("verdict", String(16), nullable=False),
+    Column("verdict", String(16)),
     Column("duration", Integer()),
     Column("duration_unit", String(16)),
     Column("reason", Text()),
     Column("outcome", String(64), nullable=False),
     Column("error", Text()),
+    Column("detail", Text()),  # JSON
     CheckConstraint("(duration IS NULL) = (duration_unit IS NULL)", name="duration_complete"),
+    CheckConstraint(
+        "kind <> 'decision' OR (request_id IS NOT NULL AND record_id IS NOT NULL AND verdict IS NOT NULL)",
+        name="decision_complete",
+    ),
     Index(None, "request_id"),
+    Index(None, "at", "id"),  # the export walks the log in time order, a page at a time
 )
 
 slack_users = Table(

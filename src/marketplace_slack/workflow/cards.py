@@ -137,7 +137,9 @@ class CardKeeper:
 
         False when the card could not go to its channel: that is recorded and retried, not raised.
         """
-        state = CardState(request, in_progress=in_progress, notice=notice)
+        state = CardState(
+            request, in_progress=in_progress, notice=notice, notify_only=self.notify_only(request)
+        )
         fingerprint = _fingerprint(state)
         now = self._clock.now()
         card = await self._store.cards.get(request.id)
@@ -321,6 +323,12 @@ class CardKeeper:
             await self._store.channels.untell_owner(channel)
         else:
             log.info("channel_owner_told", channel=channel, owner=owner)
+
+    def notify_only(self, request: AccessRequest) -> bool:
+        """Whether `request` is decided in the Marketplace only (its route's `decisions: marketplace`)."""
+        return self._router.notify_only(
+            product_id=request.product_id, product_name=request.product_name, domain_id=request.domain_id
+        )
 
     def _channel_for(self, request: AccessRequest) -> str:
         return self._router.channel_for(

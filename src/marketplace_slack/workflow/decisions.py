@@ -46,6 +46,7 @@ from marketplace_slack.marketplace.errors import (
     RateLimitError,
     UnauthorizedError,
 )
+from marketplace_slack.store.audit import AuditKind
 from marketplace_slack.store.records import OUTCOME_OK, DecisionClaim
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow import sentences
@@ -64,6 +65,7 @@ UNAVAILABLE: Final = "unavailable"  # the PUT failed and the record still waits:
 FORBIDDEN: Final = "forbidden"
 UNAUTHORIZED: Final = "unauthorized"
 REFUSED: Final = "refused"  # another 4xx: the Marketplace turned it away unprocessed
+NOTIFY_ONLY: Final = "notify_only"  # a refusal's code: the request's route decides in the Marketplace
 # A claim stays held for good once the record is decided; it is given back when nothing was recorded,
 # so the steward (or another) may try again at once; an unknown outcome keeps it, unfinished.
 _FINISHED: Final = frozenset({OUTCOME_OK, CONFLICT})
@@ -147,9 +149,17 @@ class Decisions:
         except MarketplaceError:
             await self._modals.show_refusal(modal, verdict, sentences.MARKETPLACE_UNREACHABLE)
             return
+        if self._cards.notify_only(request):
+            # Enforced here, not only by the card's missing buttons: a card posted before its route
+            # became notify-only still has them.
+            await self._modals.show_refusal(modal, verdict, sentences.DECIDE_IN_MARKETPLACE)
+            await self._refused(request_id, verdict, NOTIFY_ONLY, actor, user_id, team_id, at="click")
+            await self._sync_quietly(request_id)  # the old card loses its buttons
+            return
         check = eligibility(request, actor, allow_self_approval=self._allow_self_approval)
         if check.refusal is not None:
             await self._modals.show_refusal(modal, verdict, sentences.refusal(check.refusal))
+            await self._refused(request_id, verdict, check.refusal.code, actor, user_id, team_id, at="click")
             if check.refusal.code in ("settled", "decided"):
                 # The card still offers what the Marketplace no longer allows: make it true now, and
                 # settle what an earlier attempt of this steward left unfinished (under the request's
@@ -189,9 +199,14 @@ class Decisions:
                 await self._tell(user_id, channel, sentences.MARKETPLACE_UNREACHABLE)
                 return
             recovered = await self._recover(request, actor, user_id=user_id, team_id=team_id, channel=channel)
+            notify_only = self._cards.notify_only(request)  # the route may have changed since the click
             check = eligibility(request, actor, allow_self_approval=self._allow_self_approval)
-            if check.refusal is not None:
-                if not recovered:  # else the steward was just told (or shown) what became of theirs
+            code = NOTIFY_ONLY if notify_only else check.refusal.code if check.refusal else None
+            if code is not None:
+                await self._refused(request_id, decision.verdict, code, actor, user_id, team_id, at="submit")
+                if notify_only:
+                    await self._tell(user_id, channel, sentences.DECIDE_IN_MARKETPLACE)
+                elif check.refusal and not recovered:  # else they were just told what became of theirs
                     await self._tell(user_id, channel, sentences.refusal(check.refusal))
                 await self._cards.show(request)
                 await self._cards.observe(request)
@@ -436,6 +451,30 @@ class Decisions:
             outcome=result.outcome,
             error=result.told.text if result.told else None,
             at=self._clock.now(),
+        )
+
+    async def _refused(
+        self,
+        request_id: str,
+        verdict: Verdict,
+        code: str,
+        actor: Actor,
+        user_id: str,
+        team_id: str,
+        *,
+        at: str,
+    ) -> None:
+        """A click or a submitted form turned away: who, on which request, why (`code`), at which step."""
+        await self._store.audit.record(
+            kind=AuditKind.REFUSAL,
+            at=self._clock.now(),
+            team_id=team_id or None,
+            slack_user_id=user_id,
+            marketplace_user_id=actor.marketplace_id,
+            request_id=request_id,
+            verdict=verdict,
+            outcome=code,
+            detail={"at": at},
         )
 
     async def _tell(self, user_id: str, channel: str | None, sentence: Sentence) -> None:

@@ -18,6 +18,7 @@ from marketplace_slack.domain import Actor
 from marketplace_slack.infra.clock import Clock
 from marketplace_slack.infra.vault import VaultError
 from marketplace_slack.marketplace.errors import MarketplaceError, UnauthorizedError
+from marketplace_slack.store.audit import AuditKind
 from marketplace_slack.store.records import LinkedAccount
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow import sentences
@@ -78,11 +79,23 @@ class Accounts:
             now=self._clock.now(),
         )
         self._actors.pop(user_id, None)
+        await self._store.audit.record(
+            kind=AuditKind.LINK,
+            at=self._clock.now(),
+            team_id=team_id,
+            slack_user_id=user_id,
+            marketplace_user_id=actor.marketplace_id,
+            detail={"username": actor.username},
+        )
         await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.linked(actor.username))
 
     async def unlink(self, *, team_id: str, user_id: str, channel: str | None) -> None:
         removed = await self._store.links.delete(team_id, user_id)
         self._actors.pop(user_id, None)
+        if removed:
+            await self._store.audit.record(
+                kind=AuditKind.UNLINK, at=self._clock.now(), team_id=team_id, slack_user_id=user_id
+            )
         sentence = sentences.UNLINKED if removed else sentences.NOTHING_TO_UNLINK
         await self._replies.tell(user_id=user_id, channel=channel, sentence=sentence)
 
@@ -108,7 +121,14 @@ class Accounts:
 
     async def forget(self, team_id: str, user_id: str) -> None:
         """Delete a steward's link the Marketplace no longer accepts (the caller asks for a new one)."""
-        await self._store.links.delete(team_id, user_id)
+        if await self._store.links.delete(team_id, user_id):
+            await self._store.audit.record(
+                kind=AuditKind.LINK_ENDED,
+                at=self._clock.now(),
+                team_id=team_id,
+                slack_user_id=user_id,
+                outcome="unauthorized",  # the Marketplace's answer to the token
+            )
         self._actors.pop(user_id, None)
 
     async def actor(self, user_id: str, token: SecretStr) -> Actor:

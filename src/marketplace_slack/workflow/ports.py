@@ -87,6 +87,7 @@ class ReminderNote:
     steps_total: int = 1
     card_url: str | None = None  # the card's permalink, for reminders outside its thread
     marketplace_url: str | None = None
+    notify_only: bool = False  # its route decides in the Marketplace: the reminder points there
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,7 @@ class EscalationNote:
     steps_total: int = 1
     card_url: str | None = None
     marketplace_url: str | None = None
+    notify_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

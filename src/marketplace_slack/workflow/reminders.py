@@ -122,6 +122,11 @@ class Reminders:
             return {}
         return {s.id: s.updated_at or request.created_at or now for s in request.open_steps}
 
+    def _notify_only(self, request: AccessRequest) -> bool:
+        return self._router.notify_only(
+            product_id=request.product_id, product_name=request.product_name, domain_id=request.domain_id
+        )
+
     def _mode(self, request: AccessRequest) -> str:
         route = self._router.route_for(
             product_id=request.product_id, product_name=request.product_name, domain_id=request.domain_id
@@ -344,6 +349,7 @@ class Reminders:
             steps_total=total,
             card_url=await self._cards.permalink(ref) if ref is not None else None,
             marketplace_url=request.marketplace_url,
+            notify_only=self._notify_only(request),
         )
         targets: list[tuple[Destination, str, EscalationNote]] = []
         if escalation.channel:
@@ -414,6 +420,7 @@ class Reminders:
             steps_total=total,
             card_url=card_url,
             marketplace_url=request.marketplace_url,
+            notify_only=self._notify_only(request),
         )
 
     def _zone(self, name: str | None) -> ZoneInfo:

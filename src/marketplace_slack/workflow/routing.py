@@ -11,6 +11,11 @@ Routes come from the `routes:` section of the configuration file (`MPSLACK_CONFI
         reminders: dm            # thread (in the card's thread), dm, or off; default: reminders.mode
         owner: U0GINA            # told in a DM when the app cannot post in the channel; default:
                                  # the file's top-level `channel_owner`
+      - domain: Finance
+        channel: C0FINANCE
+        decisions: marketplace   # notify only: cards without Approve/Deny, "Review in Marketplace"
+                                 # instead, and a click on an older card's button is refused;
+                                 # default: slack (decide on the card)
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ class Route(BaseModel):
     product: str | None = None
     reminders: Literal["thread", "dm", "off"] | None = None
     owner: str | None = Field(default=None, pattern=SLACK_USER_ID)
+    # Where its requests are decided: on the card (slack), or only in the Marketplace (notify only),
+    # for companies whose policy forbids deciding in chat.
+    decisions: Literal["slack", "marketplace"] = "slack"
 
     @model_validator(mode="after")
     def _one_key(self) -> Route:
@@ -77,6 +85,23 @@ class Router:
             product_id=product_id, product_name=product_name, domain_id=domain_id, domain_name=domain_name
         )
         return route.channel if route is not None else self.default_channel
+
+    def notify_only(
+        self,
+        *,
+        product_id: str,
+        product_name: str,
+        domain_id: str | None = None,
+        domain_name: str | None = None,
+    ) -> bool:
+        """Whether the request's route says it is decided in the Marketplace only, never from Slack.
+
+        Asked when a card is drawn and again at every click and submit, so a route made notify-only
+        after its cards were posted refuses their old buttons."""
+        route = self.route_for(
+            product_id=product_id, product_name=product_name, domain_id=domain_id, domain_name=domain_name
+        )
+        return route is not None and route.decisions == "marketplace"
 
     def owner_for(self, channel: str) -> str | None:
         """Who is told when cards cannot go to `channel`: its route's owner, else the default one."""

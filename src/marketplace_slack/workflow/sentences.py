@@ -68,6 +68,8 @@ class Outcome(StrEnum):
     UNKNOWN_COMMAND = auto()
     # A channel's backlog of new cards (Slack posts about one message a second per channel)
     CARDS_QUEUED = auto()
+    # A notify-only route (`decisions: marketplace`): its requests are decided in the Marketplace only
+    DECIDE_IN_MARKETPLACE = auto()
 
 
 # Where a sentence names a Slack user, its text says MENTION and `mention` holds the id: the renderer
@@ -262,3 +264,10 @@ def cards_queued(waiting: int) -> Sentence:
         return Sentence(Outcome.CARDS_QUEUED, "All queued requests are posted.")
     requests = "request is" if waiting == 1 else "requests are"
     return Sentence(Outcome.CARDS_QUEUED, f"{waiting:,} more {requests} queued; see the digest.")
+
+
+DECIDE_IN_MARKETPLACE: Final = Sentence(
+    Outcome.DECIDE_IN_MARKETPLACE,
+    "Requests like this one are decided in the Marketplace, not in Slack, so nothing was recorded. "
+    "Use Review in Marketplace on the card.",
+)
