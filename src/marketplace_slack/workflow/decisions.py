@@ -46,11 +46,12 @@ from marketplace_slack.marketplace.errors import (
     RateLimitError,
     UnauthorizedError,
 )
-from marketplace_slack.store.records import OUTCOME_OK, DecisionClaim
+from marketplace_slack.store.records import OUTCOME_OK, DecisionClaim, LinkedAccount
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow import sentences
 from marketplace_slack.workflow.cards import CardKeeper
 from marketplace_slack.workflow.context import ContextSeal, FormContext
+from marketplace_slack.workflow.identity import IdentityGuard
 from marketplace_slack.workflow.linking import Accounts
 from marketplace_slack.workflow.ports import Gateway, Modals, Replies
 from marketplace_slack.workflow.sentences import Sentence
@@ -93,6 +94,7 @@ class Decisions:
         owner: str,
         seal: ContextSeal,
         allow_self_approval: bool = False,
+        identity: IdentityGuard | None = None,
     ) -> None:
         self._store = store
         self._gateway = gateway
@@ -106,6 +108,7 @@ class Decisions:
         self._owner = owner
         self._seal = seal
         self._allow_self_approval = allow_self_approval  # config file: decisions.allow_self_approval
+        self._identity = identity  # is the Slack user still the linked account's owner (identity.py)
 
     async def start(
         self,
@@ -131,6 +134,10 @@ class Decisions:
         link = await self._accounts.linked(team_id, user_id)
         if link is None:
             await self._modals.show_link_form(modal, sentences.LINK_FIRST, context=json.dumps({"c": channel}))
+            return
+        refused = await self._vouch(link)
+        if refused is not None:
+            await self._modals.show_refusal(modal, verdict, refused)
             return
         try:
             actor = await self._accounts.actor(user_id, link.token)
@@ -177,6 +184,11 @@ class Decisions:
         link = await self._accounts.linked(team_id, user_id)
         if link is None:
             await self._replies.prompt_link(user_id=user_id, channel=channel, sentence=sentences.LINK_FIRST)
+            return
+        # Again at submit: the form may have stayed open while the account changed.
+        refused = await self._vouch(link)
+        if refused is not None:
+            await self._tell(user_id, channel, refused)
             return
         async with self._locks(request_id):
             try:
@@ -437,6 +449,9 @@ class Decisions:
             error=result.told.text if result.told else None,
             at=self._clock.now(),
         )
+
+    async def _vouch(self, link: LinkedAccount) -> Sentence | None:
+        return await self._identity.vouch(link) if self._identity is not None else None
 
     async def _tell(self, user_id: str, channel: str | None, sentence: Sentence) -> None:
         await self._replies.tell(user_id=user_id, channel=channel, sentence=sentence)
