@@ -97,6 +97,15 @@ def test_separation_of_duties_is_the_default_and_can_be_turned_off(tmp_path: Pat
         load_config_file(_write(tmp_path, "decisions: {allow_selfapproval: true}"))  # a typo is refused
 
 
+def test_only_full_members_link_and_decide_unless_the_file_says_otherwise(tmp_path: Path) -> None:
+    default = load_config_file(None).identity
+    assert (default.allow_guests, default.allow_external) == (False, False)
+    lenient = load_config_file(_write(tmp_path, "identity: {allow_guests: true, allow_external: true}"))
+    assert (lenient.identity.allow_guests, lenient.identity.allow_external) == (True, True)
+    with pytest.raises(ConfigFileError, match=r"identity\.allow_guest"):
+        load_config_file(_write(tmp_path, "identity: {allow_guest: true}"))
+
+
 @pytest.mark.parametrize(
     ("text", "where"),
     [

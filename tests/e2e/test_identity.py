@@ -237,3 +237,23 @@ async def test_guests_and_outsiders_decide_when_the_config_file_allows_it(lenien
     assert await _link_of(stage, "sara") is None
     if lenient.slack.violations or lenient.app.tasks.failures:  # the conftest hook sees only `stage`
         pytest.fail("the app sent something Slack would reject, or a background task failed")
+
+
+@pytest.fixture
+async def over_socket(store_database: Any, clock: FakeClock) -> AsyncIterator[Stage]:
+    extra = {"MPSLACK_DATABASE_SCHEMA": store_database.schema} if store_database.schema else {}
+    async with open_stage(database_url=store_database.url, clock=clock, socket_mode=True, **extra) as running:
+        running.slack.socket_mode.ack_timeout = 1.0
+        yield running
+
+
+async def test_user_change_over_socket_mode_ends_the_link(over_socket: Stage) -> None:
+    stage = over_socket
+    await stage.link("sara")
+
+    await stage.change_slack_user("sara", email="sara@new-company.example")
+
+    assert await _link_of(stage, "sara") is None
+    assert _dms(stage, "sara") == [sentences.SLACK_EMAIL_CHANGED.text]
+    assert stage.slack.socket_mode.stray == [] and stage.slack.violations == []
+    assert stage.app.tasks.failures == 0
