@@ -112,6 +112,15 @@ def test_a_route_may_be_notify_only(tmp_path: Path) -> None:
     assert not router.notify_only(product_id="p3", product_name="Elsewhere")
 
 
+def test_only_full_members_link_and_decide_unless_the_file_says_otherwise(tmp_path: Path) -> None:
+    default = load_config_file(None).identity
+    assert (default.allow_guests, default.allow_external) == (False, False)
+    lenient = load_config_file(_write(tmp_path, "identity: {allow_guests: true, allow_external: true}"))
+    assert (lenient.identity.allow_guests, lenient.identity.allow_external) == (True, True)
+    with pytest.raises(ConfigFileError, match=r"identity\.allow_guest"):
+        load_config_file(_write(tmp_path, "identity: {allow_guest: true}"))
+
+
 @pytest.mark.parametrize(
     ("text", "where"),
     [

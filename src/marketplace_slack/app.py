@@ -53,6 +53,7 @@ from marketplace_slack.slack.pacing import Pacer, only_repeatable
 from marketplace_slack.store.database import open_store
 from marketplace_slack.store.engine import UnsupportedDatabase
 from marketplace_slack.store.repository import Repository
+from marketplace_slack.workflow.identity import IdentityPolicy
 from marketplace_slack.workflow.routing import Router
 from marketplace_slack.workflow.schedule import Timekeeper, build_timekeeper
 from marketplace_slack.workflow.service import Workflow
@@ -379,6 +380,9 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         on_channel_failure=metrics.channel_failed,
         form_keys=settings.encryption_keys,  # every replica checks the forms any replica opened
         allow_self_approval=config.decisions.allow_self_approval,
+        identity_policy=IdentityPolicy(
+            allow_guests=config.identity.allow_guests, allow_external=config.identity.allow_external
+        ),
     )
     timekeeper.cards = workflow.cards  # its tick retries the cards waiting for a failing channel
     bolt = AsyncApp(

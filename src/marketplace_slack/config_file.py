@@ -208,6 +208,13 @@ class DecisionsConfig(_Section):
     allow_self_approval: bool = False
 
 
+class IdentityConfig(_Section):
+    # Who besides full members of the workspace may link and decide: guests (`is_restricted`,
+    # `is_ultra_restricted`) and people of another organisation (`is_stranger`, another team).
+    allow_guests: bool = False
+    allow_external: bool = False
+
+
 class ConfigFile(_Section):
     routes: list[Annotated[Route, AfterValidator(_route_channel)]] = []
     # Told in a DM when the app cannot post in a channel whose route names no `owner` of its own.
@@ -216,6 +223,7 @@ class ConfigFile(_Section):
     digests: list[DigestConfig] = []
     expiry: ExpiryConfig = ExpiryConfig()
     decisions: DecisionsConfig = DecisionsConfig()
+    identity: IdentityConfig = IdentityConfig()
 
     @field_validator("digests")
     @classmethod

@@ -8,6 +8,7 @@ Marketplace API with their own tokens; stewards click signed Slack payloads.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -58,6 +59,8 @@ class Stage:
     agent: Agent
     clock: Clock
     reconcile: bool = False
+    # Slack ids found by email, kept: someone whose Slack email changes is still the same person.
+    slack_ids: dict[str, str] = dataclasses.field(default_factory=dict)
 
     # --- the Marketplace side -------------------------------------------------------------------
 
@@ -91,11 +94,26 @@ class Stage:
 
     def slack_user(self, username: str) -> str:
         """The Slack user id of a seeded person, matched by email as the app does."""
+        if username in self.slack_ids:
+            return self.slack_ids[username]
         email = (self.sandbox.state.users[username].email or "").casefold()
         for user in self.slack.users:
             if (user.email or "").casefold() == email:
+                self.slack_ids[username] = str(user.id)
                 return str(user.id)
         raise KeyError(f"{username} has no Slack account on the stage")
+
+    async def change_slack_user(
+        self, username: str, *, announce: bool = True, **changes: Any
+    ) -> Delivery | None:
+        """Change `username`'s Slack account (`email=`, `deleted=True`, `is_restricted=True`...); with
+        `announce`, Slack's `user_change` event reaches the app (if it subscribed) and is handled."""
+        event = self.slack.change_user(self.slack_user(username), **changes)
+        if event is None or not announce:
+            return None
+        delivery = await self.agent.send_event(event)
+        await self.settle()
+        return delivery
 
     async def card(self, request_id: str) -> Any:
         """The card's current message in the fake Slack."""

@@ -36,6 +36,7 @@ from marketplace_slack.workflow.ports import (
     ModalRef,
     ReminderNote,
     SlackPerson,
+    SlackProfile,
 )
 from marketplace_slack.workflow.sentences import Outcome, Sentence
 
@@ -213,6 +214,9 @@ class FakeDirectory:
     """Slack users by email."""
 
     emails: dict[str, str] = field(default_factory=dict)  # Slack user id -> email on their profile
+    profiles: dict[str, SlackProfile] = field(default_factory=dict)  # whole profiles, over `emails`
+    unreadable: set[str] = field(default_factory=set)  # users.info fails for these
+    reads: int = 0
 
     async def slack_id_for_email(self, email: str) -> str | None:
         return next((u for u, e in self.emails.items() if e.casefold() == email.casefold()), None)
@@ -223,6 +227,13 @@ class FakeDirectory:
 
     async def email_of(self, slack_user_id: str) -> str | None:
         return self.emails.get(slack_user_id)
+
+    async def profile_of(self, slack_user_id: str) -> SlackProfile | None:
+        self.reads += 1
+        if slack_user_id in self.unreadable:
+            return None
+        found = self.profiles.get(slack_user_id)
+        return found or SlackProfile(slack_user_id, self.emails.get(slack_user_id))
 
     async def usergroup_members(self, usergroup_id: str) -> list[str]:
         return []

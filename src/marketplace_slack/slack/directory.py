@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from slack_sdk.errors import SlackApiError
@@ -10,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from marketplace_slack.infra.clock import Clock
 from marketplace_slack.store.repository import Repository
-from marketplace_slack.workflow.ports import SlackPerson
+from marketplace_slack.workflow.ports import SlackPerson, SlackProfile
 
 log = structlog.get_logger(__name__)
 
@@ -77,3 +79,36 @@ class SlackDirectory:
             return None
         email = ((response.get("user") or {}).get("profile") or {}).get("email")
         return email if isinstance(email, str) and email else None
+
+    async def profile_of(self, slack_user_id: str) -> SlackProfile | None:
+        """users.info as it stands now; the workflow caches it briefly (workflow/identity.py)."""
+        try:
+            response = await self._client.users_info(user=slack_user_id)
+        except SlackApiError as exc:
+            log.warning("slack_user_info_failed", error=exc.response.get("error"))
+            return None
+        user = response.get("user")
+        return profile_from_user(user) if isinstance(user, Mapping) else None
+
+
+def profile_from_user(user: Mapping[str, Any]) -> SlackProfile | None:
+    """A profile from Slack's `user` object (users.info, or a `user_change` event); None without an id.
+
+    Flags Slack leaves out count as false, except `is_email_confirmed`: an old payload without it is
+    not taken to mean an unconfirmed email."""
+    user_id = user.get("id")
+    if not isinstance(user_id, str) or not user_id:
+        return None
+    profile = user.get("profile") or {}
+    email = profile.get("email") if isinstance(profile, Mapping) else None
+    team_id = user.get("team_id")
+    return SlackProfile(
+        user_id=user_id,
+        email=email if isinstance(email, str) and email else None,
+        deleted=user.get("deleted") is True,
+        restricted=user.get("is_restricted") is True,
+        ultra_restricted=user.get("is_ultra_restricted") is True,
+        stranger=user.get("is_stranger") is True,
+        team_id=team_id if isinstance(team_id, str) and team_id else None,
+        email_confirmed=user.get("is_email_confirmed") is not False,
+    )

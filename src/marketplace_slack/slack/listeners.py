@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from marketplace_slack.domain import Decision, Verdict
 from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.slack import ids
+from marketplace_slack.slack.directory import profile_from_user
 from marketplace_slack.slack.limits import FALLBACK_TEXT_MAX
 from marketplace_slack.slack.mrkdwn import sentence_text
 from marketplace_slack.slack.views import (
@@ -29,6 +30,7 @@ from marketplace_slack.workflow.context import peek
 from marketplace_slack.workflow.decisions import Decisions
 from marketplace_slack.workflow.digests import Digests
 from marketplace_slack.workflow.events import Events
+from marketplace_slack.workflow.identity import IdentityGuard
 from marketplace_slack.workflow.linking import Accounts
 from marketplace_slack.workflow.reminders import Reminders
 from marketplace_slack.workflow.sentences import Sentence
@@ -52,7 +54,7 @@ def register(
     register_cards(app, workflow.decisions, workflow.accounts, tasks, reminders=reminders)
     register_modals(app, workflow.decisions, workflow.accounts, tasks)
     register_commands(app, workflow.accounts, tasks, digests=digests)
-    register_events(app, workflow.accounts, workflow.events, tasks)
+    register_events(app, workflow.accounts, workflow.events, tasks, identity=workflow.identity)
 
 
 def register_cards(
@@ -216,7 +218,14 @@ def register_commands(
             await _answer(respond, sentences.unknown_command(sub))
 
 
-def register_events(app: AsyncApp, accounts: Accounts, events: Events, tasks: BackgroundTasks) -> None:
+def register_events(
+    app: AsyncApp,
+    accounts: Accounts,
+    events: Events,
+    tasks: BackgroundTasks,
+    *,
+    identity: IdentityGuard | None = None,
+) -> None:
     @app.event("app_uninstalled")
     @app.event("tokens_revoked")
     async def uninstalled(body: Payload, context: AsyncBoltContext) -> None:
@@ -226,6 +235,19 @@ def register_events(app: AsyncApp, accounts: Accounts, events: Events, tasks: Ba
         tasks.spawn(
             events.once(body.get("event_id"), lambda: accounts.forget_workspace(team_id)),
             name="forget-workspace",
+        )
+
+    @app.event("user_change")
+    async def user_changed(body: Payload, event: Payload, context: AsyncBoltContext) -> None:
+        # A member's email changed, or they were deactivated: their link ends (once per event id).
+        user = event.get("user")
+        profile = profile_from_user(user) if isinstance(user, dict) else None
+        if identity is None or profile is None:
+            return
+        guard, team_id = identity, context.team_id or ""
+        tasks.spawn(
+            events.once(body.get("event_id"), lambda: guard.user_changed(team_id, profile)),
+            name="user-changed",
         )
 
 

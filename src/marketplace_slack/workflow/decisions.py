@@ -47,11 +47,12 @@ from marketplace_slack.marketplace.errors import (
     UnauthorizedError,
 )
 from marketplace_slack.store.audit import AuditKind
-from marketplace_slack.store.records import OUTCOME_OK, DecisionClaim
+from marketplace_slack.store.records import OUTCOME_OK, DecisionClaim, LinkedAccount
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow import sentences
 from marketplace_slack.workflow.cards import CardKeeper
 from marketplace_slack.workflow.context import ContextSeal, FormContext
+from marketplace_slack.workflow.identity import IdentityGuard
 from marketplace_slack.workflow.linking import Accounts
 from marketplace_slack.workflow.ports import Gateway, Modals, Replies
 from marketplace_slack.workflow.sentences import Sentence
@@ -66,6 +67,7 @@ FORBIDDEN: Final = "forbidden"
 UNAUTHORIZED: Final = "unauthorized"
 REFUSED: Final = "refused"  # another 4xx: the Marketplace turned it away unprocessed
 NOTIFY_ONLY: Final = "notify_only"  # a refusal's code: the request's route decides in the Marketplace
+IDENTITY: Final = "identity"  # a refusal's code: the Slack account no longer vouches for the link
 # A claim stays held for good once the record is decided; it is given back when nothing was recorded,
 # so the steward (or another) may try again at once; an unknown outcome keeps it, unfinished.
 _FINISHED: Final = frozenset({OUTCOME_OK, CONFLICT})
@@ -95,6 +97,7 @@ class Decisions:
         owner: str,
         seal: ContextSeal,
         allow_self_approval: bool = False,
+        identity: IdentityGuard | None = None,
     ) -> None:
         self._store = store
         self._gateway = gateway
@@ -108,6 +111,7 @@ class Decisions:
         self._owner = owner
         self._seal = seal
         self._allow_self_approval = allow_self_approval  # config file: decisions.allow_self_approval
+        self._identity = identity  # is the Slack user still the linked account's owner (identity.py)
 
     async def start(
         self,
@@ -133,6 +137,11 @@ class Decisions:
         link = await self._accounts.linked(team_id, user_id)
         if link is None:
             await self._modals.show_link_form(modal, sentences.LINK_FIRST, context=json.dumps({"c": channel}))
+            return
+        refused = await self._vouch(link)
+        if refused is not None:
+            await self._modals.show_refusal(modal, verdict, refused)
+            await self._refused(request_id, verdict, IDENTITY, link, user_id, team_id, at="click")
             return
         try:
             actor = await self._accounts.actor(user_id, link.token)
@@ -187,6 +196,12 @@ class Decisions:
         link = await self._accounts.linked(team_id, user_id)
         if link is None:
             await self._replies.prompt_link(user_id=user_id, channel=channel, sentence=sentences.LINK_FIRST)
+            return
+        # Again at submit: the form may have stayed open while the account changed.
+        refused = await self._vouch(link)
+        if refused is not None:
+            await self._tell(user_id, channel, refused)
+            await self._refused(request_id, decision.verdict, IDENTITY, link, user_id, team_id, at="submit")
             return
         async with self._locks(request_id):
             try:
@@ -458,7 +473,7 @@ class Decisions:
         request_id: str,
         verdict: Verdict,
         code: str,
-        actor: Actor,
+        actor: Actor | LinkedAccount,
         user_id: str,
         team_id: str,
         *,
@@ -470,12 +485,17 @@ class Decisions:
             at=self._clock.now(),
             team_id=team_id or None,
             slack_user_id=user_id,
-            marketplace_user_id=actor.marketplace_id,
+            marketplace_user_id=actor.marketplace_id
+            if isinstance(actor, Actor)
+            else actor.marketplace_user_id,
             request_id=request_id,
             verdict=verdict,
             outcome=code,
             detail={"at": at},
         )
+
+    async def _vouch(self, link: LinkedAccount) -> Sentence | None:
+        return await self._identity.vouch(link) if self._identity is not None else None
 
     async def _tell(self, user_id: str, channel: str | None, sentence: Sentence) -> None:
         await self._replies.tell(user_id=user_id, channel=channel, sentence=sentence)

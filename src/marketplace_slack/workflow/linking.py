@@ -22,6 +22,7 @@ from marketplace_slack.store.audit import AuditKind
 from marketplace_slack.store.records import LinkedAccount
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow import sentences
+from marketplace_slack.workflow.identity import Identity, Standing
 from marketplace_slack.workflow.ports import Directory, Gateway, Modals, Replies
 
 log = structlog.get_logger(__name__)
@@ -38,6 +39,7 @@ class Accounts:
         directory: Directory,
         clock: Clock,
         actor_ttl: timedelta = timedelta(minutes=5),
+        identity: Identity | None = None,
     ) -> None:
         self._store = store
         self._gateway = gateway
@@ -47,6 +49,7 @@ class Accounts:
         self._clock = clock
         self._actor_ttl = actor_ttl
         self._actors: dict[str, tuple[Actor, float]] = {}
+        self._identity = identity or Identity(directory=directory, clock=clock)
 
     async def start_link(self, *, trigger_id: str, channel: str | None) -> None:
         await self._modals.open_link_form(trigger_id, context=json.dumps({"c": channel}))
@@ -65,9 +68,14 @@ class Accounts:
                 user_id=user_id, channel=channel, sentence=sentences.MARKETPLACE_UNREACHABLE
             )
             return
-        slack_email = await self._directory.email_of(user_id)
-        if not slack_email or not actor.email or slack_email.casefold() != actor.email.casefold():
-            await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.EMAIL_MISMATCH)
+        # A fresh read of the Slack profile: its email (ASCII-lowercased, see identity.py) proves the
+        # token is this person's, and a guest or an outsider is refused before anything is kept.
+        standing = await self._identity.standing(team_id, user_id, actor.email, fresh=True)
+        if standing is not Standing.OK:
+            refusal = sentences.EMAIL_MISMATCH if standing is Standing.EMAIL_CHANGED else standing.sentence
+            await self._replies.tell(
+                user_id=user_id, channel=channel, sentence=refusal or sentences.EMAIL_MISMATCH
+            )
             return
         await self._store.links.save(
             team_id=team_id,

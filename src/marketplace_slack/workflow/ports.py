@@ -68,6 +68,20 @@ class SlackPerson:
     name: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SlackProfile:
+    """Who a Slack user is now, as far as vouching for their linked Marketplace account goes."""
+
+    user_id: str
+    email: str | None
+    deleted: bool = False
+    restricted: bool = False  # a multi-channel guest
+    ultra_restricted: bool = False  # a single-channel guest
+    stranger: bool = False  # of another organisation, seen through a shared channel
+    team_id: str | None = None  # their own team (None: Slack did not say)
+    email_confirmed: bool = True
+
+
 # What the workflow asks Slack to say besides the card: reminders, escalations, digests, expiry
 # notices. Plain frozen values, free of Block Kit: the workflow decides who gets which, `slack/`
 # renders and delivers them. Untrusted strings stay raw here; the renderers escape them.
@@ -344,6 +358,10 @@ class Directory(Protocol):
         ...
 
     async def email_of(self, slack_user_id: str) -> str | None: ...
+
+    async def profile_of(self, slack_user_id: str) -> SlackProfile | None:
+        """The user's profile as Slack has it now (never from the store's cache); None when unreadable."""
+        ...
 
     async def usergroup_members(self, usergroup_id: str) -> list[str]:
         """Slack user ids in a user group (empty when it cannot be read)."""

@@ -55,6 +55,13 @@ class Outcome(StrEnum):
     NOTHING_TO_UNLINK = auto()
     PASTE_TOKEN = auto()
     TOKEN_HAS_SPACES = auto()
+    # Who the Slack user is now (checked at every click and submit)
+    SLACK_EMAIL_CHANGED = auto()
+    SLACK_ACCOUNT_DEACTIVATED = auto()
+    SLACK_GUEST = auto()
+    SLACK_EXTERNAL = auto()
+    SLACK_EMAIL_UNCONFIRMED = auto()
+    SLACK_PROFILE_UNREADABLE = auto()
     # Reminders and digests
     NO_REMINDERS_TO_SNOOZE = auto()
     NOTHING_TO_SNOOZE = auto()
@@ -151,6 +158,31 @@ CUSTOM_AMOUNT_NEEDED: Final = Sentence(
 )
 CUSTOM_UNIT_NEEDED: Final = Sentence(Outcome.CUSTOM_UNIT_NEEDED, "Choose a unit for the custom duration.")
 TOKEN_NOT_ACCEPTED: Final = Sentence(Outcome.TOKEN_NOT_ACCEPTED, "The Marketplace did not accept that token.")
+SLACK_EMAIL_CHANGED: Final = Sentence(
+    Outcome.SLACK_EMAIL_CHANGED,
+    "Your Slack email no longer matches the Marketplace account you linked, so the link has ended; "
+    "link again with /marketplace link.",
+)
+SLACK_ACCOUNT_DEACTIVATED: Final = Sentence(
+    Outcome.SLACK_ACCOUNT_DEACTIVATED,
+    "Your Slack account is deactivated, so your linked Marketplace account has been unlinked.",
+)
+SLACK_GUEST: Final = Sentence(
+    Outcome.SLACK_GUEST, "Guest accounts cannot link a Marketplace account or decide requests here."
+)
+SLACK_EXTERNAL: Final = Sentence(
+    Outcome.SLACK_EXTERNAL,
+    "Only members of this workspace can link a Marketplace account or decide requests here, "
+    "not people from another organisation.",
+)
+SLACK_EMAIL_UNCONFIRMED: Final = Sentence(
+    Outcome.SLACK_EMAIL_UNCONFIRMED,
+    "Confirm the email address on your Slack account first, then try again.",
+)
+SLACK_PROFILE_UNREADABLE: Final = Sentence(
+    Outcome.SLACK_PROFILE_UNREADABLE,
+    "Slack could not confirm who you are just now, so nothing was done; try again in a minute.",
+)
 EMAIL_MISMATCH: Final = Sentence(
     Outcome.EMAIL_MISMATCH,
     "That token belongs to a Marketplace user whose email is not the one on your Slack profile, "

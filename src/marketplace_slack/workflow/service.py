@@ -19,6 +19,7 @@ from marketplace_slack.workflow.cards import CardKeeper, RequestObserver
 from marketplace_slack.workflow.context import ContextSeal
 from marketplace_slack.workflow.decisions import Decisions
 from marketplace_slack.workflow.events import Events
+from marketplace_slack.workflow.identity import Identity, IdentityGuard, IdentityPolicy
 from marketplace_slack.workflow.linking import Accounts
 from marketplace_slack.workflow.ports import Directory, Gateway, Messenger
 from marketplace_slack.workflow.reconciliation import Reconciler, ReconcileReport, SeenVersions
@@ -44,6 +45,7 @@ class Workflow:
         on_channel_failure: Callable[[str, str], None] | None = None,
         form_keys: Sequence[SecretStr] = (),
         allow_self_approval: bool = False,
+        identity_policy: IdentityPolicy | None = None,
     ) -> None:
         """`form_keys` sign the decision forms' context (the app's encryption keys, newest first);
         without them a random key does, which only a single process can check."""
@@ -74,6 +76,7 @@ class Workflow:
             concurrency=reconcile_concurrency,
             claim_lease=claim_lease,
         )
+        identity = Identity(directory=directory, clock=clock, policy=identity_policy)
         self.accounts = Accounts(
             store=store,
             gateway=gateway,
@@ -82,6 +85,11 @@ class Workflow:
             directory=directory,
             clock=clock,
             actor_ttl=actor_ttl,
+            identity=identity,
+        )
+        # Every click and submit asks it; `user_change` events go to it too (slack/listeners.py).
+        self.identity = IdentityGuard(
+            identity=identity, linked=self.accounts.linked, forget=self.accounts.forget, replies=messenger
         )
         self.decisions = Decisions(
             store=store,
@@ -96,6 +104,7 @@ class Workflow:
             owner=owner,
             seal=ContextSeal(form_keys) if form_keys else ContextSeal.ephemeral(),
             allow_self_approval=allow_self_approval,
+            identity=self.identity,
         )
         self.abandoned = AbandonedDecisions(
             store=store, cards=self.cards, clock=clock, locks=locks, owner=owner, claim_lease=claim_lease

@@ -187,6 +187,9 @@ class Conversations:
             self.rooms.setdefault(mpim, Room(SlackChannel(mpim, name, is_private=True), {*users, self._bot}))
             return {"ok": True, "channel": {"id": mpim}}
         self._install.require("conversations.open", OPEN_SCOPES["im"])
+        person = self._users.get(users[0])
+        if person is not None and person.deleted:
+            raise ApiError("user_disabled")  # nobody can write to a deactivated account
         already_open = _dm_id(users[0]) in self.dms
         dm = self.dm_channel(users[0])
         body: Json = {"id": dm}

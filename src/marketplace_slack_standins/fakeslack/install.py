@@ -31,6 +31,8 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "users.lookupByEmail": ("users:read.email",),
     "usergroups.users.list": ("usergroups:read",),
 }
+# Events whose delivery needs a scope (Slack drops the subscription without it).
+EVENT_SCOPES: dict[str, tuple[str, ...]] = {"user_change": ("users:read",)}
 # conversations.open / info / members need the scope for the kind of conversation they touch.
 OPEN_SCOPES = {"im": ("im:write",), "mpim": ("mpim:write",)}
 READ_SCOPES = {
@@ -58,6 +60,7 @@ class Install:
 
     scopes: set[str] = field(default_factory=lambda: set(DEFAULT_SCOPES))
     messages_tab_enabled: bool = DEFAULT_MESSAGES_TAB
+    bot_events: set[str] = field(default_factory=set)  # settings.event_subscriptions.bot_events
 
     @classmethod
     def from_manifest(cls, text: str) -> Install:
@@ -65,11 +68,25 @@ class Install:
         manifest: Any = yaml.safe_load(text) or {}
         bot = ((manifest.get("oauth_config") or {}).get("scopes") or {}).get("bot") or []
         app_home = (manifest.get("features") or {}).get("app_home") or {}
-        return cls(scopes=set(bot), messages_tab_enabled=bool(app_home.get("messages_tab_enabled", False)))
+        events = ((manifest.get("settings") or {}).get("event_subscriptions") or {}).get("bot_events") or []
+        return cls(
+            scopes=set(bot),
+            messages_tab_enabled=bool(app_home.get("messages_tab_enabled", False)),
+            bot_events=set(events),
+        )
 
     def without(self, *scopes: str) -> Install:
         """A copy of this install lacking `scopes`, as an admin installing a trimmed manifest grants it."""
-        return Install(scopes=self.scopes - set(scopes), messages_tab_enabled=self.messages_tab_enabled)
+        return Install(
+            scopes=self.scopes - set(scopes),
+            messages_tab_enabled=self.messages_tab_enabled,
+            bot_events=set(self.bot_events),
+        )
+
+    def receives(self, event_type: str) -> bool:
+        """Whether Slack sends the app `event_type`: subscribed to, with the scope the event needs."""
+        needed = EVENT_SCOPES.get(event_type, ())
+        return event_type in self.bot_events and (not needed or bool(self.scopes.intersection(needed)))
 
     def require(self, method: str, needed: Iterable[str] | None = None) -> None:
         """Refuse as Slack does when the token lacks every scope that would allow the call."""

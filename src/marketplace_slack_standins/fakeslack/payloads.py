@@ -504,6 +504,13 @@ def app_home_opened(
     return event_callback(event, team_id=team_id)
 
 
+def user_change(user: Json, *, team_id: str, event_time: int | None = None) -> Json:
+    """`user_change`: a member's data changed; `user` is the whole user object, as users.info has it."""
+    when = event_time if event_time is not None else int(time.time())
+    event: Json = {"type": "user_change", "user": user, "cache_ts": when, "event_ts": _action_ts()}
+    return event_callback(event, team_id=team_id, event_time=when)
+
+
 def url_verification(challenge: str | None = None) -> Json:
     return {
         "token": VERIFICATION_TOKEN,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import json
 import secrets
 import time
@@ -38,7 +39,7 @@ from marketplace_slack_standins.fakeslack.api import (
 )
 from marketplace_slack_standins.fakeslack.errors import ApiError, Violation
 from marketplace_slack_standins.fakeslack.install import Install
-from marketplace_slack_standins.fakeslack.payloads import new_trigger_id
+from marketplace_slack_standins.fakeslack.payloads import new_trigger_id, user_change
 from marketplace_slack_standins.fakeslack.ratelimits import DEFAULT_CHANNEL_BURST, RateLimiter
 from marketplace_slack_standins.fakeslack.render import describe_call
 from marketplace_slack_standins.fakeslack.socket_mode import SocketMode
@@ -285,6 +286,31 @@ class FakeSlack:
 
     def add_channel(self, channel: SlackChannel) -> None:
         self.workspace.conversations.add(channel)
+
+    def change_user(self, user_id: str, **changes: Any) -> Json | None:
+        """Change a member as an admin (or they) would: `email=`, `deleted=True`, `is_restricted=True`...
+
+        Returns the signed-to-be `user_change` delivery Slack sends the app, or None when the app does
+        not receive it (not subscribed in its manifest, or without `users:read`); the caller delivers
+        it (`SlackUserAgent.send_event`), as Slack would at about the same moment."""
+        user = dataclasses.replace(self.workspace.users[user_id], **changes)
+        self.workspace.users[user_id] = user  # the same dict the conversations see
+        if not self.install.receives("user_change"):
+            return None
+        now = self.clock.now()
+        return user_change(
+            user.as_slack(team_id=self.team_id, at=now), team_id=self.team_id, event_time=int(now.timestamp())
+        )
+
+    def set_email(self, user_id: str, email: str) -> Json | None:
+        return self.change_user(user_id, email=email)
+
+    def deactivate(self, user_id: str) -> Json | None:
+        return self.change_user(user_id, deleted=True)
+
+    def make_guest(self, user_id: str, *, single_channel: bool = False) -> Json | None:
+        """A multi-channel guest, or a single-channel one (Slack flags those as restricted too)."""
+        return self.change_user(user_id, is_restricted=True, is_ultra_restricted=single_channel)
 
     def post_as(
         self,

@@ -27,7 +27,12 @@ class SlackUser:
     display_name: str = ""
     title: str = ""
     is_bot: bool = False
-    deleted: bool = False
+    deleted: bool = False  # deactivated: users.info still answers, with `deleted: true`
+    is_restricted: bool = False  # a multi-channel guest
+    is_ultra_restricted: bool = False  # a single-channel guest (Slack sets is_restricted too)
+    is_stranger: bool = False  # someone of another organisation, seen through a shared channel
+    team_id: str | None = None  # their own team; None: the workspace the app is installed in
+    is_email_confirmed: bool = True
 
     def tz_offset(self, at: datetime) -> int:
         """Seconds east of UTC at `at`; Slack reports the offset in force now, so DST moves it."""
@@ -38,7 +43,8 @@ class SlackUser:
         """The `user` object of users.info / users.lookupByEmail."""
         local = at.astimezone(ZoneInfo(self.tz))
         display = self.display_name or self.name
-        return {
+        team_id = self.team_id or team_id
+        user: dict[str, object] = {
             "id": self.id,
             "team_id": team_id,
             "name": self.name,
@@ -49,8 +55,12 @@ class SlackUser:
             "tz_offset": self.tz_offset(at),
             "is_admin": False,
             "is_owner": False,
+            "is_restricted": self.is_restricted,
+            "is_ultra_restricted": self.is_ultra_restricted,
             "is_bot": self.is_bot,
             "is_app_user": False,
+            # Top-level in users.info, not in `profile`, as Slack sends it.
+            "is_email_confirmed": self.is_email_confirmed,
             "updated": 1700000000,
             "profile": {
                 "title": self.title,
@@ -62,6 +72,9 @@ class SlackUser:
                 "team": team_id,
             },
         }
+        if self.is_stranger:  # Slack only sends the flag for strangers
+            user["is_stranger"] = True
+        return user
 
 
 @dataclass(frozen=True, slots=True)
