@@ -208,6 +208,12 @@ class DecisionsConfig(_Section):
     allow_self_approval: bool = False
 
 
+class CardsConfig(_Section):
+    # A card is read by everyone in its channel; a requester's email is theirs to share. Off, the card
+    # names them (a mention when Slack knows them) without it.
+    show_requester_email: bool = False
+
+
 class ConfigFile(_Section):
     routes: list[Annotated[Route, AfterValidator(_route_channel)]] = []
     # Told in a DM when the app cannot post in a channel whose route names no `owner` of its own.
@@ -216,6 +222,7 @@ class ConfigFile(_Section):
     digests: list[DigestConfig] = []
     expiry: ExpiryConfig = ExpiryConfig()
     decisions: DecisionsConfig = DecisionsConfig()
+    cards: CardsConfig = CardsConfig()
 
     @field_validator("digests")
     @classmethod
