@@ -97,6 +97,14 @@ def test_separation_of_duties_is_the_default_and_can_be_turned_off(tmp_path: Pat
         load_config_file(_write(tmp_path, "decisions: {allow_selfapproval: true}"))  # a typo is refused
 
 
+def test_cards_show_no_email_unless_configured(tmp_path: Path) -> None:
+    assert load_config_file(None).cards.show_requester_email is False
+    shown = load_config_file(_write(tmp_path, "cards: {show_requester_email: true}"))
+    assert shown.cards.show_requester_email is True
+    with pytest.raises(ConfigFileError, match=r"cards\.show_email"):
+        load_config_file(_write(tmp_path, "cards: {show_email: true}"))  # a typo is refused
+
+
 @pytest.mark.parametrize(
     ("text", "where"),
     [
