@@ -32,6 +32,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None
         "MPSLACK_DATABASE_URL",
         "MPSLACK_INSTANCE",
         "MPSLACK_SHUTDOWN_GRACE_SECONDS",
+        "MPSLACK_METRICS_PORT",
+        "MPSLACK_METRICS_HOST",
     ]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
@@ -62,6 +64,7 @@ def test_the_instance_is_the_hostname_and_the_grace_period_twenty_seconds_unless
         ("MPSLACK_INSTANCE", "web/0", "MPSLACK_INSTANCE is invalid (it contains '/'"),
         ("MPSLACK_INSTANCE", "", "MPSLACK_INSTANCE is invalid"),
         ("MPSLACK_SHUTDOWN_GRACE_SECONDS", "-1", "MPSLACK_SHUTDOWN_GRACE_SECONDS is invalid"),
+        ("MPSLACK_METRICS_PORT", "70000", "MPSLACK_METRICS_PORT is invalid"),
         ("MPSLACK_SHUTDOWN_GRACE_SECONDS", "soon", "MPSLACK_SHUTDOWN_GRACE_SECONDS is invalid"),
     ],
 )
@@ -278,4 +281,33 @@ def test_serve_says_in_one_line_that_the_port_is_taken(
     assert line == (
         f"marketplace-slack: port {port} on 127.0.0.1 is already in use: stop what listens there "
         "or set MPSLACK_PORT to a free port"
+    )
+
+
+def test_metrics_share_the_main_port_unless_one_of_their_own_is_set() -> None:
+    settings = _load(**GOOD)
+    assert (settings.metrics_port, settings.metrics_host) == (None, None)  # type: ignore[attr-defined]
+    own = _load(**GOOD, MPSLACK_METRICS_PORT="9464", MPSLACK_METRICS_HOST="127.0.0.1")
+    assert (own.metrics_port, own.metrics_host) == (9464, "127.0.0.1")  # type: ignore[attr-defined]
+
+
+def test_serve_says_in_one_line_that_the_metrics_port_is_taken(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        _environment(
+            monkeypatch,
+            MPSLACK_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'app.db'}",
+            MPSLACK_HOST="127.0.0.1",
+            MPSLACK_PORT="0",
+            MPSLACK_METRICS_PORT=str(port),
+        )
+        assert main(["serve"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (
+        f"marketplace-slack: port {port} on 127.0.0.1 is already in use: stop what listens there "
+        "or set MPSLACK_METRICS_PORT to a free port"
     )

@@ -121,6 +121,14 @@ def test_only_full_members_link_and_decide_unless_the_file_says_otherwise(tmp_pa
         load_config_file(_write(tmp_path, "identity: {allow_guest: true}"))
 
 
+def test_cards_show_no_email_unless_configured(tmp_path: Path) -> None:
+    assert load_config_file(None).cards.show_requester_email is False
+    shown = load_config_file(_write(tmp_path, "cards: {show_requester_email: true}"))
+    assert shown.cards.show_requester_email is True
+    with pytest.raises(ConfigFileError, match=r"cards\.show_email"):
+        load_config_file(_write(tmp_path, "cards: {show_email: true}"))  # a typo is refused
+
+
 @pytest.mark.parametrize(
     ("text", "where"),
     [

@@ -194,12 +194,20 @@ class Application:
             self.web.router.add_post("/slack/events", self._slack_events)
         self.web.router.add_post(settings.webhook_path, self._webhook)
         self.web.router.add_get("/healthz", self._healthz)
-        self.web.router.add_get("/metrics", self._metrics)
+        # On a port of its own when one is set, and then not on the public one.
+        self.metrics_web: web.Application | None = None
+        if settings.metrics_port is None:
+            self.web.router.add_get("/metrics", self._metrics)
+        else:
+            self.metrics_web = web.Application()
+            self.metrics_web.router.add_get("/metrics", self._metrics)
         self._runner: web.AppRunner | None = None
+        self._metrics_runner: web.AppRunner | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._socket_mode: Any = None
         self._now = asyncio.Event()  # set by `stop_now`: what the grace period waits for is cancelled
         self.url: str | None = None
+        self.metrics_url: str | None = None  # where /metrics is served, set by `start`
 
     async def start(
         self, *, host: str | None = None, port: int | None = None, reconcile: bool = True
@@ -208,20 +216,20 @@ class Application:
         await self._runner.setup()
         host = host or self.settings.host
         port = self.settings.port if port is None else port
-        site = web.TCPSite(self._runner, host, port)
-        try:
-            await site.start()
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise StartupError(
-                    f"port {port} on {host} is already in use: stop what listens there "
-                    "or set MPSLACK_PORT to a free port"
-                ) from None
-            raise StartupError(
-                f"cannot listen on {host}:{port} ({exc.strerror}): check MPSLACK_HOST"
-            ) from None
-        bound = self._runner.addresses[0]
-        self.url = f"http://{_display_host(bound[0])}:{bound[1]}"
+        self.url = await _listen(self._runner, host, port, "MPSLACK_PORT", "MPSLACK_HOST")
+        self.metrics_url = f"{self.url}/metrics"
+        if self.metrics_web is not None:
+            assert self.settings.metrics_port is not None
+            self._metrics_runner = web.AppRunner(self.metrics_web, access_log=None)
+            await self._metrics_runner.setup()
+            where = await _listen(
+                self._metrics_runner,
+                self.settings.metrics_host or host,
+                self.settings.metrics_port,
+                "MPSLACK_METRICS_PORT",
+                "MPSLACK_METRICS_HOST",
+            )
+            self.metrics_url = f"{where}/metrics"
         if self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
@@ -262,6 +270,8 @@ class Application:
             await self._socket_mode.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._metrics_runner is not None:
+            await self._metrics_runner.cleanup()
         drained = asyncio.ensure_future(self.tasks.drain())
         hurried = asyncio.ensure_future(self._now.wait())
         await asyncio.wait([drained, hurried], timeout=grace, return_when=asyncio.FIRST_COMPLETED)
@@ -351,7 +361,12 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
     gateway = MarketplaceGateway(
         marketplace, app_url=str(settings.marketplace_app_url), account_id=settings.marketplace_account_id
     )
-    messenger = SlackMessenger(slack_client, clock, build_slack_sender(settings, tasks))
+    messenger = SlackMessenger(
+        slack_client,
+        clock,
+        build_slack_sender(settings, tasks),
+        show_requester_email=config.cards.show_requester_email,
+    )
     directory = SlackDirectory(slack_client, store, clock)
     owner = owner or new_owner(settings.instance)
     metrics = Metrics.create()
@@ -436,6 +451,22 @@ async def serve(settings: Settings) -> None:
         finally:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
+
+
+async def _listen(runner: web.AppRunner, host: str, port: int, port_var: str, host_var: str) -> str:
+    """Start listening on host:port; returns the base URL bound. Raises StartupError naming `port_var`."""
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupError(
+                f"port {port} on {host} is already in use: stop what listens there "
+                f"or set {port_var} to a free port"
+            ) from None
+        raise StartupError(f"cannot listen on {host}:{port} ({exc.strerror}): check {host_var}") from None
+    bound = runner.addresses[0]
+    return f"http://{_display_host(bound[0])}:{bound[1]}"
 
 
 def _display_host(host: str) -> str:

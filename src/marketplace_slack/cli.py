@@ -40,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="run the Marketplace sandbox (a working stand-in API)")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8090)
+    sandbox.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a non-loopback --host (its tokens are well known and it sends webhooks anywhere)",
+    )
     sandbox.set_defaults(run=_run_sandbox)
 
     demo = sub.add_parser("demo", help="play the whole approval loop offline and print what Slack shows")
@@ -251,9 +256,17 @@ def _run_audit(args: argparse.Namespace) -> int:
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:
-    from marketplace_slack_standins.sandbox.server import run
+    import os
 
-    asyncio.run(run(args.host, args.port))
+    from marketplace_slack_standins.sandbox.server import INSECURE_ENV, InsecureBind, check_bind, run
+
+    insecure = args.insecure or os.environ.get(INSECURE_ENV, "").strip().lower() in ("1", "true", "yes")
+    try:
+        check_bind(args.host, insecure=insecure)
+    except InsecureBind as exc:
+        print(f"marketplace-slack: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(run(args.host, args.port, insecure=insecure))
     return 0
 
 

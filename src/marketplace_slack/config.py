@@ -49,6 +49,7 @@ _EXPECTS: dict[str, str] = {
     "default_channel": "the id of the Slack channel for request cards (its details, About, at the bottom)",
     "webhook_signing_key": "the key the Marketplace signs webhooks with",
     "port": "a TCP port number",
+    "metrics_port": "a TCP port number for /metrics alone, or unset to serve it on MPSLACK_PORT",
     "reconcile_seconds": "a number of seconds (at least 30)",
     "tick_seconds": "a number of seconds (5 to 3600)",
     "channel_backlog": "a number of new cards (at least 1)",
@@ -115,6 +116,10 @@ class Settings(BaseSettings):
     public_url: AnyHttpUrl | None = Field(default=None, alias="MPSLACK_PUBLIC_URL")
     host: str = Field(default="0.0.0.0", alias="MPSLACK_HOST")  # noqa: S104 - a server in a container
     port: int = Field(default=3000, alias="MPSLACK_PORT", ge=0, le=65535)  # 0: any free port
+    # /metrics on a port of its own, which only the scraper is let reach (and then not on MPSLACK_PORT,
+    # which is exposed to Slack and the Marketplace); unset, it is served on MPSLACK_PORT.
+    metrics_port: int | None = Field(default=None, alias="MPSLACK_METRICS_PORT", ge=0, le=65535)
+    metrics_host: str | None = Field(default=None, alias="MPSLACK_METRICS_HOST")  # default: MPSLACK_HOST
     reconcile_seconds: int = Field(default=300, alias="MPSLACK_RECONCILE_SECONDS", ge=30)
     # How often due reminders and expiry notices are looked for; digests also have their own cron.
     tick_seconds: int = Field(default=60, alias="MPSLACK_TICK_SECONDS", ge=5, le=3600)

@@ -215,6 +215,12 @@ class IdentityConfig(_Section):
     allow_external: bool = False
 
 
+class CardsConfig(_Section):
+    # A card is read by everyone in its channel; a requester's email is theirs to share. Off, the card
+    # names them (a mention when Slack knows them) without it.
+    show_requester_email: bool = False
+
+
 class ConfigFile(_Section):
     routes: list[Annotated[Route, AfterValidator(_route_channel)]] = []
     # Told in a DM when the app cannot post in a channel whose route names no `owner` of its own.
@@ -224,6 +230,7 @@ class ConfigFile(_Section):
     expiry: ExpiryConfig = ExpiryConfig()
     decisions: DecisionsConfig = DecisionsConfig()
     identity: IdentityConfig = IdentityConfig()
+    cards: CardsConfig = CardsConfig()
 
     @field_validator("digests")
     @classmethod

@@ -405,8 +405,10 @@ async def test_no_digest_when_nothing_waits_and_the_command_posts_one_now(
             )
         )
         await stage.settle()
-        assert stage.slack.messages("C0GENERAL") == []  # no card lives there: nothing to show
-        assert "No request" in stage.slack.ephemeral_messages(channel="C0GENERAL", user=sara)[-1].text
+        assert stage.slack.messages("C0GENERAL") == []  # no card goes there and no digest is configured
+        assert (
+            "this one has neither" in stage.slack.ephemeral_messages(channel="C0GENERAL", user=sara)[-1].text
+        )
 
 
 # --- expiry notices -------------------------------------------------------------------------------

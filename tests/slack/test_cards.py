@@ -22,7 +22,7 @@ from marketplace_slack.domain import (
     Verdict,
 )
 from marketplace_slack.slack import ids
-from marketplace_slack.slack.cards import approver_label, render_card
+from marketplace_slack.slack.cards import approver_label, render_card, render_retired
 
 from .factories import (
     NOW,
@@ -133,7 +133,7 @@ def test_final_status_lines() -> None:
 def test_who_asked_for_whom() -> None:
     assert "<@U0NORA> requested access\\nSubmitted" in _json(pending_data_access())
     text = _json(requested_for_someone_else())
-    assert "Rick Moreno (rick.moreno@example.com) requested access for <@U0NORA>" in text
+    assert "Rick Moreno requested access for <@U0NORA>" in text
     assert "<!date^1795183500^{date_short_pretty} at {time}|2026-11-20 14:05 UTC>" in text
     assert "<@U0NORA> requested a masking exception" in _json(masking_exception())
 
@@ -261,10 +261,33 @@ def test_unknown_prerequisite_still_reads_well() -> None:
     assert "after an earlier stage" in _json(replace(base, request=replace(base.request, steps=steps)))
 
 
-def test_people_without_slack_ids_are_named_with_email() -> None:
+def test_people_without_slack_ids_are_named_without_email_unless_configured() -> None:
     base = pending_data_access()
     state = replace(base, request=replace(base.request, requester=RICK, requested_by=RICK))
-    assert "Rick Moreno (rick.moreno@example.com) requested access" in _json(state)
+    assert "Rick Moreno requested access" in _json(state)
+    assert "rick.moreno@example.com" not in _json(state)
+    shown = json.dumps(render_card(state, now=NOW, show_email=True).as_message())
+    assert "Rick Moreno (rick.moreno@example.com) requested access" in shown
+    for_nora = json.dumps(render_card(requested_for_someone_else(), now=NOW, show_email=True).as_message())
+    assert "Rick Moreno (rick.moreno@example.com) requested access for <@U0NORA>" in for_nora
+
+
+def test_an_email_never_stands_in_for_a_missing_name_unless_configured() -> None:
+    base = pending_data_access()
+    nameless = replace(RICK, username="", name="")
+    state = replace(base, request=replace(base.request, requester=nameless, requested_by=nameless))
+    assert "rick.moreno" not in _json(state) + render_card(state, now=NOW).text
+    assert "u-rick requested access" in _json(state)  # the Marketplace id instead
+    assert "rick.moreno@example.com requested access" in json.dumps(
+        render_card(state, now=NOW, show_email=True).as_message()
+    )
+
+
+def test_a_retired_duplicate_keeps_the_email_setting() -> None:
+    base = pending_data_access()
+    state = replace(base, request=replace(base.request, requester=RICK, requested_by=RICK))
+    assert "rick.moreno@" not in json.dumps(render_retired(state, now=NOW).blocks)
+    assert "rick.moreno@" in json.dumps(render_retired(state, now=NOW, show_email=True).blocks)
 
 
 def test_no_steps_at_all() -> None:

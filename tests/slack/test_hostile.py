@@ -203,7 +203,7 @@ def test_each_injection_is_inert_in_each_field(injection: str, field: str) -> No
         "email": {"requester": Person("p", "u", "", email=evil)},
     }[field]
     request = replace(base, **changes)
-    card = render_card(CardState(request), now=NOW)
+    card = render_card(CardState(request), now=NOW, show_email=True)  # shown, so that it is checked
     text = _check_message(card)
     escaped = injection.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     assert escaped in text  # shown literally, not dropped

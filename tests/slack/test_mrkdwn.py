@@ -122,6 +122,9 @@ def test_person_is_a_mention_or_an_escaped_name_with_email() -> None:
     assert person(Person("1", "n", "Nora", "n@x", slack_user_id="<!here>")) == "Nora (n@x)"
     assert person(Person("1", "", "", None)) == "1"
     assert person(Person("", "", "", None)) == "Unknown user"
+    assert person(Person("1", "n", "Nora", "n@x"), with_email=False) == "Nora"
+    assert person(Person("1", "", "", "n@x"), with_email=False) == "1"  # not the email in its place
+    assert person(Person("1", "", "", "n@x")) == "n@x"
 
 
 def test_date_uses_slack_formatting_with_a_utc_fallback() -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
+from structlog.testing import capture_logs
 
 from marketplace_slack.domain import (
     ApprovalStep,
@@ -267,8 +268,8 @@ OUTCOMES = {
     "bad request: the Marketplace refused": Case(
         bad_request, (Outcome.MARKETPLACE_REFUSED,), (*FORM, UPDATE, "tell", UPDATE), ("refused",)
     ),
-    "forbidden: the Marketplace refused": Case(
-        marketplace_refuses, (Outcome.MARKETPLACE_REFUSED,), (*FORM, UPDATE, "tell", UPDATE), ("forbidden",)
+    "forbidden: the steward hears what they can do": Case(
+        marketplace_refuses, (Outcome.MARKETPLACE_FORBIDDEN,), (*FORM, UPDATE, "tell", UPDATE), ("forbidden",)
     ),
     "token revoked at the PUT": Case(
         token_revoked_at_put,
@@ -354,14 +355,22 @@ async def test_a_conflict_names_who_decided_and_the_audit_keeps_those_words(worl
     assert audited.error == told.text
 
 
-async def test_a_refused_decision_quotes_the_marketplace(world: World) -> None:
+async def test_a_forbidden_decision_says_what_to_do_and_keeps_the_marketplace_words_in_the_log(
+    world: World,
+) -> None:
     await world.link(SARA)
     await world.posted(request())
     await marketplace_refuses(world)
     await world.click(SARA, Verdict.APPROVE)
-    await world.submit(SARA, APPROVE)
+    with capture_logs() as logs:
+        await world.submit(SARA, APPROVE)
     [told] = world.slack.told()
-    assert told.text == "The Marketplace did not accept your decision: You are not an approver of this record"
+    assert told is sentences.MARKETPLACE_FORBIDDEN
+    assert "You are not an approver" not in json.dumps([t.text for t in world.slack.told()])
+    [audited] = await world.store.audit.list("req-1")
+    assert (audited.outcome, audited.error) == ("forbidden", told.text)
+    [logged] = [e for e in logs if e["event"] == "decision_forbidden"]
+    assert logged["detail"] == "You are not an approver of this record"
 
 
 async def test_an_unreachable_marketplace_gives_the_claim_back(world: World) -> None:

@@ -119,13 +119,17 @@ class Card:
         return {"text": self.text, "blocks": self.blocks}
 
 
-def render_card(state: CardState, *, now: datetime) -> Card:
+def render_card(state: CardState, *, now: datetime, show_email: bool = False) -> Card:
     """The card for `state`. Pure: the same state and `now` always give the same card.
 
-    `now` only decides whether an approval's expiration has already passed.
+    `now` only decides whether an approval's expiration has already passed. A card is read by a whole
+    channel, so the requester's email is on it only with `show_email` (`cards.show_requester_email`).
     """
     request = state.request
-    blocks: list[dict[str, Any]] = [header_block(_header(request)), section_block(_summary(request))]
+    blocks: list[dict[str, Any]] = [
+        header_block(_header(request)),
+        section_block(_summary(request, show_email=show_email)),
+    ]
     blocks += _answers(request)
     blocks += _agreements(request)
     blocks += _columns(request)
@@ -166,10 +170,12 @@ def render_card(state: CardState, *, now: datetime) -> Card:
     return Card(text=_fallback_text(request), blocks=blocks)
 
 
-def render_retired(state: CardState, *, now: datetime, live_url: str | None = None) -> Card:
+def render_retired(
+    state: CardState, *, now: datetime, live_url: str | None = None, show_email: bool = False
+) -> Card:
     """A second card of one request (it lost a race to the card the app keeps): what the request
     really is, with no buttons, pointing to the card that stays live. Pure, like `render_card`."""
-    card = render_card(state, now=now)
+    card = render_card(state, now=now, show_email=show_email)
     blocks = [b for b in card.blocks if b.get("type") != "actions"]
     live = link(live_url, "the request's card") if safe_url(live_url) else "the request's other card"
     blocks.append(context_block(f":link: A duplicate of {live}, which is kept up to date."))
@@ -197,12 +203,13 @@ def _header(request: AccessRequest) -> str:
     return _product(request, HEADER_TEXT_MAX - measure(suffix)) + suffix
 
 
-def _summary(request: AccessRequest) -> str:
+def _summary(request: AccessRequest, *, show_email: bool) -> str:
     verb = "requested access" if request.kind is RequestKind.DATA_ACCESS else "requested a masking exception"
+    requester = person(request.requester, with_email=show_email)
     if request.requested_by.marketplace_id == request.requester.marketplace_id:
-        who = f"{person(request.requester)} {verb}"
+        who = f"{requester} {verb}"
     else:
-        who = f"{person(request.requested_by)} {verb} for {person(request.requester)}"
+        who = f"{person(request.requested_by, with_email=show_email)} {verb} for {requester}"
     return f"{who}\nSubmitted {date(request.created_at)}"
 
 

@@ -105,9 +105,17 @@ _CARD_GONE = frozenset({"message_not_found", "cant_update_message", "is_archived
 
 
 class SlackMessenger:
-    def __init__(self, client: AsyncWebClient, clock: Clock, pacer: Pacer | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        clock: Clock,
+        pacer: Pacer | None = None,
+        *,
+        show_requester_email: bool = False,
+    ) -> None:
         self._client = client
         self._clock = clock
+        self._show_email = show_requester_email  # the configuration file's cards.show_requester_email
         self._pacer = pacer or Pacer(client)
         self._permalinks: dict[MessageRef, str] = {}
         self._history = TaggedHistory(client)
@@ -115,7 +123,7 @@ class SlackMessenger:
     async def post_request(
         self, channel: str, state: CardState, *, look_first: bool = False, replacing: MessageRef | None = None
     ) -> MessageRef:
-        card = cards.render_card(state, now=self._clock.now())
+        card = cards.render_card(state, now=self._clock.now(), show_email=self._show_email)
 
         async def adopted(live: MessageRef, others: list[MessageRef]) -> None:
             # The card found may show an older state; and only the oldest of several stays live. The
@@ -153,7 +161,7 @@ class SlackMessenger:
             raise
 
     async def update_request(self, ref: MessageRef, state: CardState) -> None:
-        card = cards.render_card(state, now=self._clock.now())
+        card = cards.render_card(state, now=self._clock.now(), show_email=self._show_email)
         try:
             await self._pacer.update_message(
                 Priority.DECISION,
@@ -174,7 +182,7 @@ class SlackMessenger:
         """A duplicate card made true and inert (no buttons), rather than deleted: a message people
         may have seen does not vanish, and a `chat.delete` whose answer is lost is no better known."""
         url = await self.permalink(live) if live is not None else None
-        card = cards.render_retired(state, now=self._clock.now(), live_url=url)
+        card = cards.render_retired(state, now=self._clock.now(), live_url=url, show_email=self._show_email)
         try:
             await self._pacer.update_message(
                 Priority.DECISION,

@@ -245,9 +245,10 @@ def person(p: Person, *, limit: int = 200, with_email: bool = True) -> str:
 
 
 def person_name(p: Person, *, with_email: bool = True) -> str:
-    """A person as plain text: name, else username, email or id; with `(email)` when it adds anything."""
-    name = one_line(p.name) or one_line(p.username) or one_line(p.email) or one_line(p.marketplace_id)
+    """A person as plain text: name, else username, email or id; with `(email)` when it adds anything.
+    Without `with_email` the email shows in no form, not even standing in for a missing name."""
     email = one_line(p.email)
+    name = one_line(p.name) or one_line(p.username) or (with_email and email) or one_line(p.marketplace_id)
     if with_email and email and email != name:
         return f"{name or 'Unknown user'} ({email})"
     return name or "Unknown user"

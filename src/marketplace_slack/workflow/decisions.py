@@ -383,7 +383,9 @@ class Decisions:
         except UnauthorizedError:
             return _Result(UNAUTHORIZED)
         except ForbiddenError as exc:
-            refused = _Result(FORBIDDEN, told=sentences.marketplace_refused(exc.message))
+            # Its words stay here, for whoever runs the app; the steward hears what they can do.
+            log.info("decision_forbidden", request_id=request.id, step_id=step.id, detail=exc.message)
+            refused = _Result(FORBIDDEN, told=sentences.MARKETPLACE_FORBIDDEN)
             return await self._look(step, request, actor, failure="forbidden", pending=refused)
         except RateLimitError:
             turned_away = _Result(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -95,6 +96,7 @@ class Digests:
         digests: list[DigestConfig],
         clock: Clock,
         grace: timedelta = GRACE,
+        card_channels: Iterable[str] = (),
     ) -> None:
         self._store = store
         self._notices = notices
@@ -102,6 +104,9 @@ class Digests:
         self._digests = digests
         self._clock = clock
         self._grace = grace
+        # Where cards are routed (the default channel and every route's): `/marketplace digest` is
+        # answered there and in configured digests' channels, and nowhere else.
+        self._card_channels = frozenset(card_channels)
         self._triggers = {
             d.channel: CronTrigger.from_crontab(d.schedule, timezone=d.timezone) for d in digests
         }
@@ -166,6 +171,12 @@ class Digests:
         """`/marketplace digest`: this channel's digest, here and now (scope as configured for it)."""
         configured = next((d for d in self._digests if d.channel == channel), None)
         built = await self.build(channel, configured.scope if configured else "channel")
+        if configured is None and channel not in self._card_channels and not built.entries:
+            # No card is routed here (waiting cards kept from an older route still count).
+            await self._replies.tell(
+                user_id=user_id, channel=channel, sentence=sentences.NOT_A_DIGEST_CHANNEL
+            )
+            return
         if not built.entries:
             await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.NO_DIGEST_HERE)
             return

@@ -151,7 +151,14 @@ def build_timekeeper(
         clock=clock,
         owner=owner,
     )
-    digests = Digests(store=store, notices=messenger, replies=messenger, digests=config.digests, clock=clock)
+    digests = Digests(
+        store=store,
+        notices=messenger,
+        replies=messenger,
+        digests=config.digests,
+        clock=clock,
+        card_channels={router.default_channel, *(route.channel for route in config.routes)},
+    )
     expiry = ExpiryNotices(
         store=store,
         gateway=gateway,

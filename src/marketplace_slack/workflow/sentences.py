@@ -31,6 +31,7 @@ class Outcome(StrEnum):
     SOMEONE_DECIDING = auto()
     ALREADY_DECIDED = auto()
     MARKETPLACE_REFUSED = auto()
+    MARKETPLACE_FORBIDDEN = auto()  # a 403 on the decision: its own text stays in the logs
     REQUEST_SETTLED = auto()
     OWN_REQUEST = auto()
     STEP_BLOCKED = auto()
@@ -68,6 +69,7 @@ class Outcome(StrEnum):
     SNOOZED = auto()
     NO_DIGEST_HERE = auto()
     DIGEST_NOT_POSTABLE = auto()
+    NOT_A_DIGEST_CHANNEL = auto()
     # Channels the app cannot post in
     CHANNEL_UNAVAILABLE = auto()
     # The slash command
@@ -206,6 +208,18 @@ NO_DIGEST_HERE: Final = Sentence(
 DIGEST_NOT_POSTABLE: Final = Sentence(
     Outcome.DIGEST_NOT_POSTABLE,
     "The digest could not be posted here; invite the app to this channel and try again.",
+)
+NOT_A_DIGEST_CHANNEL: Final = Sentence(
+    Outcome.NOT_A_DIGEST_CHANNEL,
+    "Digests are for channels that get access-request cards or have a digest configured; "
+    "this one has neither.",
+)
+# The Marketplace's own words on a 403 name its internals (approver criteria, record ids) and say
+# nothing a steward can act on; this says what they can do.
+MARKETPLACE_FORBIDDEN: Final = Sentence(
+    Outcome.MARKETPLACE_FORBIDDEN,
+    "The Marketplace did not let you decide this request: you may no longer be one of its approvers. "
+    "Open it in the Marketplace to check, or ask the data product's owner.",
 )
 HELP: Final = Sentence(
     Outcome.HELP,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import sys
 from types import TracebackType
 
@@ -26,6 +27,31 @@ from marketplace_slack_standins.sandbox.state import TOKEN_PREFIX, SandboxState
 from marketplace_slack_standins.sandbox.webhooks import WebhookHub
 
 TICK_SECONDS = 30.0
+INSECURE_ENV = "MARKETPLACE_SANDBOX_INSECURE"
+
+
+class InsecureBind(ValueError):
+    """The sandbox was asked to listen where others can reach it, without being told that is fine."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is only reachable from this machine: localhost, 127.0.0.0/8 or ::1."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost, or "" (every interface)
+
+
+def check_bind(host: str, *, insecure: bool) -> None:
+    """Refuse a non-loopback address unless `insecure`: every sandbox token is printed on start and
+    guessable (sbx_<username>), and it delivers webhooks to whatever URL a caller registers."""
+    if not insecure and not is_loopback(host):
+        raise InsecureBind(
+            f"the sandbox will not listen on {host or 'every interface'}: its tokens are well known and it "
+            f"sends webhooks to any URL; use 127.0.0.1, or pass --insecure ({INSECURE_ENV}=1) to do it anyway"
+        )
 
 
 def create_app(
@@ -60,8 +86,15 @@ class SandboxServer:
     """A running sandbox on loopback: ``async with SandboxServer(clock=clock) as server: ...``."""
 
     def __init__(
-        self, *, clock: Clock | None = None, host: str = "127.0.0.1", port: int = 0, seed: int = 7
+        self,
+        *,
+        clock: Clock | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 7,
+        insecure: bool = False,
     ) -> None:
+        check_bind(host, insecure=insecure)
         self.clock: Clock = clock or SystemClock()
         self.host = host
         self.port = port
@@ -107,9 +140,9 @@ class SandboxServer:
         return TOKEN_PREFIX + username
 
 
-async def run(host: str, port: int) -> None:
+async def run(host: str, port: int, *, insecure: bool = False) -> None:
     """Serve until cancelled, printing the base URL and who can log in with which token."""
-    async with SandboxServer(host=host, port=port) as server:
+    async with SandboxServer(host=host, port=port, insecure=insecure) as server:
         out = sys.stdout
         out.write(f"Marketplace sandbox serving at {server.base_url}\n\n")
         out.write(world.users_table(server.state))
