@@ -140,6 +140,7 @@ class MarketplaceGateway:
             product_id=product_id,
             product_name=product_name,
             domain_id=product.domains[0] if product and product.domains else None,
+            domain_ids=tuple(dict.fromkeys(product.domains)) if product else (),
             requester=person(raw.user),
             requested_by=person(raw.requesting_user),
             created_at=raw.created_at,
@@ -162,16 +163,7 @@ class MarketplaceGateway:
         return f"{url}?{urlencode({'accountId': self._account_id})}" if self._account_id else url
 
     async def whoami(self, token: SecretStr) -> Actor:
-        me = await self._client.with_token(token).get_current_user()
-        attributes = frozenset(f"{k}={v}" for k, values in (me.authorizations or {}).items() for v in values)
-        return Actor(
-            marketplace_id=me.global_user_id,
-            username=me.username,
-            email=me.email,
-            groups=frozenset(me.groups),
-            permissions=frozenset(str(p) for p in me.global_permissions),
-            attributes=attributes,
-        )
+        return actor_of(await self._client.with_token(token).get_current_user())
 
     async def decide(self, token: SecretStr, step_id: str, decision: Decision) -> None:
         body = wire.UpdateApprovalRecordRequest(
@@ -306,7 +298,27 @@ def _person(user: wire.ImmutaUser, slack_user_id: str | None = None) -> Person:
     )
 
 
-def _approver(approver: Any) -> Approver:
+def actor_of(me: wire.CurrentUser) -> Actor:
+    """The caller of `GET /api/auth/user` as the approver rules see them.
+
+    Domain permissions are read from each collection permission's own `collectionId` (the spec does
+    not say what the map's keys are), as "domainId:permission"."""
+    attributes = frozenset(f"{k}={v}" for k, values in (me.authorizations or {}).items() for v in values)
+    return Actor(
+        marketplace_id=me.global_user_id,
+        username=me.username,
+        email=me.email,
+        groups=frozenset(me.groups),
+        permissions=frozenset(str(p) for p in me.global_permissions),
+        attributes=attributes,
+        domain_permissions=frozenset(
+            f"{p.collection_id}:{p.permission}" for held in me.collection_permissions.values() for p in held
+        ),
+    )
+
+
+def approver_of(approver: Any) -> Approver:
+    """One wire approver as the approver rules and a card see it."""
     kind = str(getattr(approver, "type", "UNKNOWN"))
     if isinstance(approver, wire.UserApprover):
         return Approver(kind, approver.display_name or approver.id, approver.id)
@@ -335,7 +347,7 @@ def _step(record: wire.ApprovalRecord, person: Callable[[wire.ImmutaUser], Perso
     return ApprovalStep(
         id=record.id,
         status=_record_status(record.status),
-        approvers=tuple(_approver(a) for a in record.approvers),
+        approvers=tuple(approver_of(a) for a in record.approvers),
         prerequisites=tuple(record.prerequisites),
         decided_by=person(record.action_by) if record.action_by else None,
         reason=record.reason or None,
