@@ -4,10 +4,22 @@ Wire models (`marketplace.models`) describe what the vendor sends; these types d
 workflow reasons about and what a card shows. The functions at the bottom are the pure rules the
 workflow applies: which records a steward may decide, whether a request is settled, and how a
 decision reads.
+
+Domain and catalog permissions. The guides say a steward chosen by domain permission "must have
+that domain-specific permission for the domain that the data product is built off of"; so a DOMAIN
+PERMISSION approver naming a domain is met by holding the permission in that domain, and one naming
+none by holding it in any domain the product is built on (a product may have several, all count). A
+CATALOG PERMISSION approver comes with nothing but its type and the vendor documents no rule for
+it; the app treats it as met by a caller who holds any domain ("collection") permission in a domain
+the product is built on. Where the vendor's rule differs, the Marketplace still has the last word on
+every determination; this rule only decides whom the app lets decide from Slack, and reminds. The
+sandbox's `flows.meets` applies these very rules, and one table of cases
+(tests/test_approver_rules.py) holds both to them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -187,6 +199,13 @@ class AccessRequest:
     # The Marketplace's updatedAt: which version of the request this is, for reconciliation. Not part
     # of what a card shows (so not in the fingerprint's repr, nor in equality).
     updated_at: datetime | None = field(default=None, repr=False, compare=False)
+    # Every domain the product is built on (`domain_id` is the first), for the approver rules; not shown
+    # on a card, so not in the fingerprint's repr. Left empty, it is `domain_id` alone.
+    domain_ids: tuple[str, ...] = field(default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.domain_ids and self.domain_id:
+            object.__setattr__(self, "domain_ids", (self.domain_id,))
 
     @property
     def is_settled(self) -> bool:
@@ -246,27 +265,48 @@ class Decision:
 # --- rules -------------------------------------------------------------------------------------
 
 
-def approver_matches(approver: Approver, actor: Actor) -> bool:
-    """Whether `actor` meets one approver criterion. Unknown kinds never match: the Marketplace decides."""
+def approver_matches(approver: Approver, actor: Actor, domain_ids: Sequence[str]) -> bool:
+    """Whether `actor` meets one approver criterion on a product built on `domain_ids`.
+
+    Unknown kinds never match: the Marketplace decides. See the module's note on domain and catalog
+    permissions; the sandbox's `flows.meets` applies the same rules (one table of cases tests both)."""
     kind, ref = approver.kind, approver.ref
     if kind == "USER":
         return ref is not None and ref in (actor.marketplace_id, actor.username)
     if kind == "GROUP":
+        # `GET /api/auth/user` names the caller's groups, so a group approver is matched by its name;
+        # its id is tried too, for a Marketplace that would list ids.
         return bool({approver.label, ref or ""} & actor.groups)
     if kind == "PERMISSION":
         return ref is not None and ref in actor.permissions
     if kind == "DOMAIN PERMISSION":
-        return ref is not None and ref in actor.domain_permissions
+        if not ref:
+            return False
+        domain, permission = split_domain_permission(ref)
+        scope = (domain,) if domain else tuple(domain_ids)
+        return any(f"{d}:{permission}" in actor.domain_permissions for d in scope)
+    if kind == "CATALOG PERMISSION":
+        return any(p.partition(":")[0] in domain_ids for p in actor.domain_permissions)
     if kind == "ATTRIBUTE":
         return ref is not None and ref in actor.attributes
     return False
 
 
+def split_domain_permission(ref: str) -> tuple[str | None, str]:
+    """`"domainId:permission"` (or a bare permission) as (domain id or None, permission).
+
+    Permission names never hold a colon (the spec lists them), so the last colon is the separator."""
+    domain, colon, permission = ref.rpartition(":")
+    return (domain or None, permission) if colon else (None, ref)
+
+
 def decidable_steps(request: AccessRequest, actor: Actor) -> tuple[ApprovalStep, ...]:
     """The PENDING records of `request` that `actor` meets the criteria of."""
-    return tuple(
-        step for step in request.open_steps if any(approver_matches(a, actor) for a in step.approvers)
-    )
+    return tuple(step for step in request.open_steps if _meets_any(step, actor, request.domain_ids))
+
+
+def _meets_any(step: ApprovalStep, actor: Actor, domain_ids: Sequence[str]) -> bool:
+    return any(approver_matches(a, actor, domain_ids) for a in step.approvers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,14 +352,12 @@ def eligibility(request: AccessRequest, actor: Actor, *, allow_self_approval: bo
     mine_blocked = [
         s
         for s in request.steps
-        if s.status is RecordStatus.BLOCKED and any(approver_matches(a, actor) for a in s.approvers)
+        if s.status is RecordStatus.BLOCKED and _meets_any(s, actor, request.domain_ids)
     ]
     if mine_blocked:
         return Eligibility(refusal=Refusal("blocked"))
     mine_decided = [
-        s
-        for s in request.steps
-        if s.decided_by is not None and any(approver_matches(a, actor) for a in s.approvers)
+        s for s in request.steps if s.decided_by is not None and _meets_any(s, actor, request.domain_ids)
     ]
     if mine_decided:
         step = mine_decided[0]

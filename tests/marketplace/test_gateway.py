@@ -132,3 +132,43 @@ async def test_a_card_shows_the_products_recent_determinations_of_its_own_kind(
     assert by_kind[kind] != by_kind[other]  # otherwise this test could not tell them apart
     assert loaded.recent is not None
     assert (loaded.recent.approved, loaded.recent.denied, loaded.recent.last_at) == by_kind[kind]
+
+
+def _pending(state: Any, product_name: str) -> tuple[Any, Any]:
+    product = state.product_named(product_name)
+    request = next(r for r in state.product_requests(product) if r.status == "PENDING")
+    return product, request
+
+
+async def test_a_request_whose_deciders_depend_on_the_domains_is_loaded_with_every_domain(
+    sandbox: Any,
+) -> None:
+    """Quarterly Forecast's review names DOMAIN PERMISSION Manage Data Products, without a domain:
+    even an unenriched load (a click, a reminder) reads the product for its domains."""
+    product, pending = _pending(sandbox.state, "Quarterly Forecast")
+    product.domain_ids = [
+        *product.domain_ids,
+        *(d for d in sandbox.state.domains if d not in product.domain_ids),
+    ]
+    async with MarketplaceClient(sandbox.base_url, sandbox.token_for(ADMIN)) as client:
+        gateway = MarketplaceGateway(client, app_url="https://app.example.com")
+        loaded = await gateway.load(pending.id, enrich=False)
+        sandbox.faults.set(
+            fail_next=1, fail_status=403, path_prefix=f"/marketplace/api/data-product/{product.id}"
+        )
+        with pytest.raises(ForbiddenError):  # not loaded without them: a steward is not "no approver"
+            await gateway.load(pending.id, enrich=False)
+
+    assert loaded.domain_ids == tuple(product.domain_ids) and len(loaded.domain_ids) > 1
+    assert loaded.domain_id == product.domain_ids[0]
+
+
+async def test_a_request_of_named_approvers_is_loaded_unenriched_without_its_product(sandbox: Any) -> None:
+    _, pending = _pending(sandbox.state, "Sales Pipeline")  # USER sara or USER omar
+    sandbox.faults.set(fail_next=1, fail_status=403, path_prefix="/marketplace/api/data-product/")
+    async with MarketplaceClient(sandbox.base_url, sandbox.token_for(ADMIN)) as client:
+        loaded = await MarketplaceGateway(client, app_url="https://app.example.com").load(
+            pending.id, enrich=False
+        )
+
+    assert loaded.domain_ids == () and sandbox.faults.remaining_failures == 1  # no call was made

@@ -37,7 +37,7 @@ from marketplace_slack.domain import (
 )
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.client import MarketplaceClient
-from marketplace_slack.marketplace.errors import MarketplaceError
+from marketplace_slack.marketplace.errors import MarketplaceError, NotFoundError
 
 log = structlog.get_logger(__name__)
 
@@ -62,7 +62,12 @@ class MarketplaceGateway:
         """The request and its approval records; with `enrich`, also risk, form, columns, history.
 
         `find_people` (emails → Slack user ids) runs alongside the enrichment calls, so finding the
-        people in Slack adds nothing to the time a card takes."""
+        people in Slack adds nothing to the time a card takes.
+
+        The product (for its domains) is enrichment too, except where a record names a DOMAIN
+        PERMISSION without a domain or a CATALOG PERMISSION: who may decide then depends on the
+        product's domains, so the product is read even unenriched, and a failure to read it fails
+        the load rather than make a domain steward "no approver"."""
         try:
             async with asyncio.TaskGroup() as group:
                 request_task = group.create_task(self._client.get_access_request_by_id(request_id))
@@ -97,9 +102,15 @@ class MarketplaceGateway:
                             )
                         )
                         product_task = group.create_task(
-                            self._optional(self._client.get_data_product_by_id(product_id))
+                            _attempt(self._client.get_data_product_by_id(product_id))
                         )
                 records = await records_task
+                needs_domains = _needs_domains(records.approval_records)
+                if product_task is None and product_id and needs_domains:
+                    # Who may decide depends on the product's domains: worth the call, even unenriched.
+                    product_task = group.create_task(
+                        _attempt(self._client.get_data_product_by_id(product_id))
+                    )
                 users = [
                     raw.user,
                     raw.requesting_user,
@@ -114,12 +125,18 @@ class MarketplaceGateway:
                 columns_page = await columns_task if columns_task else None
                 form = await form_task if form_task else None
                 recent = await recent_task if recent_task else None
-                product = await product_task if product_task else None
+                product, product_error = await product_task if product_task else (None, None)
                 slack_ids = dict(await people_task) if people_task else {}
         except BaseExceptionGroup as failures:
             # The group has cancelled the other calls; callers see the one error tree, not a group.
             error = _first_error(failures)
             raise error from error.__cause__
+        if product_error is not None:
+            # Without the domains a domain steward would be told they are no approver: say that the
+            # Marketplace could not be read instead (a product that is gone has no domains to offer).
+            if needs_domains and not isinstance(product_error, NotFoundError):
+                raise product_error
+            log.warning("enrichment_failed", error=type(product_error).__name__)
 
         def person(user: wire.ImmutaUser) -> Person:
             return _person(user, slack_ids.get(user.email.casefold()) if user.email else None)
@@ -140,6 +157,7 @@ class MarketplaceGateway:
             product_id=product_id,
             product_name=product_name,
             domain_id=product.domains[0] if product and product.domains else None,
+            domain_ids=tuple(dict.fromkeys(product.domains)) if product else (),
             requester=person(raw.user),
             requested_by=person(raw.requesting_user),
             created_at=raw.created_at,
@@ -162,16 +180,7 @@ class MarketplaceGateway:
         return f"{url}?{urlencode({'accountId': self._account_id})}" if self._account_id else url
 
     async def whoami(self, token: SecretStr) -> Actor:
-        me = await self._client.with_token(token).get_current_user()
-        attributes = frozenset(f"{k}={v}" for k, values in (me.authorizations or {}).items() for v in values)
-        return Actor(
-            marketplace_id=me.global_user_id,
-            username=me.username,
-            email=me.email,
-            groups=frozenset(me.groups),
-            permissions=frozenset(str(p) for p in me.global_permissions),
-            attributes=attributes,
-        )
+        return actor_of(await self._client.with_token(token).get_current_user())
 
     async def decide(self, token: SecretStr, step_id: str, decision: Decision) -> None:
         body = wire.UpdateApprovalRecordRequest(
@@ -261,6 +270,26 @@ class MarketplaceGateway:
             return None
 
 
+async def _attempt(
+    call: Awaitable[wire.DataProduct],
+) -> tuple[wire.DataProduct | None, MarketplaceError | None]:
+    """The product, or why it could not be read: whether that matters is known only with the records."""
+    try:
+        return await call, None
+    except MarketplaceError as exc:
+        return None, exc
+
+
+def _needs_domains(records: list[wire.ApprovalRecord]) -> bool:
+    """Whether meeting some approver depends on the product's domains (see `domain.approver_matches`)."""
+    return any(
+        isinstance(a, wire.CatalogPermissionApprover)
+        or (isinstance(a, wire.DomainPermissionApprover) and not a.domain_id)
+        for r in records
+        for a in r.approvers
+    )
+
+
 async def _find(find_people: PeopleFinder, emails: list[str]) -> Mapping[str, str | None]:
     # A task group takes coroutines, and the finder may return any awaitable.
     return await find_people(emails)
@@ -306,7 +335,27 @@ def _person(user: wire.ImmutaUser, slack_user_id: str | None = None) -> Person:
     )
 
 
-def _approver(approver: Any) -> Approver:
+def actor_of(me: wire.CurrentUser) -> Actor:
+    """The caller of `GET /api/auth/user` as the approver rules see them.
+
+    Domain permissions are read from each collection permission's own `collectionId` (the spec does
+    not say what the map's keys are), as "domainId:permission"."""
+    attributes = frozenset(f"{k}={v}" for k, values in (me.authorizations or {}).items() for v in values)
+    return Actor(
+        marketplace_id=me.global_user_id,
+        username=me.username,
+        email=me.email,
+        groups=frozenset(me.groups),
+        permissions=frozenset(str(p) for p in me.global_permissions),
+        attributes=attributes,
+        domain_permissions=frozenset(
+            f"{p.collection_id}:{p.permission}" for held in me.collection_permissions.values() for p in held
+        ),
+    )
+
+
+def approver_of(approver: Any) -> Approver:
+    """One wire approver as the approver rules and a card see it."""
     kind = str(getattr(approver, "type", "UNKNOWN"))
     if isinstance(approver, wire.UserApprover):
         return Approver(kind, approver.display_name or approver.id, approver.id)
@@ -335,7 +384,7 @@ def _step(record: wire.ApprovalRecord, person: Callable[[wire.ImmutaUser], Perso
     return ApprovalStep(
         id=record.id,
         status=_record_status(record.status),
-        approvers=tuple(_approver(a) for a in record.approvers),
+        approvers=tuple(approver_of(a) for a in record.approvers),
         prerequisites=tuple(record.prerequisites),
         decided_by=person(record.action_by) if record.action_by else None,
         reason=record.reason or None,

@@ -4,9 +4,11 @@ Two sources, because the Marketplace names approvers by criteria rather than by 
 
 - USER approvers name one Marketplace user: found through their linked account if they linked one,
   else by their Marketplace email (`GET /api/metadata/users`) looked up in Slack.
-- Every other kind (GROUP, PERMISSION, ATTRIBUTE, ...) is a criterion: the stewards who linked
-  their Marketplace account and whose identity (`GET /api/auth/user`, cached) meets it, with the
-  same rule the workflow uses to let them decide (`domain.approver_matches`). Stewards who never
+- Every other kind (GROUP, PERMISSION, DOMAIN PERMISSION, CATALOG PERMISSION, ATTRIBUTE, ...) is a
+  criterion: the stewards who linked their Marketplace account and whose identity
+  (`GET /api/auth/user`, cached, domain permissions included) meets it for the request's product
+  and its domains, with the same rule the workflow uses to let them decide
+  (`domain.approver_matches`). Stewards who never
   linked cannot be found this way; the card in the channel is still there for them.
 
 Nobody is reminded to decide a request they are party to (the person it is for, or who filed it),
@@ -93,7 +95,7 @@ class ApproverFinder:
             async def steward(link: LinkedAccount) -> Recipient | None:
                 async with gate:
                     actor = await self._actor(link)
-                if actor is None or not any(approver_matches(a, actor) for a in criteria):
+                if actor is None or not any(approver_matches(a, actor, request.domain_ids) for a in criteria):
                     return None
                 return await self._person(link.slack_user_id, link.email, link.marketplace_username)
 

@@ -7,6 +7,15 @@
 - Stages after the first wait BLOCKED on the earlier stage's records and become PENDING once those
   are approved.
 - Approve events without review approve at once, for a duration when the event carries one.
+
+Who meets an approver (``meets``): a USER by global user id or username; a GROUP by membership of
+the group's id (records carry the id: a policy's approvers are resolved when it is saved); a
+PERMISSION by the global permission; an ATTRIBUTE by the key's value. A DOMAIN PERMISSION naming a
+domain is met by holding the permission in that domain, one naming none by holding it in any domain
+the product is built on ("the domain that the data product is built off of"). A CATALOG PERMISSION
+approver has nothing but its type in the spec and the guides give no rule; the sandbox (and the
+app, `marketplace_slack.domain.approver_matches`, by the same table of cases) takes it as met by
+anyone holding any domain permission in a domain the product is built on.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from marketplace_slack_standins.sandbox.policy import (
     ApproveEvent,
     Approver,
     AttributeApprover,
+    CatalogPermissionApprover,
     DelegateEvent,
     DenyEvent,
     DomainPermissionApprover,
@@ -45,12 +55,15 @@ def meets(approver: Approver, user: User, domain_ids: Sequence[str]) -> bool:
     if isinstance(approver, PermissionApprover):
         return approver.permission in user.permissions
     if isinstance(approver, DomainPermissionApprover):
-        # Without a domain id the guides scope the permission to the product's own domain.
+        # Without a domain id the guides scope the permission to the product's own domains, all of them.
         scope = [approver.domainId] if approver.domainId else list(domain_ids)
         return any(approver.permission in user.domain_permissions.get(d, frozenset()) for d in scope)
     if isinstance(approver, AttributeApprover):
         return approver.value in user.attributes.get(approver.key, [])
-    return False  # CATALOG PERMISSION lives in an external catalog the sandbox does not model
+    if isinstance(approver, CatalogPermissionApprover):
+        # The spec gives it only a type; see the module's note.
+        return any(user.domain_permissions.get(d) for d in domain_ids)
+    return False
 
 
 def criteria_met(approvers: Sequence[Approver], user: User, domain_ids: Sequence[str]) -> list[Approver]:
