@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from datetime import timedelta
 
 import pytest
@@ -114,10 +113,9 @@ def test_history_gives_risk_something_to_work_with() -> None:
     assert not any(r.user.username in (world.RICK, world.NORA) for r in pending)
 
 
-def test_the_same_seed_builds_the_same_world_quickly() -> None:
-    started = time.perf_counter()
+def test_the_same_seed_builds_the_same_world() -> None:
+    # no timing assertion: a loaded CI machine is not slow code (speed is measured in bench/, not in tests)
     first = world.build(clock=FakeClock(), seed=7)
-    assert time.perf_counter() - started < 0.5
     second = world.build(clock=FakeClock(), seed=7)
     other = world.build(clock=FakeClock(), seed=8)
 
