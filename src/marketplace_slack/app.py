@@ -40,6 +40,7 @@ from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.infra.vault import TokenVault
 from marketplace_slack.marketplace.client import MarketplaceClient
 from marketplace_slack.marketplace.gateway import MarketplaceGateway
+from marketplace_slack.marketplace.transport import new_http_client
 from marketplace_slack.marketplace.webhooks import (
     SIGNATURE_HEADER,
     WebhookRejected,
@@ -354,7 +355,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         store = await open_store(settings.database_url, vault, schema=settings.database_schema)
     except DATABASE_FAILURES as exc:
         raise StartupError(f"{database_failure(settings.database_url, exc)}: {DATABASE_FIX}") from None
-    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+    http = new_http_client(httpx.Timeout(10.0, connect=5.0))
     marketplace = MarketplaceClient(str(settings.marketplace_url), settings.marketplace_token, http=http)
     slack_client = build_slack_client(settings)
     tasks = BackgroundTasks()

@@ -7,6 +7,7 @@ import json
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -90,7 +91,9 @@ class Api:
 
 @pytest.fixture
 async def api(sandbox: SandboxServer) -> AsyncIterator[Api]:
-    async with httpx.AsyncClient(base_url=sandbox.base_url + "/", timeout=10) as client:
+    # One client speaks as many users, so it keeps no cookies (the sandbox refuses another user's session).
+    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    async with httpx.AsyncClient(base_url=sandbox.base_url + "/", timeout=10, cookies=no_cookies) as client:
         yield Api(sandbox, client)
 
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -43,6 +44,16 @@ T = TypeVar("T")
 
 MAX_ERROR_BODY_CHARS = 2000
 USER_AGENT = f"marketplace-slack/{__version__}"
+
+
+def new_http_client(timeout: httpx.Timeout | float = 10.0) -> httpx.AsyncClient:
+    """The connection pool every identity's calls share, with a cookie jar that keeps nothing.
+
+    The app's token and every steward's token go through one pool; a cookie a tenant sets on one
+    identity's answer (a web session, a load balancer's affinity) must never ride along with another's.
+    """
+    jar = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    return httpx.AsyncClient(timeout=timeout, headers={"User-Agent": USER_AGENT}, cookies=jar)
 
 
 def _query(params: Mapping[str, Any]) -> dict[str, str | list[str]]:
@@ -126,11 +137,7 @@ class Transport:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._owns_http = http is None
-        self._http = (
-            http
-            if http is not None
-            else httpx.AsyncClient(timeout=self._timeout, headers={"User-Agent": USER_AGENT})
-        )
+        self._http = http if http is not None else new_http_client(self._timeout)
 
     @property
     def base_url(self) -> str:

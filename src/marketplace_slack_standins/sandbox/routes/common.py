@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -160,7 +161,23 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     user = state.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
     if user is None:
         raise SandboxError(401, "Unauthorized")
+    # A tenant behind a load balancer or with a web session sets a cookie on every answer. A client that
+    # sends one identity's cookie with another's token is mixing identities: refused, so no test can
+    # pass while a cookie jar is shared between stewards.
+    sent = request.cookies.get(SESSION_COOKIE)
+    if sent is not None and sent != session_id(user.username):
+        raise SandboxError(401, "Session cookie belongs to another user")
     request[USER] = user
     # A real tenant expires grants in the background; doing it per call keeps reads truthful.
     state.sweep()
-    return await handler(request)
+    response = await handler(request)
+    response.set_cookie(SESSION_COOKIE, session_id(user.username), path="/", httponly=True)
+    return response
+
+
+SESSION_COOKIE = "immuta_session"
+
+
+def session_id(username: str) -> str:
+    """The session a tenant would open for `username`: opaque, stable, different per user."""
+    return hashlib.sha256(f"sandbox-session:{username}".encode()).hexdigest()[:24]
