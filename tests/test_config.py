@@ -171,7 +171,15 @@ def test_an_empty_secret_is_refused_rather_than_taken_for_one(variable: str) -> 
     ],
 )
 def test_postgres_urls_as_providers_hand_them_out_are_normalised(given: str, used: str) -> None:
-    assert _load(**GOOD, MPSLACK_DATABASE_URL=given).database_url == used  # type: ignore[attr-defined]
+    assert _load(**GOOD, MPSLACK_DATABASE_URL=given).database_url.get_secret_value() == used  # type: ignore[attr-defined]
+
+
+def test_the_database_url_is_a_secret_that_shows_itself_without_its_password() -> None:
+    settings = _load(**GOOD, MPSLACK_DATABASE_URL="postgres://app:very-secret@db.internal/marketplace")
+    shown = (repr(settings), str(settings), repr(settings.database_url), str(settings.database_url))  # type: ignore[attr-defined]
+    assert all("very-secret" not in text for text in shown)
+    assert str(settings.database_url) == "postgresql+asyncpg://app:***@db.internal/marketplace"  # type: ignore[attr-defined]
+    assert "very-secret" not in settings.model_dump_json()  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

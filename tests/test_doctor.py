@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from backends import StoreDatabases
 from marketplace_slack.cli import main
+from marketplace_slack.config import DatabaseUrl
 from marketplace_slack.config_file import ConfigFile
 from marketplace_slack.doctor import NEEDED_SCOPES, Finding, diagnose
 from marketplace_slack.infra.clock import FakeClock
@@ -241,14 +242,14 @@ async def test_deliveries_that_do_not_arrive(stage: Stage) -> None:
 
 async def test_a_database_not_migrated(stage: Stage, tmp_path: Path) -> None:
     fresh = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-    database = _failed(await _diagnose(stage, database_url=fresh))["Database"]
+    database = _failed(await _diagnose(stage, database_url=DatabaseUrl(fresh)))["Database"]
     assert database.detail == "reachable, but it has no tables yet"
     assert database.fix.startswith("start `marketplace-slack serve`: it brings the tables up to date")
 
 
 async def test_the_database_check_on_both_backends(stage: Stage, store_databases: StoreDatabases) -> None:
     fresh = await store_databases.new()
-    where = {"database_url": fresh.url, "database_schema": fresh.schema}
+    where = {"database_url": DatabaseUrl(fresh.url), "database_schema": fresh.schema}
     assert (await _diagnose(stage, **where))["Database"].detail == "reachable, but it has no tables yet"
     engine = fresh.engine()
     try:
@@ -271,7 +272,7 @@ async def test_a_database_out_of_reach(stage: Stage) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"postgresql+asyncpg://app:very-secret@127.0.0.1:{port}/mp"
-    database = _failed(await _diagnose(stage, database_url=url))["Database"]
+    database = _failed(await _diagnose(stage, database_url=DatabaseUrl(url)))["Database"]
     assert database.detail.startswith(
         f"cannot open the database postgresql+asyncpg://app:***@127.0.0.1:{port}/mp"
     )
@@ -295,7 +296,7 @@ async def test_the_command_prints_a_line_per_check_and_fails_when_one_does(
         "SLACK_API_URL": str(settings.slack_api_url),
         "MPSLACK_DEFAULT_CHANNEL": settings.default_channel,
         "MPSLACK_ENCRYPTION_KEYS": settings.encryption_keys[0].get_secret_value(),
-        "MPSLACK_DATABASE_URL": settings.database_url,
+        "MPSLACK_DATABASE_URL": settings.database_url.get_secret_value(),
         "MPSLACK_LOG_LEVEL": "ERROR",
     }
     for name, value in environment.items():

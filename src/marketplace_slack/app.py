@@ -352,9 +352,13 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
     router = Router.from_routes(settings.default_channel, config.routes, default_owner=config.channel_owner)
     vault = TokenVault(settings.encryption_keys)
     try:
-        store = await open_store(settings.database_url, vault, schema=settings.database_schema)
+        store = await open_store(
+            settings.database_url.get_secret_value(), vault, schema=settings.database_schema
+        )
     except DATABASE_FAILURES as exc:
-        raise StartupError(f"{database_failure(settings.database_url, exc)}: {DATABASE_FIX}") from None
+        raise StartupError(
+            f"{database_failure(settings.database_url.get_secret_value(), exc)}: {DATABASE_FIX}"
+        ) from None
     http = new_http_client(httpx.Timeout(10.0, connect=5.0))
     marketplace = MarketplaceClient(str(settings.marketplace_url), settings.marketplace_token, http=http)
     slack_client = build_slack_client(settings)

@@ -205,7 +205,9 @@ def _run_rotate(args: argparse.Namespace) -> int:
 
     async def go() -> int:
         store = await open_store(
-            settings.database_url, TokenVault(settings.encryption_keys), schema=settings.database_schema
+            settings.database_url.get_secret_value(),
+            TokenVault(settings.encryption_keys),
+            schema=settings.database_schema,
         )
         try:
             count = await store.links.rotate_tokens()
@@ -235,7 +237,9 @@ def _run_audit(args: argparse.Namespace) -> int:
 
     async def go(out: Any) -> int:
         store = await open_store(
-            settings.database_url, TokenVault(settings.encryption_keys), schema=settings.database_schema
+            settings.database_url.get_secret_value(),
+            TokenVault(settings.encryption_keys),
+            schema=settings.database_schema,
         )
         try:
             return await audit_export.write(store.audit.entries(since=since, until=until), out, args.format)

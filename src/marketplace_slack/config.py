@@ -79,6 +79,20 @@ def _hostname() -> str:
     return (socket.gethostname().replace(SEPARATOR, "-") or "marketplace-slack")[:200]
 
 
+class DatabaseUrl(SecretStr):
+    """`MPSLACK_DATABASE_URL`: a secret (it may hold a password) that shows itself without the password.
+
+    `repr`, `str` and logs see `postgresql+asyncpg://app:***@db/marketplace`; only `get_secret_value()`
+    gives the URL the driver needs.
+    """
+
+    def _display(self) -> str:
+        try:
+            return make_url(self.get_secret_value()).render_as_string(hide_password=True)
+        except ArgumentError:
+            return "**********"
+
+
 class Settings(BaseSettings):
     """Everything the app reads from its environment. Field names map to the variables below."""
 
@@ -107,8 +121,8 @@ class Settings(BaseSettings):
     routes_file: Path | None = Field(default=None, alias="MPSLACK_ROUTES_FILE")  # the old name of the same
 
     # The app
-    database_url: str = Field(
-        default="sqlite+aiosqlite:///./marketplace-slack.db", alias="MPSLACK_DATABASE_URL"
+    database_url: DatabaseUrl = Field(
+        default=DatabaseUrl("sqlite+aiosqlite:///./marketplace-slack.db"), alias="MPSLACK_DATABASE_URL"
     )
     database_schema: str | None = Field(default=None, alias="MPSLACK_DATABASE_SCHEMA")  # PostgreSQL only
     encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(alias="MPSLACK_ENCRYPTION_KEYS")
@@ -191,9 +205,13 @@ class Settings(BaseSettings):
             raise ValueError("it is empty")
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", mode="before")
     @classmethod
-    def _database(cls, value: str) -> str:
+    def _database(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str):
+            return value  # pydantic says what type it wants
         scheme, separator, rest = value.partition("://")
         if scheme in ("postgres", "postgresql"):
             # What hosting providers hand out; the app talks to PostgreSQL through asyncpg.

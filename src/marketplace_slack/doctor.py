@@ -358,7 +358,7 @@ class Doctor:
     # --- the database --------------------------------------------------------------------------
 
     async def database(self) -> Finding:
-        url = self.settings.database_url
+        url = self.settings.database_url.get_secret_value()
         try:
             engine = create_engine(url, schema=self.settings.database_schema)
         except DATABASE_FAILURES as exc:

@@ -112,7 +112,7 @@ async def _export(stage: Stage, tmp_path: Path, *args: str) -> str:
         "SLACK_SIGNING_SECRET": settings.slack_signing_secret.get_secret_value(),
         "MPSLACK_DEFAULT_CHANNEL": settings.default_channel,
         "MPSLACK_ENCRYPTION_KEYS": ",".join(k.get_secret_value() for k in settings.encryption_keys),
-        "MPSLACK_DATABASE_URL": settings.database_url,
+        "MPSLACK_DATABASE_URL": settings.database_url.get_secret_value(),
     }
     if settings.database_schema:
         env["MPSLACK_DATABASE_SCHEMA"] = settings.database_schema
