@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any, Final
@@ -43,7 +45,7 @@ def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
         if database in ("", ":memory:") or database.startswith("file::memory:"):
             # Every pooled connection would see its own empty database.
             raise UnsupportedDatabase("an in-memory SQLite database cannot be shared: give a file path")
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(database).expanduser())
         engine = create_async_engine(parsed)
         _tune_sqlite(engine)
         return engine
@@ -55,6 +57,18 @@ def create_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
             connect_args["server_settings"] = {"search_path": schema}
         return create_async_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
     raise UnsupportedDatabase(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file readable by its owner only, before SQLite opens it.
+
+    It holds encrypted tokens, but also who asked for what; SQLite gives the -wal and -shm files it
+    makes beside it the database file's own permissions, so those follow. An existing file is left as
+    its operator made it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
