@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -27,6 +28,7 @@ from marketplace_slack.domain import (
 from marketplace_slack.slack import messages, views
 from marketplace_slack.slack.cards import Card, render_card
 from marketplace_slack.slack.limits import FALLBACK_TEXT_MAX
+from marketplace_slack.workflow import sentences
 from marketplace_slack_standins.fakeslack.blockkit import (
     MESSAGE_BLOCKS_MAX,
     validate_blocks,
@@ -35,7 +37,7 @@ from marketplace_slack_standins.fakeslack.blockkit import (
 )
 
 from .factories import NOW, masking_exception, pending_data_access
-from .hostile import EMOJI, HOSTILE, INJECTIONS, RTL, assert_inert
+from .hostile import EMOJI, FORGERIES, HOSTILE, INJECTIONS, RTL, assert_inert
 
 HUGE = HOSTILE + " " + "x" * 10_000
 
@@ -166,29 +168,27 @@ def test_columns_not_fetched_are_counted_from_columns_total() -> None:
     assert "+12 more columns" in _check_message(card)
 
 
-@pytest.mark.parametrize("injection", INJECTIONS)
-@pytest.mark.parametrize(
-    "field",
-    [
-        "answer",
-        "question",
-        "name",
-        "requested_by",
-        "product",
-        "reason",
-        "tag",
-        "column",
-        "explanation",
-        "agreement",
-        "email",
-    ],
+FIELDS = (
+    "answer",
+    "question",
+    "name",
+    "requested_by",
+    "product",
+    "reason",
+    "tag",
+    "column",
+    "explanation",
+    "agreement",
+    "email",
 )
-def test_each_injection_is_inert_in_each_field(injection: str, field: str) -> None:
+
+
+def _with_field(field: str, evil: str) -> AccessRequest:
+    """The masking-exception fixture with `evil` in one user- or Marketplace-supplied field."""
     base = masking_exception().request
     step = ApprovalStep(
         "s1", RecordStatus.DENIED, (Approver("GROUP", "Stewards"),), decided_by=base.requester
     )
-    evil = f"before {injection} after"
     changes: dict[str, Any] = {
         "answer": {"answers": (FormAnswer("Q", evil),)},
         "question": {"answers": (FormAnswer(evil, "A"),)},
@@ -202,7 +202,13 @@ def test_each_injection_is_inert_in_each_field(injection: str, field: str) -> No
         "agreement": {"agreements": (evil,)},
         "email": {"requester": Person("p", "u", "", email=evil)},
     }[field]
-    request = replace(base, **changes)
+    return replace(base, **changes)
+
+
+@pytest.mark.parametrize("injection", INJECTIONS)
+@pytest.mark.parametrize("field", FIELDS)
+def test_each_injection_is_inert_in_each_field(injection: str, field: str) -> None:
+    request = _with_field(field, f"before {injection} after")
     card = render_card(CardState(request), now=NOW, show_email=True)  # shown, so that it is checked
     text = _check_message(card)
     escaped = injection.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -212,6 +218,52 @@ def test_each_injection_is_inert_in_each_field(injection: str, field: str) -> No
         messages.decision_thread_reply(request, request.steps[0]),
     ):
         _check_message(message)
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+@pytest.mark.parametrize("field", FIELDS)
+def test_each_forgery_is_literal_text_in_each_field(forgery: str, field: str) -> None:
+    """On the card, in the thread reply and in the requester's DM: shown, readable, never formatted."""
+    for evil in (forgery, f"before\n{forgery}\nafter"):  # alone, and on a line of its own
+        request = _with_field(field, evil)
+        card = render_card(CardState(request), now=NOW, show_email=True)
+        text = _check_message(card)  # assert_inert: no bold, quote, code or link made of it
+        words = re.sub(r"[*_~`>\u200b]|&gt;", " ", forgery).split()
+        assert all(w in text for w in words)  # its words are still there to read (and copy)
+        for message in (
+            messages.requester_dm(request, now=NOW),
+            messages.decision_thread_reply(request, request.steps[0]),
+        ):
+            _check_message(message)
+
+
+def test_the_issue_examples_arrive_as_the_requester_typed_them() -> None:
+    answer = "*APPROVED BY CISO*\n> Approved by Ada Admin\nhttps://evil.example"
+    request = replace(pending_data_access().request, answers=(FormAnswer("Purpose", answer),))
+    card = render_card(CardState(request), now=NOW)
+    section = next(b["text"] for b in card.blocks if "CISO" in json.dumps(b))
+    assert section["verbatim"] is True  # Slack links no bare URL in it
+    assert (
+        "\n\uff0aAPPROVED BY CISO\uff0a\n\uff1e Approved by Ada Admin\nhttps://evil.example"
+        in section["text"]
+    )
+    assert_inert(card.as_message())
+
+
+def test_sentences_that_carry_user_words_are_inert() -> None:
+    """A username, a Marketplace error or a mistyped command reaches ephemerals and modals too."""
+    for sentence in (
+        sentences.already_decided("approved", HOSTILE),
+        sentences.marketplace_refused(HOSTILE),
+        sentences.linked(HOSTILE),
+        sentences.unknown_command(FORGERIES[0]),
+        sentences.channel_unavailable(HOSTILE, HOSTILE),
+    ):
+        _check_message(messages.ephemeral(sentence.text, mentioning=sentence.mention))
+        _check_message(messages.link_account_prompt(sentence.text))
+        for view in (views.refusal_modal(Verdict.APPROVE, sentence), views.link_modal(lead=sentence)):
+            assert validate_view(view) == []
+            assert_inert(view)
 
 
 def test_rtl_and_emoji_survive_intact() -> None:

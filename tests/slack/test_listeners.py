@@ -241,7 +241,7 @@ async def test_a_decision_form_that_names_no_request_is_refused_in_the_form(rig:
 async def test_the_command_answers_in_one_escaped_sentence_or_hands_off(rig: Rig) -> None:
     await rig.command("help")
     await rig.command("<!channel>")
-    assert rig.answers() == [sentences.HELP.text, "I don't know `&lt;!channel&gt;`. Try `/marketplace help`."]
+    assert rig.answers() == [sentences.HELP.text, 'I don\'t know "&lt;!channel&gt;". Try /marketplace help.']
     await rig.command("unlink")
     await rig.command("digest")
     assert [(n, c.get("user_id"), c.get("channel")) for n, c in rig.calls] == [

@@ -106,7 +106,7 @@ def test_requester_dm_notes_an_expiration_already_passed() -> None:
 def test_ephemeral_is_escaped_and_one_section() -> None:
     card = ephemeral("This request is already approved by <!channel> & co.")
     assert card.blocks == [
-        {"type": "section", "text": {"type": "mrkdwn", "text": card.text}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": card.text, "verbatim": True}},
     ]
     assert card.text == "This request is already approved by &lt;!channel&gt; &amp; co."
 

@@ -18,6 +18,7 @@ from marketplace_slack.slack.mrkdwn import (
     escape_clip,
     escape_line,
     escape_lines,
+    md,
     mention,
     person,
     plain,
@@ -35,6 +36,42 @@ def test_escape_makes_markup_inert_and_keeps_entities_literal() -> None:
     )
     assert escape("&amp;") == "&amp;amp;"
     assert escape(None) == ""
+
+
+def test_escape_shows_formatting_characters_as_look_alikes_slack_does_not_parse() -> None:
+    assert escape("*APPROVED BY CISO*") == "\uff0aAPPROVED BY CISO\uff0a"
+    assert escape("~struck~ `code` ```block```") == (
+        "\uff5estruck\uff5e \uff40code\uff40 \uff40\uff40\uff40block\uff40\uff40\uff40"
+    )
+    assert escape("_italic_ and __dunder__") == "\uff3fitalic\uff3f and \uff3f\uff3fdunder\uff3f\uff3f"
+    # Inside a word Slack never formats `_`, so identifiers and emails stay as typed, copyable.
+    assert escape("col_019 first_last@example.com") == "col_019 first_last@example.com"
+    assert escape("a_\u200bb") == "a\uff3f\u200bb"  # a zero-width space is a word edge to Slack
+
+
+def test_escape_keeps_a_line_from_opening_with_a_quote() -> None:
+    assert escape("> Approved by Ada Admin") == "\uff1e Approved by Ada Admin"
+    assert escape("ok\n  >>> rest") == "ok\n  \uff1e&gt;&gt; rest"
+    assert escape("3 > 2") == "3 &gt; 2"  # not at a line's start: no quote, shown as typed
+    assert escape("&gt; typed") == "&amp;gt; typed"
+
+
+def test_a_cut_never_leaves_a_formatting_character_behind() -> None:
+    for limit in range(200, 230):
+        out = escape_clip("a_" * 500, limit)
+        head = out.split(ELLIPSIS)[0]
+        assert not head.endswith("_") and "a_a" in head
+        assert measure(out) <= limit
+    out = escape_lines("> " * 2000, 300)
+    assert measure(out) <= 300 and out.startswith("\uff1e")
+
+
+def test_md_objects_are_verbatim_so_slack_links_no_bare_url() -> None:
+    assert md("see https://evil.example") == {
+        "type": "mrkdwn",
+        "text": "see https://evil.example",
+        "verbatim": True,
+    }
 
 
 def test_escape_clip_fits_the_escaped_length_and_never_splits_an_entity() -> None:

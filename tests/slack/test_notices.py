@@ -30,7 +30,7 @@ from marketplace_slack.workflow.ports import (
 from marketplace_slack_standins.fakeslack.blockkit import validate_message
 
 from .golden import assert_golden
-from .hostile import EMOJI, HOSTILE, INJECTIONS
+from .hostile import EMOJI, HOSTILE, INJECTIONS, forged_formatting
 
 NOW = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
 RICK = Person("u-rick", "rmoreno", "Rick Moreno", "rick@example.com", slack_user_id="U0RICK")
@@ -113,6 +113,7 @@ def _assert_no_injection(payload: object) -> None:
     text = _json(payload)
     for injection in INJECTIONS:
         assert injection not in text, f"{injection!r} survived unescaped"
+    assert forged_formatting(payload) == []
     text.encode("utf-8")
 
 

@@ -40,7 +40,7 @@ def test_sentences_carry_the_names_they_are_given_raw_and_whole() -> None:
     assert sentences.refusal(Refusal("not_approver")) is sentences.NOT_AN_APPROVER
     assert sentences.already_decided(None, None).text == "This step was already decided by someone else."
     assert sentences.snoozed(3).text == "Snoozed: no reminders about this request for 3 days."
-    assert sentences.unknown_command("x" * 100).text == f"I don't know `{'x' * 40}`. Try `/marketplace help`."
+    assert sentences.unknown_command("x" * 100).text == f'I don\'t know "{"x" * 40}". Try /marketplace help.'
 
 
 def test_a_backlog_is_counted_until_all_are_posted() -> None:

@@ -2,8 +2,12 @@
 
 Everything a user or the Marketplace wrote goes through `escape` (or `escape_clip`) before it is put
 in mrkdwn: Slack reads `<!channel>`, `<@U123>` and `<https://x|label>` as a ping, a mention and a
-link, and only `&`, `<` and `>` need escaping to make them inert. The app's own tokens (mentions of
-verified Slack ids, `<!date>`) are built here too, so every raw `<` in our output has one origin.
+link, so `&`, `<` and `>` become entities. Nor may their text look like ours: Slack would make
+`*APPROVED*` bold, `_x_` italic, `~x~` struck, `` `x` `` code and a line opening with `>` a quote,
+so those characters become their fullwidth look-alikes (U+FF0A for `*`). Every mrkdwn object is
+`verbatim`, so Slack links no bare URL, email or `#channel` in it; our links are spelled out with
+`link`. The app's own tokens (mentions of verified Slack ids, `<!date>`) are built here too, so
+every raw `<` in our output has one origin.
 
 Truncation is always visible: a cut string ends with "…" and, where there is room, says how much
 was left out and where to read the rest.
@@ -42,6 +46,13 @@ _BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")
 _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 _SLACK_USERGROUP_ID = re.compile(r"S[A-Z0-9]{2,30}")
 _ESCAPED_COST: Final = {"&": 5, "<": 4, ">": 4}  # len("&amp;"), len("&lt;"), len("&gt;")
+# Slack's formatting characters, as fullwidth forms: they read the same, cost one character each like
+# the originals, and Slack parses none of them. `_` inside a word (`col_name`) never formats in
+# Slack and stays as typed, so identifiers can still be copied; at a word's edge it is replaced.
+_LOOKALIKE: Final = {"*": "\uff0a", "_": "\uff3f", "~": "\uff5e", "`": "\uff40", ">": "\uff1e"}
+_DELIMITER = re.compile(r"[*~`]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+# A `>` opening a line is a quote (Slack reads `&gt;` there the same way); one later in a line is not.
+_QUOTE_MARK = re.compile(r"^([^\S\n]*)>", re.MULTILINE)
 _ZWJ: Final = "\u200d"
 
 
@@ -53,8 +64,15 @@ def clean(text: str | None) -> str:
 
 
 def escape(text: str | None) -> str:
-    """Untrusted text made inert for mrkdwn: `&`, `<`, `>` become entities. None becomes ""."""
-    return clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Untrusted text made inert for mrkdwn: `&`, `<`, `>` become entities and formatting characters
+    look-alikes (see the module's docstring). None becomes ""."""
+    return _inert(clean(text))
+
+
+def _inert(text: str) -> str:
+    text = _DELIMITER.sub(lambda m: _LOOKALIKE[m.group()], text)
+    text = _QUOTE_MARK.sub(lambda m: m.group(1) + _LOOKALIKE[">"], text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def one_line(text: str | None) -> str:
@@ -122,7 +140,9 @@ def _cost(ch: str, escaped: bool) -> int:
 
 def _cut(text: str, limit: int, *, normalize: Normalize, hint: str | None, escaped: bool, label: bool) -> str:
     def render(s: str) -> str:
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") if escaped else s
+        # Made inert after the cut, so a `_` left at the cut's edge is judged as an edge. A quote's
+        # `>` costs 1 there rather than the 4 counted for it: the text only ever comes out shorter.
+        return _inert(s) if escaped else s
 
     # Only a window of the input is normalised and scanned, so a megabyte answer costs no more than
     # a short one. Normalising only shrinks text, so a window of twice the limit is plenty, unless
@@ -316,8 +336,11 @@ def plain(text: str, limit: int) -> dict[str, Any]:
 
 
 def md(text: str, limit: int = SECTION_TEXT_MAX) -> dict[str, Any]:
-    """A mrkdwn object from text that is already safe (escaped user parts plus our own tokens)."""
-    return {"type": "mrkdwn", "text": clip_mrkdwn(text, limit).strip() or ELLIPSIS}
+    """A mrkdwn object from text that is already safe (escaped user parts plus our own tokens).
+
+    `verbatim`: Slack still applies our formatting and `<…>` tokens, but turns no bare URL, email,
+    domain or `#channel` in user text into a link (the docs call this automatic parsing)."""
+    return {"type": "mrkdwn", "text": clip_mrkdwn(text, limit).strip() or ELLIPSIS, "verbatim": True}
 
 
 def header_block(text: str) -> dict[str, Any]:

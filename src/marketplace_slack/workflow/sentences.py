@@ -3,7 +3,8 @@
 The workflow and the listeners never write a sentence at the call site; they pick one here, filled in
 with the names it carries. A `Sentence` holds plain words: values from users or the Marketplace (a
 username, a refusal's detail, a mistyped command) stay raw, and the Slack renderer escapes the whole
-sentence exactly once when it delivers it.
+sentence exactly once when it delivers it. So a sentence carries no mrkdwn of its own: the renderer
+cannot tell our `*` from a username's, and shows every one literally.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ MENTION: Final = "{mention}"
 @dataclass(frozen=True, slots=True)
 class Sentence:
     outcome: Outcome
-    text: str  # plain words; escaped once, by whatever renders it
+    text: str  # plain words, no mrkdwn: escaped once, by whatever renders it, `*` and all
     mention: str | None = None  # a Slack user id, shown where MENTION stands in `text`
 
 
@@ -223,10 +224,10 @@ MARKETPLACE_FORBIDDEN: Final = Sentence(
 )
 HELP: Final = Sentence(
     Outcome.HELP,
-    "*/marketplace link*: link your Marketplace account, so you can approve and deny requests here.\n"
-    "*/marketplace unlink*: forget your linked account and delete its token.\n"
-    "*/marketplace digest*: post the requests waiting for a decision in this channel, now.\n"
-    "*/marketplace help*: this message.",
+    "/marketplace link: link your Marketplace account, so you can approve and deny requests here.\n"
+    "/marketplace unlink: forget your linked account and delete its token.\n"
+    "/marketplace digest: post the requests waiting for a decision in this channel, now.\n"
+    "/marketplace help: this message.",
 )
 
 
@@ -301,7 +302,7 @@ def channel_unavailable(channel: str, reason: str) -> Sentence:
 
 
 def unknown_command(word: str) -> Sentence:
-    return Sentence(Outcome.UNKNOWN_COMMAND, f"I don't know `{word[:40]}`. Try `/marketplace help`.")
+    return Sentence(Outcome.UNKNOWN_COMMAND, f'I don\'t know "{word[:40]}". Try /marketplace help.')
 
 
 def cards_queued(waiting: int) -> Sentence:

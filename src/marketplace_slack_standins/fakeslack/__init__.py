@@ -6,6 +6,7 @@ Used by the offline `marketplace-slack demo`, the tests and the benchmarks.
 from marketplace_slack_standins.fakeslack.agent import Delivery, Forgery, SlackUserAgent
 from marketplace_slack_standins.fakeslack.api import Message
 from marketplace_slack_standins.fakeslack.errors import Violation
+from marketplace_slack_standins.fakeslack.formatting import Span, formatting, payload_formatting
 from marketplace_slack_standins.fakeslack.install import ALL_HISTORY_SCOPES, Install
 from marketplace_slack_standins.fakeslack.payloads import (
     app_home_opened,
@@ -41,12 +42,15 @@ __all__ = [
     "SlackChannel",
     "SlackUser",
     "SlackUserAgent",
+    "Span",
     "Violation",
     "app_home_opened",
     "block_action",
     "blocks_to_text",
     "describe_call",
     "event_callback",
+    "formatting",
+    "payload_formatting",
     "sign",
     "slash_command",
     "url_verification",
