@@ -190,30 +190,44 @@ def root_capture() -> Iterator[Capture]:
     logging.root.removeHandler(capture)
 
 
-def test_every_record_is_redacted_args_exceptions_stacks_and_extras(root_capture: Capture) -> None:
-    late = Capture()  # added after redaction is installed, so without its filter
-    logs.install_redaction(logs_redactor := Redactor(), logging.DEBUG)
-    logs_redactor.keep(SECRET)
-    logging.root.addHandler(late)
-    logging.root.setLevel(logging.DEBUG)
+def _log_everything(logger: logging.Logger) -> None:
+    logger.warning("signed with %s", SECRET)
     try:
-        logger = logging.getLogger("marketplace_slack.test")
-        logger.warning("signed with %s", SECRET)
-        try:
-            raise RuntimeError(f"failed with {SECRET}")
-        except RuntimeError:
-            logger.exception("it failed")
-        logger.info("where", stack_info=True, extra={"body": f"token={SECRET}", "api_token": "x" * 12})
-        logger.info({"view": {"state": SECRET}})  # Bolt's `logger.info(body)`
-    finally:
-        logging.root.removeHandler(late)
+        raise RuntimeError(f"failed with {SECRET}")
+    except RuntimeError:
+        logger.exception("it failed")
+    logger.info("where", stack_info=True, extra={"body": f"token={SECRET}", "api_token": "x" * 12})
+    logger.info({"view": {"state": SECRET}})  # Bolt's `logger.info(body)`
+
+
+def test_every_record_reaching_the_roots_handlers_is_redacted(root_capture: Capture) -> None:
+    logs.install_redaction(redactor := Redactor(), logging.DEBUG)
+    redactor.keep(SECRET)
+    logging.root.setLevel(logging.DEBUG)
+    _log_everything(logging.getLogger("marketplace_slack.test"))
 
     assert len(root_capture.records) == 4, "the records were not captured; nothing below would fail"
     assert "failed with" in root_capture.lines[1] and "RuntimeError" in root_capture.lines[1]
     assert SECRET not in root_capture.everything()
     assert root_capture.records[2].__dict__["api_token"] == REDACTED
-    # The record factory did it for a handler without the filter too (extras aside, set after it).
-    assert SECRET not in "\n".join(late.lines)
+
+
+def test_the_record_factory_redacts_for_a_handler_without_the_filter() -> None:
+    logs.install_redaction(redactor := Redactor(), logging.DEBUG)
+    redactor.keep(SECRET)
+    logger = logging.getLogger("marketplace_slack.test.alone")
+    alone = Capture()  # added after redaction was installed, and reached by no root handler
+    logger.addHandler(alone)
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    try:
+        _log_everything(logger)
+    finally:
+        logger.removeHandler(alone)
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
+    assert len(alone.lines) == 4 and "RuntimeError" in alone.lines[1]
+    assert SECRET not in "\n".join(alone.lines)  # the extras are set after the factory: the filter's
 
 
 def test_a_record_made_elsewhere_is_redacted_by_the_handlers_filter(root_capture: Capture) -> None:

@@ -17,9 +17,19 @@ import structlog
 
 from marketplace_slack.infra.redaction import REDACTED, Redactor, names_secret, shared
 
-# Their DEBUG records carry whole payloads (Bolt, slack_sdk's socket frames and Web API calls) or
-# headers (httpx, httpcore): never below INFO, whatever MPSLACK_LOG_LEVEL says.
-LIBRARIES: Final = ("slack_bolt", "slack_sdk", "httpx", "httpcore", "aiohttp", "websockets")
+# Their DEBUG records carry whole payloads (Bolt, slack_sdk's socket frames and Web API calls),
+# headers (httpx, httpcore) or query parameters (aiosqlite, asyncpg): never below INFO, whatever
+# MPSLACK_LOG_LEVEL says.
+LIBRARIES: Final = (
+    "slack_bolt",
+    "slack_sdk",
+    "httpx",
+    "httpcore",
+    "aiohttp",
+    "websockets",
+    "aiosqlite",
+    "asyncpg",
+)
 LIBRARY_FLOOR: Final = logging.INFO
 
 # What every LogRecord has; anything else on one came from `extra=`.
