@@ -120,6 +120,26 @@ def test_a_truncated_body_is_withheld_to_the_end() -> None:
     assert redacted == f"Received: {WITHHELD}"
 
 
+def test_an_unclosed_brace_in_a_traceback_withholds_only_its_line() -> None:
+    traceback = f'Traceback:\n  File "x.py", line 3\n    body = {{"state": {{"v": "{PAT}",\nKeyError: v'
+    redacted = Redactor().text(traceback)
+    assert redacted == f'Traceback:\n  File "x.py", line 3\n    body = {WITHHELD}\nKeyError: v'
+
+
+def test_a_redaction_that_fails_withholds_the_record_and_does_not_raise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    redactor = Redactor()
+
+    def broken(text: str) -> str:
+        raise RuntimeError("a bug in a pattern")
+
+    monkeypatch.setattr(redactor, "text", broken)
+    logs.install_redaction(redactor, logging.DEBUG)
+    record = logging.getLogger("x").makeRecord("x", logging.ERROR, "f", 1, "with %s", (SECRET,), None)
+    assert SECRET not in record.getMessage() and "withheld" in record.getMessage()
+
+
 def test_a_short_diagnostic_mapping_survives() -> None:
     message = "The server responded with: {'ok': False, 'error': 'not_in_channel'}"
     assert Redactor().text(message) == message

@@ -33,6 +33,7 @@ LIBRARIES: Final = (
 LIBRARY_FLOOR: Final = logging.INFO
 
 # What every LogRecord has; anything else on one came from `extra=`.
+_UNREDACTABLE: Final = "[a log record withheld: it could not be redacted]"
 _RECORD_FIELDS: Final = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
@@ -86,7 +87,11 @@ class _RedactingFactory:
 
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
         record = self.base(*args, **kwargs)
-        redact_record(record, self.redactor)
+        try:
+            redact_record(record, self.redactor)
+        except Exception:  # noqa: BLE001 - a log call must not raise, nor print what it could not redact
+            record.msg, record.args, record.exc_info, record.exc_text = _UNREDACTABLE, None, None, None
+            record.stack_info = None
         return record
 
 

@@ -148,7 +148,7 @@ def _forms(value: str | SecretStr | None) -> list[str]:
 
 def _withhold_mappings(text: str) -> str:
     """Each outermost `{…}` that is long or holds typed input, replaced by `WITHHELD`; an unclosed
-    one (a truncated body) runs to the end of the text."""
+    one (a truncated body) runs to the end of its line (not of a traceback that quotes a `{`)."""
     if "{" not in text:
         return text
     out: list[str] = []
@@ -165,7 +165,7 @@ def _withhold_mappings(text: str) -> str:
 
 def _closing(text: str, start: int) -> int:
     """The index just past the brace closing the one at `start` (quotes and escapes respected), or
-    the end of the text when it is never closed."""
+    the end of its line when it is never closed."""
     depth = 0
     quote_char: str | None = None
     index = start
@@ -185,7 +185,8 @@ def _closing(text: str, start: int) -> int:
             if depth == 0:
                 return index + 1
         index += 1
-    return len(text)
+    line_end = text.find("\n", start)
+    return len(text) if line_end == -1 else line_end
 
 
 _shared: Redactor | None = None
