@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 import structlog
 
+from marketplace_slack.infra import logs
 from marketplace_slack.infra.clock import FakeClock
 
 DATA = Path(__file__).parent / "data"
@@ -21,7 +23,8 @@ pytest_plugins = ["backends"]
 def _logging_left_as_found(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A test that runs the CLI in-process configures structlog the production way, caching each
     logger on first use; a later test's `capture_logs` would then see nothing. So within tests loggers
-    are never cached, and the configuration is reset after each test."""
+    are never cached, and the configuration (the standard library's levels and redaction included)
+    is reset after each test."""
     configure = structlog.configure
 
     def uncached(*args: Any, **kwargs: Any) -> None:
@@ -29,8 +32,16 @@ def _logging_left_as_found(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         configure(*args, **kwargs)
 
     monkeypatch.setattr(structlog, "configure", uncached)
+    factory, root_level = logging.getLogRecordFactory(), logging.root.level
+    levels = {name: logging.getLogger(name).level for name in logs.LIBRARIES}
     yield
     structlog.reset_defaults()
+    # `logs.configure` also redacts and caps the standard library's logging, which is process-wide.
+    logs.uninstall_redaction()
+    logging.setLogRecordFactory(factory)
+    logging.root.setLevel(root_level)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture

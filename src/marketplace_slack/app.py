@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import signal
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,6 +37,7 @@ from marketplace_slack.config import Settings
 from marketplace_slack.config_file import load_config_file
 from marketplace_slack.infra.clock import Clock, SystemClock
 from marketplace_slack.infra.owners import new_owner
+from marketplace_slack.infra.redaction import keep_secrets
 from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.infra.vault import TokenVault
 from marketplace_slack.marketplace.client import MarketplaceClient
@@ -348,6 +350,7 @@ class Application:
 async def build(settings: Settings, *, clock: Clock | None = None, owner: str | None = None) -> Application:
     """Wire everything from settings. The caller starts (and later stops) the returned application."""
     clock = clock or SystemClock()
+    keep_secrets(settings.secret_values())  # before anything that could log one is built
     config = load_config_file(settings.config_path)  # before anything opens: a bad file stops start-up
     router = Router.from_routes(settings.default_channel, config.routes, default_owner=config.channel_owner)
     vault = TokenVault(settings.encryption_keys)
@@ -407,6 +410,9 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
     timekeeper.cards = workflow.cards  # its tick retries the cards waiting for a failing channel
     bolt = AsyncApp(
         client=slack_client,
+        # Bolt copies its base logger's level onto every logger it makes (the root's, without one):
+        # this one is capped (logs.LIBRARIES), so its DEBUG, which logs payloads, stays off.
+        logger=logging.getLogger("slack_bolt"),
         signing_secret=settings.slack_signing_secret.get_secret_value()
         if settings.slack_signing_secret
         else None,

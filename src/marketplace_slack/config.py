@@ -250,6 +250,20 @@ class Settings(BaseSettings):
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
+    def secret_values(self) -> list[SecretStr]:
+        """Every secret in the settings, for the logs to redact (the database password included)."""
+        password = make_url(self.database_url).password
+        held = [
+            self.marketplace_token,
+            self.webhook_signing_key,
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            *self.encryption_keys,
+            SecretStr(str(password)) if password else None,
+        ]
+        return [secret for secret in held if secret is not None]
+
 
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate settings, or raise `ConfigError` with one line per problem."""

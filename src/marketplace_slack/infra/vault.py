@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 
+from marketplace_slack.infra.redaction import keep_handed_secret
+
 
 class VaultError(Exception):
     """A key is unusable or a stored token cannot be decrypted with any configured key."""
@@ -54,7 +56,9 @@ class TokenVault:
             plain = self._fernet.decrypt(ciphertext)
         except InvalidToken:
             raise VaultError(self._undecryptable()) from None
-        return SecretStr(plain.decode("utf-8"))
+        token = plain.decode("utf-8")
+        keep_handed_secret(token)  # out of the store and on its way into requests: never into a log
+        return SecretStr(token)
 
     def rotate(self, ciphertext: bytes) -> bytes:
         """Re-encrypt under the newest key; fails like `decrypt` if no configured key opens it."""

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from marketplace_slack.domain import Decision, Verdict
+from marketplace_slack.infra.redaction import keep_handed_secret
 from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.slack import ids
 from marketplace_slack.slack.directory import profile_from_user
@@ -177,6 +178,7 @@ def register_modals(app: AsyncApp, decisions: Decisions, accounts: Accounts, tas
         if not isinstance(token, str):
             await ack(response_action="errors", errors=token)
             return
+        keep_handed_secret(token)  # whatever logs it from here on (Bolt included), it is redacted
         await ack()
         tasks.spawn(
             accounts.complete_link(
