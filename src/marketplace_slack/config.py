@@ -252,7 +252,7 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[SecretStr]:
         """Every secret in the settings, for the logs to redact (the database password included)."""
-        password = make_url(self.database_url).password
+        password = make_url(self.database_url.get_secret_value()).password
         held = [
             self.marketplace_token,
             self.webhook_signing_key,
