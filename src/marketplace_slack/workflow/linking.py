@@ -125,7 +125,9 @@ class Accounts:
             await self._notices.send_link_notice(ended.slack_user_id, sentences.LINK_DISPLACED)
         except Exception as exc:
             # The link is over either way; the new holder's confirmation must not wait on this DM.
-            log.warning("link_displaced_untold", user_id=ended.slack_user_id, error=type(exc).__name__)
+            log.warning(
+                "link_displaced_untold", user_id=ended.slack_user_id, error=type(exc).__name__, exc_info=exc
+            )
 
     async def unlink(self, *, team_id: str, user_id: str, channel: str | None) -> None:
         removed = await self._store.links.delete(team_id, user_id)
