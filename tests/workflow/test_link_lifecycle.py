@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from marketplace_slack.domain import Actor, Verdict
 from marketplace_slack.store.audit import AuditEntry, AuditKind
 from marketplace_slack.workflow import sentences

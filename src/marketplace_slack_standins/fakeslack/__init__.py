@@ -8,6 +8,7 @@ from marketplace_slack_standins.fakeslack.api import Message
 from marketplace_slack_standins.fakeslack.errors import Violation
 from marketplace_slack_standins.fakeslack.install import ALL_HISTORY_SCOPES, Install
 from marketplace_slack_standins.fakeslack.payloads import (
+    Grid,
     app_home_opened,
     block_action,
     event_callback,
@@ -35,6 +36,7 @@ __all__ = [
     "Delivery",
     "FakeSlack",
     "Forgery",
+    "Grid",
     "Install",
     "Message",
     "RecordedCall",
