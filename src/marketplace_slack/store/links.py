@@ -132,7 +132,7 @@ class Links(Area):
     async def find_by_marketplace_user(
         self, marketplace_user_id: str, *, team_id: str | None = None
     ) -> LinkedAccount | None:
-        """The most recently updated link to that Marketplace user (in `team_id`, if given)."""
+        """The link to that Marketplace user (in `team_id`, if given); there is at most one."""
         query = select(linked_accounts).where(linked_accounts.c.marketplace_user_id == marketplace_user_id)
         if team_id is not None:
             query = query.where(linked_accounts.c.team_id == team_id)
