@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 from sqlalchemy.exc import IntegrityError
 
 from backends import StoreDatabase
@@ -185,3 +186,30 @@ async def test_the_due_queries_do_not_decrypt_tokens(
         expired_by=clock.now() - EXPIRE, now=clock.now(), owner="r1/a", lease=LEASE
     )
     assert await stranger.links.end(ref, owner="r1/a")
+
+
+async def test_what_is_due_is_found_through_an_index_not_a_scan_of_every_link(
+    store: Repository, store_database: StoreDatabase, clock: FakeClock
+) -> None:
+    if store_database.backend != "sqlite":
+        pytest.skip("PostgreSQL's planner scans a table this small whatever its indexes")
+    await _link(store, clock, "U1")
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    sync = store.engine.sync_engine
+    event.listen(sync, "before_cursor_execute", capture)
+    try:
+        await _due_warnings(store, clock.now())
+        await _due_ends(store, clock.now())
+    finally:
+        event.remove(sync, "before_cursor_execute", capture)
+    assert len(seen) == 2  # one look each, and nothing due
+    async with store.engine.connect() as conn:
+        for statement, parameters in seen:
+            plan = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)).all()
+            details = " ".join(str(row[-1]) for row in plan)
+            assert "SEARCH linked_accounts USING INDEX ix_linked_accounts_" in details, details
