@@ -124,7 +124,7 @@ class Accounts:
         try:
             await self._notices.send_link_notice(ended.slack_user_id, sentences.LINK_DISPLACED)
         except Exception as exc:
-            # The link is over either way; the new holder's confirmation must not wait on this DM.
+            # The link is over either way; a DM Slack refused must not undo the new holder's link.
             log.warning(
                 "link_displaced_untold", user_id=ended.slack_user_id, error=type(exc).__name__, exc_info=exc
             )
