@@ -129,9 +129,24 @@ def test_cards_show_no_email_unless_configured(tmp_path: Path) -> None:
         load_config_file(_write(tmp_path, "cards: {show_email: true}"))  # a typo is refused
 
 
+def test_links_last_90_days_warned_3_before_unless_the_file_says_otherwise(tmp_path: Path) -> None:
+    default = load_config_file(None).links.lifetime
+    assert (default.expire_after, default.warn_before) == (timedelta(days=90), timedelta(days=3))
+    short = load_config_file(_write(tmp_path, "links: {expire_after_days: 30, warn_days_before: 0}"))
+    assert (short.links.lifetime.expire_after, short.links.lifetime.warn_before) == (
+        timedelta(days=30),
+        timedelta(0),
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "where"),
     [
+        ("links: {expire_after_days: 0}", "links.expire_after_days:"),
+        (
+            "links: {expire_after_days: 3, warn_days_before: 3}",
+            "links: warn_days_before must be fewer days than expire_after_days",
+        ),
         ("reminders: {first_after: soon}", "reminders.first_after: 'soon' is not a working-time span"),
         (
             "reminders: {timezone: Mars/Olympus}",

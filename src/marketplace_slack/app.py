@@ -406,6 +406,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         identity_policy=IdentityPolicy(
             allow_guests=config.identity.allow_guests, allow_external=config.identity.allow_external
         ),
+        link_lifetime=config.links.lifetime,
     )
     timekeeper.cards = workflow.cards  # its tick retries the cards waiting for a failing channel
     bolt = AsyncApp(

@@ -1,4 +1,4 @@
-"""The YAML configuration file: routes, reminders, channel digests and expiry notices.
+"""The YAML configuration file: routes, reminders, channel digests, expiry notices and link lifetimes.
 
 Scalars (tokens, URLs, ports) come from the environment (`config.Settings`); this file holds what is
 naturally a structure. It is named by `MPSLACK_CONFIG_FILE` (or the older `MPSLACK_ROUTES_FILE`),
@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from marketplace_slack.workflow.link_expiry import LinkLifetime
 from marketplace_slack.workflow.routing import SLACK_USER_ID, Route
 from marketplace_slack.workflow.workhours import WorkingHours, weekday_numbers
 
@@ -215,6 +216,26 @@ class IdentityConfig(_Section):
     allow_external: bool = False
 
 
+class LinksConfig(_Section):
+    # A pasted token acts for its steward until the link ends: it expires this long after it was made
+    # (linking again renews it), and its holder is told by DM this many days before.
+    expire_after_days: int = Field(default=90, ge=1, le=3650)
+    warn_days_before: int = Field(default=3, ge=0, le=365)
+
+    @model_validator(mode="after")
+    def _warned_within(self) -> LinksConfig:
+        if self.warn_days_before >= self.expire_after_days:
+            raise ValueError("warn_days_before must be fewer days than expire_after_days")
+        return self
+
+    @property
+    def lifetime(self) -> LinkLifetime:
+        return LinkLifetime(
+            expire_after=timedelta(days=self.expire_after_days),
+            warn_before=timedelta(days=self.warn_days_before),
+        )
+
+
 class CardsConfig(_Section):
     # A card is read by everyone in its channel; a requester's email is theirs to share. Off, the card
     # names them (a mention when Slack knows them) without it.
@@ -231,6 +252,7 @@ class ConfigFile(_Section):
     decisions: DecisionsConfig = DecisionsConfig()
     identity: IdentityConfig = IdentityConfig()
     cards: CardsConfig = CardsConfig()
+    links: LinksConfig = LinksConfig()
 
     @field_validator("digests")
     @classmethod

@@ -25,6 +25,7 @@ from marketplace_slack.workflow import sentences
 from marketplace_slack.workflow.ports import ReminderNote
 from marketplace_slack_standins.fakeslack import (
     FakeSlack,
+    Grid,
     SlackUserAgent,
     block_action,
     event_callback,
@@ -103,21 +104,26 @@ class Rig:
         await self.tasks.drain()
         return delivery.status
 
-    async def submit(self, view: dict[str, Any], answers: dict[str, Any]) -> Any:
+    async def submit(self, view: dict[str, Any], answers: dict[str, Any], *, grid: Grid | None = None) -> Any:
         payload = view_submission(
-            user_id="U0SARA", team_id=self.slack.team_id, view=view, state_values=view_state(view, answers)
+            user_id="U0SARA",
+            team_id=self.slack.team_id,
+            view=view,
+            state_values=view_state(view, answers),
+            grid=grid,
         )
         delivery = await self.agent.send_interaction(payload)
         await self.tasks.drain()
         return delivery.json() if delivery.body else None
 
-    async def command(self, text: str) -> None:
+    async def command(self, text: str, *, team_id: str | None = None, grid: Grid | None = None) -> None:
         fields = slash_command(
             user_id="U0SARA",
-            team_id=self.slack.team_id,
+            team_id=team_id or self.slack.team_id,
             channel_id=CHANNEL,
             command=ids.SLASH_COMMAND,
             text=text,
+            grid=grid,
         )
         await self.agent.send_slash_command(fields)
         await self.tasks.drain()
@@ -220,6 +226,23 @@ async def test_the_link_form_uses_the_parser_its_tests_test(rig: Rig) -> None:
     [(name, call)] = rig.calls
     assert name == "complete_link" and call["token"].get_secret_value() == "abc.def"
     assert call["channel"] == CHANNEL and call["team_id"] == rig.slack.team_id
+
+
+async def test_link_unlink_click_and_submit_key_the_link_by_one_team_whatever_the_payload_says(
+    rig: Rig,
+) -> None:
+    """Bolt reads the team from `view.app_installed_team_id` in a modal, `team_id` in a command and
+    `team.id` in a click: in an Enterprise Grid organisation these differ. The link is kept under
+    the installation's team (auth.test), so the unlink finds it."""
+    grid = Grid(installed_team_id="E0EXAMPLEORG", home_team_id="T0SARASHOME")
+    await rig.submit(link_modal(private_metadata="{}"), {ids.TOKEN_INPUT: "abc.def"}, grid=grid)
+    await rig.command("unlink", team_id="T0OTHERWORKSPACE", grid=grid)
+    ts, blocks = await rig.card()
+    await rig.click(ids.APPROVE, blocks=blocks, ts=ts)
+    view = approve_modal("req-1", "Customer 360", initial_duration="7:DAYS", private_metadata='{"r": "r"}')
+    await rig.submit(view, {}, grid=grid)
+    assert [name for name, _ in rig.calls] == ["complete_link", "unlink", "start", "submit"]
+    assert {call["team_id"] for _, call in rig.calls} == {rig.slack.team_id}
 
 
 async def test_a_decision_form_that_names_no_request_is_refused_in_the_form(rig: Rig) -> None:

@@ -64,17 +64,15 @@ async def test_save_get_delete(store: Repository, store_database: StoreDatabase,
     assert await _raw_ciphertexts(store_database) == []
 
 
-async def test_relinking_replaces_the_token_and_keeps_the_first_link_time(
-    store: Repository, clock: FakeClock
-) -> None:
-    first = clock.now()
+async def test_relinking_replaces_the_token_and_renews_the_link(store: Repository, clock: FakeClock) -> None:
     await _link(store, clock)
     clock.advance(timedelta(hours=1))
     await _link(store, clock, token="mp-pat-new")
     link = await store.links.get("T1", "U1")
     assert link is not None
     assert link.token.get_secret_value() == "mp-pat-new"
-    assert (link.linked_at, link.updated_at) == (first, clock.now())
+    # A link's age counts from its latest linking: that is when the token and the email were checked.
+    assert (link.linked_at, link.updated_at) == (clock.now(), clock.now())
 
 
 async def test_find_by_marketplace_user(store: Repository, clock: FakeClock) -> None:

@@ -199,3 +199,73 @@ async def test_decisions_audited_before_the_kinds_migration_are_decisions(
         assert rows == [("req-old",)]  # going back keeps the decisions and drops what 0007 cannot hold
     finally:
         await engine.dispose()
+
+
+async def test_the_link_lifecycle_migration_keeps_one_link_per_marketplace_user(
+    store_database: StoreDatabase,
+) -> None:
+    engine = store_database.engine()
+    old = table(
+        "linked_accounts",
+        *(
+            column(name)
+            for name in (
+                "team_id",
+                "slack_user_id",
+                "marketplace_user_id",
+                "marketplace_username",
+                "token_ciphertext",
+            )
+        ),
+        column("linked_at", UTCDateTime()),
+        column("updated_at", UTCDateTime()),
+    )
+
+    def link(user: str, marketplace_user: str, day: int) -> dict[str, object]:
+        at = datetime(2026, 11, day, tzinfo=UTC)
+        return {
+            "team_id": "T1",
+            "slack_user_id": user,
+            "marketplace_user_id": marketplace_user,
+            "marketplace_username": marketplace_user,
+            "token_ciphertext": b"ciphertext",
+            "linked_at": at,
+            "updated_at": at,
+        }
+
+    try:
+        await upgrade(engine, "0009")
+        async with engine.begin() as conn:
+            # Before 0010 one Marketplace user could be linked from several Slack users.
+            await conn.execute(
+                insert(old).values(
+                    [
+                        link("U1", "mp-sara", 1),
+                        link("U2", "mp-sara", 3),
+                        link("U3", "mp-sara", 2),
+                        link("U4", "mp-omar", 1),
+                    ]
+                )
+            )
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            kept = (await conn.execute(select(old.c.slack_user_id).order_by(old.c.slack_user_id))).all()
+            ended = (
+                await conn.execute(
+                    select(audit_log.c.kind, audit_log.c.slack_user_id, audit_log.c.outcome).order_by(
+                        audit_log.c.slack_user_id
+                    )
+                )
+            ).all()
+            assert await conn.run_sync(_differences) == []
+        # The most recently updated link stays; the others end, each with its audit row.
+        assert kept == [("U2",), ("U4",)]
+        assert ended == [("link_ended", "U1", "displaced"), ("link_ended", "U3", "displaced")]
+        with pytest.raises(IntegrityError):
+            async with engine.begin() as conn:
+                await conn.execute(insert(old).values(link("U5", "mp-sara", 4)))
+        await downgrade(engine, "0009")
+        async with engine.begin() as conn:
+            await conn.execute(insert(old).values(link("U5", "mp-sara", 4)))  # 0009 allowed it
+    finally:
+        await engine.dispose()

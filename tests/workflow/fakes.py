@@ -172,6 +172,13 @@ class FakeSlack:
     async def notify_owner(self, user_id: str, sentence: Sentence) -> None:
         await self._call("notify_owner", user_id=user_id, sentence=sentence)
 
+    async def send_link_notice(
+        self, user_id: str, sentence: Sentence, *, key: str | None = None, look_first: bool = False
+    ) -> MessageRef:
+        return await self._call(
+            "send_link_notice", user_id=user_id, sentence=sentence, key=key, look_first=look_first
+        )
+
     # Modals
     async def open_pending(self, trigger_id: str, verdict: Verdict) -> ModalRef | None:
         """A "Checking…" modal; `fail["open_pending"]` stands for a trigger that expired (None)."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from marketplace_slack.domain import Refusal
 from marketplace_slack.workflow import sentences
 from marketplace_slack.workflow.sentences import Outcome, Sentence
@@ -18,6 +21,7 @@ def every_sentence() -> list[Sentence]:
         sentences.reason_too_long(1000),
         sentences.custom_amount_out_of_range(1000),
         sentences.linked("ssmith"),
+        sentences.link_expires_soon(datetime(2027, 3, 3, 14, 0, tzinfo=UTC)),
         sentences.snoozed(1),
         sentences.unknown_command("frobnicate"),
         sentences.channel_unavailable("G0SECURITY", "channel_not_found"),
@@ -48,3 +52,10 @@ def test_a_backlog_is_counted_until_all_are_posted() -> None:
     assert sentences.cards_queued(1).text == "1 more request is queued; see the digest."
     assert sentences.cards_queued(1000).text == "1,000 more requests are queued; see the digest."
     assert sentences.cards_queued(0).text == "All queued requests are posted."
+
+
+def test_a_links_end_is_said_in_utc_with_the_way_to_renew() -> None:
+    berlin_morning = datetime(2027, 3, 3, 15, 0, tzinfo=UTC).astimezone(ZoneInfo("Europe/Berlin"))
+    assert sentences.link_expires_soon(berlin_morning).text == (
+        "Your Marketplace link expires on 3 March 2027 at 15:00 UTC; run /marketplace link to renew it."
+    )

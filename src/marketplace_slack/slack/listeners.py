@@ -1,9 +1,9 @@
 """Bolt listeners: acknowledge first, hand the work to the workflow, answer bad input in one sentence.
 
 Nothing here decides policy. Each listener takes what Bolt extracted (`action`, `view`, `command`,
-`context.team_id` / `user_id` / `channel_id`), acks within Slack's 3 seconds, and starts the workflow
-in the background. They are registered by surface: cards (and the messages about them), modals, the
-slash command, and events.
+`context.user_id` / `channel_id`, and the workspace from `installation_team`), acks within Slack's 3
+seconds, and starts the workflow in the background. They are registered by surface: cards (and the
+messages about them), modals, the slash command, and events.
 """
 
 from __future__ import annotations
@@ -41,6 +41,21 @@ Payload = dict[str, Any]
 
 # The card's actions block has an id fresh per rendering (see ids.fresh); listeners match its base.
 _CARD_ACTIONS = ids.matching(ids.CARD_ACTIONS_BLOCK)
+
+
+def installation_team(context: AsyncBoltContext) -> str:
+    """The workspace a link is kept under, the same for every payload: the one the app is installed in.
+
+    Bolt's `context.team_id` is read from a different field for each kind of payload: a modal's
+    `view.app_installed_team_id` first, a slash command's `team_id` (the workspace it ran in), a
+    click's `team.id`. In an Enterprise Grid organisation or a Slack Connect channel these differ, so a
+    link made from the modal and an unlink from the command were keyed apart, and the unlink deleted
+    nothing. The
+    installation's team, from `auth.test` with the app's one bot token, is the same for all of them;
+    the events that skip `auth.test` (`app_uninstalled`, `tokens_revoked`) name the installation's
+    workspace themselves."""
+    authorized = context.authorize_result
+    return (authorized.team_id if authorized is not None else None) or context.team_id or ""
 
 
 def register(
@@ -83,7 +98,7 @@ def register_cards(
             return
         tasks.spawn(
             decisions.start(
-                team_id=context.team_id or "",
+                team_id=installation_team(context),
                 user_id=user_id,
                 request_id=request_id,
                 verdict=verdict,
@@ -164,7 +179,7 @@ def register_modals(app: AsyncApp, decisions: Decisions, accounts: Accounts, tas
         await ack()
         tasks.spawn(
             decisions.submit(
-                team_id=context.team_id or "", user_id=user_id, decision=parsed, context=metadata
+                team_id=installation_team(context), user_id=user_id, decision=parsed, context=metadata
             ),
             name="submit-decision",
         )
@@ -182,7 +197,7 @@ def register_modals(app: AsyncApp, decisions: Decisions, accounts: Accounts, tas
         await ack()
         tasks.spawn(
             accounts.complete_link(
-                team_id=context.team_id or "",
+                team_id=installation_team(context),
                 user_id=context.user_id or "",
                 token=SecretStr(token),
                 channel=_context(view).get("c"),
@@ -209,7 +224,7 @@ def register_commands(
             tasks.spawn(accounts.start_link(trigger_id=trigger_id, channel=channel), name="start-link")
         elif sub == "unlink":
             tasks.spawn(
-                accounts.unlink(team_id=context.team_id or "", user_id=user_id, channel=channel),
+                accounts.unlink(team_id=installation_team(context), user_id=user_id, channel=channel),
                 name="unlink",
             )
         elif sub == "digest" and digests is not None and channel:
@@ -233,7 +248,7 @@ def register_events(
     async def uninstalled(body: Payload, context: AsyncBoltContext) -> None:
         # Bolt acks events itself. Without the app, stored stewards' tokens have no business existing.
         # A delivery whose ack Slack missed comes again with the same event_id: the workflow acts once.
-        team_id = context.team_id or ""
+        team_id = installation_team(context)
         tasks.spawn(
             events.once(body.get("event_id"), lambda: accounts.forget_workspace(team_id)),
             name="forget-workspace",
@@ -246,7 +261,7 @@ def register_events(
         profile = profile_from_user(user) if isinstance(user, dict) else None
         if identity is None or profile is None:
             return
-        guard, team_id = identity, context.team_id or ""
+        guard, team_id = identity, installation_team(context)
         tasks.spawn(
             events.once(body.get("event_id"), lambda: guard.user_changed(team_id, profile)),
             name="user-changed",

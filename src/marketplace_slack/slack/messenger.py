@@ -232,6 +232,12 @@ class SlackMessenger:
             Destination.dm(user_id), messages.ephemeral(sentence.text, mentioning=sentence.mention)
         )
 
+    async def send_link_notice(
+        self, user_id: str, sentence: Sentence, *, key: str | None = None, look_first: bool = False
+    ) -> MessageRef:
+        message = messages.link_account_prompt(sentence.text)
+        return await self._send(Destination.dm(user_id), message, key=key, look_first=look_first)
+
     async def tell(self, *, user_id: str, channel: str | None, sentence: Sentence) -> None:
         await self._whisper(user_id, channel, messages.ephemeral(sentence.text, mentioning=sentence.mention))
 

@@ -31,7 +31,10 @@ class AuditKind(StrEnum):
     REFUSAL = "refusal"  # a click or a submitted form the app turned away; `outcome` is the reason's code
     LINK = "link"  # a steward linked their Marketplace account
     UNLINK = "unlink"  # a steward unlinked it
-    LINK_ENDED = "link_ended"  # the app dropped a link (the Marketplace no longer accepts its token)
+    # The app ended a link; `outcome` says why: unauthorized (the Marketplace refused its token, or
+    # the Slack account no longer matches it), displaced (another Slack account linked the same
+    # Marketplace user), expired.
+    LINK_ENDED = "link_ended"
     # A consumer accepted a data use agreement from Slack. Nothing writes it yet: consumer requests
     # from Slack come later; the kind is here so the export and its readers already know it.
     AGREEMENT = "agreement"

@@ -48,6 +48,24 @@ class LinkedAccount:
     updated_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class LinkRef:
+    """Which link, and whom to tell about it, without its token: a link ended by another's, or due."""
+
+    team_id: str
+    slack_user_id: str
+    marketplace_user_id: str
+    marketplace_username: str
+    linked_at: datetime  # tells this link from a later re-link of the same Slack user
+
+
+@dataclass(frozen=True, slots=True)
+class SavedLink:
+    link: LinkedAccount
+    # Links of other Slack users to the same Marketplace user, ended by this one (one live link each).
+    displaced: tuple[LinkRef, ...] = ()
+
+
 class ClaimStatus(StrEnum):
     WON = "won"
     HELD = "held"

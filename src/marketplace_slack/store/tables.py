@@ -105,9 +105,16 @@ linked_accounts = Table(
     Column("marketplace_username", String(255), nullable=False),
     Column("email", String(320)),
     Column("token_ciphertext", LargeBinary(), nullable=False),
-    Column("linked_at", UTCDateTime(), nullable=False),
+    Column("linked_at", UTCDateTime(), nullable=False),  # reset by every re-link: the link's age
     Column("updated_at", UTCDateTime(), nullable=False),
-    Index(None, "marketplace_user_id"),
+    Column("warned_at", UTCDateTime()),  # this link's "expires soon" DM went; None again on a re-link
+    Column("claim_owner", String(255)),  # the replica warning about or ending it now, for a lease
+    Column("claimed_at", UTCDateTime()),
+    # One live link per Marketplace user: a second Slack account linking it ends the first link
+    # (store/links.py), and two links racing cannot both stay.
+    Index(None, "marketplace_user_id", unique=True),
+    Index(None, "linked_at"),  # links due to end
+    Index(None, "warned_at", "linked_at"),  # links due a warning
 )
 
 decision_claims = Table(

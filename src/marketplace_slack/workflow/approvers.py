@@ -30,6 +30,7 @@ from marketplace_slack.infra.clock import Clock
 from marketplace_slack.marketplace.errors import MarketplaceError, UnauthorizedError
 from marketplace_slack.store.records import LinkedAccount
 from marketplace_slack.store.repository import Repository
+from marketplace_slack.workflow.link_expiry import LinkLifetime
 from marketplace_slack.workflow.ports import Directory, SlackPerson
 
 log = structlog.get_logger(__name__)
@@ -60,8 +61,10 @@ class ApproverFinder:
         clock: Clock,
         ttl: timedelta = timedelta(hours=1),
         allow_self_approval: bool = False,
+        link_lifetime: LinkLifetime | None = None,
     ) -> None:
         self._store = store
+        self._lifetime = link_lifetime or LinkLifetime()
         self._allow_self_approval = allow_self_approval
         self._gateway = gateway
         self._directory = directory
@@ -76,6 +79,10 @@ class ApproverFinder:
         """The people in Slack who meet one of the step's approver criteria, the request's parties
         excluded (unless self-approval is allowed)."""
         links = await self._store.links.list()
+        # An expired link reminds nobody and its token asks the Marketplace nothing; the parties'
+        # links, expired or not, still tell who is not to be reminded about their own request.
+        live_after = self._lifetime.live_after(self._clock.now())
+        live = [link for link in links if link.linked_at > live_after]
         found: dict[str, Recipient] = {}
         parties = () if self._allow_self_approval else (request.requester, request.requested_by)
         named = {n for p in parties for n in (p.marketplace_id, p.username) if n}
@@ -85,7 +92,7 @@ class ApproverFinder:
 
         async def user(ref: str) -> Recipient | None:
             async with gate:
-                return await self._user(ref, links)
+                return await self._user(ref, live)
 
         for recipient in await asyncio.gather(*(user(ref) for ref in users)):
             if recipient is not None:
@@ -99,7 +106,7 @@ class ApproverFinder:
                     return None
                 return await self._person(link.slack_user_id, link.email, link.marketplace_username)
 
-            for recipient in await asyncio.gather(*(steward(link) for link in links)):
+            for recipient in await asyncio.gather(*(steward(link) for link in live)):
                 if recipient is not None:
                     found.setdefault(recipient.slack_user_id, recipient)
         excluded: set[str] = set()

@@ -3,6 +3,10 @@
 A token is accepted only when the Marketplace user it belongs to has the email on the steward's Slack
 profile, and it is kept encrypted in the store. Decisions are made with it, so the Marketplace checks
 every permission and records every decision under the steward's own name.
+
+A Marketplace user has one live link: linking it from a second Slack account ends the first (in the
+store's one transaction) and its holder is told by DM. A link expires (`link_expiry.py`); `linked`
+never hands out an expired one, whether or not the tick has ended it yet.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from marketplace_slack.infra.clock import Clock
 from marketplace_slack.infra.vault import VaultError
 from marketplace_slack.marketplace.errors import MarketplaceError, UnauthorizedError
 from marketplace_slack.store.audit import AuditKind
-from marketplace_slack.store.records import LinkedAccount
+from marketplace_slack.store.records import LinkedAccount, LinkRef
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow import sentences
 from marketplace_slack.workflow.identity import Identity, Standing
+from marketplace_slack.workflow.link_expiry import LinkLifetime, LinkNotices
 from marketplace_slack.workflow.ports import Directory, Gateway, Modals, Replies
 
 log = structlog.get_logger(__name__)
@@ -38,10 +43,14 @@ class Accounts:
         modals: Modals,
         directory: Directory,
         clock: Clock,
+        notices: LinkNotices,
         actor_ttl: timedelta = timedelta(minutes=5),
         identity: Identity | None = None,
+        lifetime: LinkLifetime | None = None,
     ) -> None:
         self._store = store
+        self._notices = notices
+        self.lifetime = lifetime or LinkLifetime()
         self._gateway = gateway
         self._replies = replies
         self._modals = modals
@@ -77,7 +86,7 @@ class Accounts:
                 user_id=user_id, channel=channel, sentence=refusal or sentences.EMAIL_MISMATCH
             )
             return
-        await self._store.links.save(
+        saved = await self._store.links.save(
             team_id=team_id,
             user_id=user_id,
             marketplace_user_id=actor.marketplace_id,
@@ -87,6 +96,8 @@ class Accounts:
             now=self._clock.now(),
         )
         self._actors.pop(user_id, None)
+        for ended in saved.displaced:
+            await self._displaced(ended, by_team=team_id, by_user=user_id)
         await self._store.audit.record(
             kind=AuditKind.LINK,
             at=self._clock.now(),
@@ -96,6 +107,27 @@ class Accounts:
             detail={"username": actor.username},
         )
         await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.linked(actor.username))
+
+    async def _displaced(self, ended: LinkRef, *, by_team: str, by_user: str) -> None:
+        """`ended` was the Marketplace user's link until `by_user` linked it: audit it and tell its holder."""
+        self._actors.pop(ended.slack_user_id, None)
+        log.info("link_displaced", user_id=ended.slack_user_id, by=by_user)
+        await self._store.audit.record(
+            kind=AuditKind.LINK_ENDED,
+            at=self._clock.now(),
+            team_id=ended.team_id,
+            slack_user_id=ended.slack_user_id,
+            marketplace_user_id=ended.marketplace_user_id,
+            outcome="displaced",
+            detail={"by_team_id": by_team, "by_slack_user_id": by_user},
+        )
+        try:
+            await self._notices.send_link_notice(ended.slack_user_id, sentences.LINK_DISPLACED)
+        except Exception as exc:
+            # The link is over either way; a DM Slack refused must not undo the new holder's link.
+            log.warning(
+                "link_displaced_untold", user_id=ended.slack_user_id, error=type(exc).__name__, exc_info=exc
+            )
 
     async def unlink(self, *, team_id: str, user_id: str, channel: str | None) -> None:
         removed = await self._store.links.delete(team_id, user_id)
@@ -114,9 +146,11 @@ class Accounts:
         log.info("workspace_forgotten", team_id=team_id, links_deleted=removed)
 
     async def linked(self, team_id: str, user_id: str) -> LinkedAccount | None:
-        """The steward's link, or None; a token no configured key can decrypt counts as unlinked."""
+        """The steward's live link, or None: an expired link (ended by the tick or not yet) and a token
+        no configured key can decrypt count as unlinked."""
+        live_after = self.lifetime.live_after(self._clock.now())
         try:
-            return await self._store.links.get(team_id, user_id)
+            return await self._store.links.get(team_id, user_id, live_after=live_after)
         except VaultError:
             log.warning("linked_token_undecryptable", user_id=user_id)
             await self._store.links.delete(team_id, user_id)

@@ -302,6 +302,12 @@ class Notices(Protocol):
         """Tell someone responsible for a channel (a route's owner), in a DM, what is wrong with it."""
         ...
 
+    async def send_link_notice(
+        self, user_id: str, sentence: Sentence, *, key: str | None = None, look_first: bool = False
+    ) -> MessageRef:
+        """A DM about the person's own link (ended, or ending soon), with a button to link again."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ModalRef:

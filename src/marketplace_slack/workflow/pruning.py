@@ -23,10 +23,11 @@ DELIVERIES_KEPT: Final = timedelta(days=14)
 MARKS_KEPT: Final = timedelta(days=14)
 
 # Once-marks of these kinds guard a send whose own row moves on within minutes (the reminder's count,
-# the expiry notice's outcome, the digest slot's grace period), so after `MARKS_KEPT` they guard
+# the expiry notice's outcome, the digest slot's grace period, a link's `warned_at` or its deletion;
+# a link's marks name its `linked_at`, so a re-link earns new ones), so after `MARKS_KEPT` they guard
 # nothing. The other kinds are kept: a step's thread reply and the requester's DM come due again
 # whenever the card is shown (a webhook months later), an escalation whenever its step is reminded.
-PRUNED_MARKS: Final = ("reminder:", "expiry:", "digest:")
+PRUNED_MARKS: Final = ("reminder:", "expiry:", "digest:", "link:")
 # An Events API delivery's mark (`workflow/events.py`) guards only against Slack's retries, which stop
 # after about an hour; a few days' margin covers clock skew and a replica that was down meanwhile.
 EVENT_MARKS: Final = ("event:",)

@@ -1,5 +1,5 @@
-"""Time-driven work: reminders, expiry notices, digests, cards waiting for a failing channel and pruning,
-and the APScheduler jobs that wake it.
+"""Time-driven work: reminders, expiry notices, digests, cards waiting for a failing channel, links
+warned about and ended, pruning, and the APScheduler jobs that wake it.
 
 APScheduler is only the clock. What is due, what was sent and when all live in the store, so the
 jobs carry no state: `due_work(now)` asks the store what is due at `now` and does it, exactly once
@@ -25,6 +25,7 @@ from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow.approvers import ApproverFinder
 from marketplace_slack.workflow.digests import Digests
 from marketplace_slack.workflow.expiry import ExpiryNotices, ExpiryReport
+from marketplace_slack.workflow.link_expiry import LinkExpiry, LinkExpiryReport
 from marketplace_slack.workflow.ports import Directory, Messenger
 from marketplace_slack.workflow.pruning import Pruner
 from marketplace_slack.workflow.reminders import ReminderReport, Reminders
@@ -45,16 +46,25 @@ class DueReport:
     expiry: ExpiryReport
     digests: int
     cards: int = 0  # cards that had waited for their channel and are shown now
+    links: LinkExpiryReport | None = None  # links warned about and ended
 
 
 class Timekeeper:
     def __init__(
-        self, *, reminders: Reminders, digests: Digests, expiry: ExpiryNotices, pruner: Pruner, clock: Clock
+        self,
+        *,
+        reminders: Reminders,
+        digests: Digests,
+        expiry: ExpiryNotices,
+        pruner: Pruner,
+        clock: Clock,
+        links: LinkExpiry | None = None,
     ) -> None:
         self.reminders = reminders
         self.digests = digests
         self.expiry = expiry
         self.pruner = pruner
+        self.links = links
         self._clock = clock
         # Set by the composition root once the workflow exists (its observers are the parts above).
         self.cards: CardKeeper | None = None
@@ -69,6 +79,7 @@ class Timekeeper:
             reminders=await self.reminders.run_due(now),
             expiry=await self.expiry.run_due(now),
             digests=await self.digests.run_due(now),
+            links=await self.links.run_due(now) if self.links is not None else None,
         )
 
     async def scan_grants(self) -> None:
@@ -137,6 +148,7 @@ def build_timekeeper(
         directory=directory,
         clock=clock,
         allow_self_approval=config.decisions.allow_self_approval,
+        link_lifetime=config.links.lifetime,
     )
     reminders = Reminders(
         store=store,
@@ -171,4 +183,9 @@ def build_timekeeper(
         owner=owner,
     )
     pruner = Pruner(store, clock, slack_users_kept=slack_users_kept)
-    return Timekeeper(reminders=reminders, digests=digests, expiry=expiry, pruner=pruner, clock=clock)
+    links = LinkExpiry(
+        store=store, notices=messenger, lifetime=config.links.lifetime, clock=clock, owner=owner
+    )
+    return Timekeeper(
+        reminders=reminders, digests=digests, expiry=expiry, pruner=pruner, clock=clock, links=links
+    )

@@ -10,6 +10,7 @@ cannot tell our `*` from a username's, and shows every one literally.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum, auto
 from typing import Final
 
@@ -57,6 +58,10 @@ class Outcome(StrEnum):
     NOTHING_TO_UNLINK = auto()
     PASTE_TOKEN = auto()
     TOKEN_HAS_SPACES = auto()
+    # A link's end: another Slack account linked the same Marketplace user, or its time is up
+    LINK_DISPLACED = auto()
+    LINK_EXPIRES_SOON = auto()
+    LINK_EXPIRED = auto()
     # Who the Slack user is now (checked at every click and submit)
     SLACK_EMAIL_CHANGED = auto()
     SLACK_ACCOUNT_DEACTIVATED = auto()
@@ -193,6 +198,16 @@ EMAIL_MISMATCH: Final = Sentence(
 )
 UNLINKED: Final = Sentence(Outcome.UNLINKED, "Your Marketplace account is unlinked and its token deleted.")
 NOTHING_TO_UNLINK: Final = Sentence(Outcome.NOTHING_TO_UNLINK, "No Marketplace account was linked.")
+LINK_DISPLACED: Final = Sentence(
+    Outcome.LINK_DISPLACED,
+    "Your Marketplace account was linked from another Slack account, so this one is no longer linked. "
+    "If that was not you, tell your Marketplace administrator; to decide from this account, "
+    "run /marketplace link again.",
+)
+LINK_EXPIRED: Final = Sentence(
+    Outcome.LINK_EXPIRED,
+    "Your Marketplace link has expired and its token is deleted; run /marketplace link to link again.",
+)
 PASTE_TOKEN: Final = Sentence(Outcome.PASTE_TOKEN, "Paste your personal access token.")
 TOKEN_HAS_SPACES: Final = Sentence(
     Outcome.TOKEN_HAS_SPACES, "A token has no spaces or line breaks; paste just the token."
@@ -274,6 +289,15 @@ def linked(username: str) -> Sentence:
     return Sentence(
         Outcome.LINKED,
         f"Linked to the Marketplace as {username}. Decisions you make here are in your name.",
+    )
+
+
+def link_expires_soon(expires_at: datetime) -> Sentence:
+    when = expires_at.astimezone(UTC)
+    return Sentence(
+        Outcome.LINK_EXPIRES_SOON,
+        f"Your Marketplace link expires on {when.day} {when:%B %Y at %H:%M} UTC; "
+        "run /marketplace link to renew it.",
     )
 
 

@@ -20,6 +20,7 @@ from marketplace_slack.workflow.context import ContextSeal
 from marketplace_slack.workflow.decisions import Decisions
 from marketplace_slack.workflow.events import Events
 from marketplace_slack.workflow.identity import Identity, IdentityGuard, IdentityPolicy
+from marketplace_slack.workflow.link_expiry import LinkLifetime
 from marketplace_slack.workflow.linking import Accounts
 from marketplace_slack.workflow.ports import Directory, Gateway, Messenger
 from marketplace_slack.workflow.reconciliation import Reconciler, ReconcileReport, SeenVersions
@@ -46,6 +47,7 @@ class Workflow:
         form_keys: Sequence[SecretStr] = (),
         allow_self_approval: bool = False,
         identity_policy: IdentityPolicy | None = None,
+        link_lifetime: LinkLifetime | None = None,
     ) -> None:
         """`form_keys` sign the decision forms' context (the app's encryption keys, newest first);
         without them a random key does, which only a single process can check."""
@@ -84,8 +86,10 @@ class Workflow:
             modals=messenger,
             directory=directory,
             clock=clock,
+            notices=messenger,
             actor_ttl=actor_ttl,
             identity=identity,
+            lifetime=link_lifetime,
         )
         # Every click and submit asks it; `user_change` events go to it too (slack/listeners.py).
         self.identity = IdentityGuard(

@@ -9,6 +9,7 @@ from marketplace_slack_standins.fakeslack.errors import Violation
 from marketplace_slack_standins.fakeslack.formatting import Span, formatting, payload_formatting
 from marketplace_slack_standins.fakeslack.install import ALL_HISTORY_SCOPES, Install
 from marketplace_slack_standins.fakeslack.payloads import (
+    Grid,
     app_home_opened,
     block_action,
     event_callback,
@@ -36,6 +37,7 @@ __all__ = [
     "Delivery",
     "FakeSlack",
     "Forgery",
+    "Grid",
     "Install",
     "Message",
     "RecordedCall",

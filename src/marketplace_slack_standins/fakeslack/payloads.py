@@ -13,6 +13,7 @@ import json
 import secrets
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -181,6 +182,20 @@ def _action(element: Json, block_id: str, value: str | None) -> tuple[Json, Json
         raise ValueError(f"building a block action for a {kind} element is not supported")
     action = {"type": kind, **action, keys[0]: value, "action_ts": _action_ts()}
     return action, {"type": kind, keys[0]: value}
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """An Enterprise Grid organisation, for the fields where its payloads differ from one workspace's:
+    the organisation on every payload, the member's home workspace in `user.team_id` (a member acts in
+    several workspaces), and the team a modal's app is installed for in `view.app_installed_team_id`
+    (the organisation's id for an organisation-wide install)."""
+
+    enterprise_id: str = "E0EXAMPLEORG"
+    enterprise_name: str = "Example Org"
+    home_team_id: str | None = None  # None: the workspace the payload comes from
+    installed_team_id: str | None = None  # None: the workspace the payload comes from
+    enterprise_install: bool = False
 
 
 def _user(user_id: str, team_id: str, user_name: str | None) -> Json:
@@ -360,10 +375,12 @@ def view_submission(
     team_domain: str = DEFAULT_TEAM_DOMAIN,
     api_app_id: str = DEFAULT_APP_ID,
     bot_id: str = DEFAULT_BOT_ID,
+    grid: Grid | None = None,
 ) -> Json:
     """The user pressed Submit. Pass `view` (as views.open returned it) to echo its blocks, id and
-    hash the way Slack does; `state_values` (see `view_state`) override what the view implies."""
-    return {
+    hash the way Slack does; `state_values` (see `view_state`) override what the view implies;
+    `grid`, the organisation the workspace belongs to."""
+    payload: Json = {
         "type": "view_submission",
         "team": _team(team_id, team_domain),
         "user": _user(user_id, team_id, user_name),
@@ -384,6 +401,13 @@ def view_submission(
         "is_enterprise_install": False,
         "enterprise": None,
     }
+    if grid is not None:
+        payload["team"].update(enterprise_id=grid.enterprise_id, enterprise_name=grid.enterprise_name)
+        payload["user"]["team_id"] = grid.home_team_id or team_id
+        payload["view"]["app_installed_team_id"] = grid.installed_team_id or team_id
+        payload["enterprise"] = {"id": grid.enterprise_id, "name": grid.enterprise_name}
+        payload["is_enterprise_install"] = grid.enterprise_install
+    return payload
 
 
 def view_closed(
@@ -438,9 +462,11 @@ def slash_command(
     channel_name: str | None = None,
     team_domain: str = DEFAULT_TEAM_DOMAIN,
     api_app_id: str = DEFAULT_APP_ID,
+    grid: Grid | None = None,
 ) -> dict[str, str]:
-    """Form fields of a slash command, in the order Slack sends them."""
-    return {
+    """Form fields of a slash command, in the order Slack sends them (`grid`: the organisation the
+    workspace belongs to; `team_id` stays the workspace the command ran in)."""
+    fields = {
         "token": VERIFICATION_TOKEN,
         "team_id": team_id,
         "team_domain": team_domain,
@@ -455,6 +481,11 @@ def slash_command(
         "response_url": response_url or new_response_url(team_id, "commands"),
         "trigger_id": trigger_id or new_trigger_id(),
     }
+    if grid is not None:
+        fields["enterprise_id"] = grid.enterprise_id
+        fields["enterprise_name"] = grid.enterprise_name
+        fields["is_enterprise_install"] = "true" if grid.enterprise_install else "false"
+    return fields
 
 
 def event_callback(
