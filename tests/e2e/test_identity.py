@@ -111,6 +111,8 @@ async def test_user_change_with_a_new_email_ends_the_link_and_says_why(stage: St
     assert delivery is not None and delivery.status == 200
     assert await _link_of(stage, "sara") is None
     assert _dms(stage, "sara") == [sentences.SLACK_EMAIL_CHANGED.text]
+    ended = [e async for e in stage.app.store.audit.entries() if e.kind == "link_ended"]
+    assert [(e.slack_user_id, e.outcome) for e in ended] == [(stage.slack_user("sara"), "email_changed")]
 
 
 async def test_user_change_delivered_twice_tells_once(stage: Stage) -> None:

@@ -162,7 +162,7 @@ class IdentityGuard:
         *,
         identity: Identity,
         linked: Callable[[str, str], Awaitable[LinkedAccount | None]],
-        forget: Callable[[str, str], Awaitable[None]],
+        forget: Callable[[str, str, str], Awaitable[None]],  # team, user, why (for the audit log)
         replies: Replies,
     ) -> None:
         self._identity = identity
@@ -198,5 +198,5 @@ class IdentityGuard:
         await self._replies.tell(user_id=profile.user_id, channel=None, sentence=sentence)
 
     async def _end(self, link: LinkedAccount, standing: Standing) -> None:
-        await self._forget(link.team_id, link.slack_user_id)
+        await self._forget(link.team_id, link.slack_user_id, standing.value)
         log.info("link_ended", user_id=link.slack_user_id, standing=standing.value)

@@ -161,15 +161,16 @@ class Accounts:
         await self.forget(team_id, user_id)
         await self._replies.prompt_link(user_id=user_id, channel=channel, sentence=sentences.RELINK_NEEDED)
 
-    async def forget(self, team_id: str, user_id: str) -> None:
-        """Delete a steward's link the Marketplace no longer accepts (the caller asks for a new one)."""
+    async def forget(self, team_id: str, user_id: str, why: str = "unauthorized") -> None:
+        """Delete a link that can no longer be right: by default one the Marketplace no longer accepts
+        (the caller asks for a new one); `why` names another reason (email_changed, deactivated)."""
         if await self._store.links.delete(team_id, user_id):
             await self._store.audit.record(
                 kind=AuditKind.LINK_ENDED,
                 at=self._clock.now(),
                 team_id=team_id,
                 slack_user_id=user_id,
-                outcome="unauthorized",  # the Marketplace's answer to the token
+                outcome=why,
             )
         self._actors.pop(user_id, None)
 
