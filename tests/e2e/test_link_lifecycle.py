@@ -105,16 +105,7 @@ async def test_unlink_deletes_the_link_whatever_team_field_each_payload_carries(
     grid = Grid(installed_team_id="E0EXAMPLEORG", home_team_id="T0SARASHOME")
     team = stage.slack.team_id
 
-    await stage.agent.send_slash_command(
-        slash_command(
-            user_id=user,
-            team_id=team,
-            channel_id=STEWARDS_CHANNEL,
-            command=ids.SLASH_COMMAND,
-            text="link",
-            grid=grid,
-        )
-    )
+    await _marketplace(stage, "link", user=user, team=team, grid=grid)
     await stage.slack.wait_for("views.open", count=1)
     view = stage.slack.views(user)[-1]
     values = view_state(view, {ids.TOKEN_INPUT: stage.sandbox.token_for("sara")})
@@ -124,18 +115,22 @@ async def test_unlink_deletes_the_link_whatever_team_field_each_payload_carries(
     await stage.settle()
     assert [(k.team_id, k.slack_user_id) for k in await stage.app.store.links.list()] == [(team, user)]
 
-    await stage.agent.send_slash_command(
-        slash_command(
-            user_id=user,
-            team_id=team,
-            channel_id=STEWARDS_CHANNEL,
-            command=ids.SLASH_COMMAND,
-            text="unlink",
-            grid=grid,
-        )
-    )
+    await _marketplace(stage, "unlink", user=user, team=team, grid=grid)
     await stage.settle()
 
     assert await stage.app.store.links.list() == []
     told = [m.text for m in stage.slack.ephemeral_messages(user=user)]
     assert told[-1] == sentences.UNLINKED.text
+
+
+async def _marketplace(stage: Stage, text: str, *, user: str, team: str, grid: Grid) -> None:
+    """`/marketplace <text>` as a member of a Grid organisation sends it."""
+    command = slash_command(
+        user_id=user,
+        team_id=team,
+        channel_id=STEWARDS_CHANNEL,
+        command=ids.SLASH_COMMAND,
+        text=text,
+        grid=grid,
+    )
+    await stage.agent.send_slash_command(command)

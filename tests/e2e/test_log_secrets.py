@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from logcapture import Capture
 from marketplace_slack.infra import logs
 from marketplace_slack.infra.clock import FakeClock, SystemClock
 from marketplace_slack.infra.redaction import WITHHELD
@@ -35,28 +36,6 @@ from marketplace_slack_standins.stage import (
 )
 
 PRODUCT = "Sales Pipeline"  # Sara is among its approvers
-
-
-class Capture(logging.Handler):
-    """Every record at every level, as a handler added after start-up (so without the app's filter)
-    sees it: only the record factory and the loggers' levels stand between it and a secret."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-        self.lines: list[str] = []
-        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-        self.lines.append(self.format(record))
-
-    def everything(self) -> str:
-        fields = [{key: repr(value) for key, value in r.__dict__.items()} for r in self.records]
-        return "\n".join(self.lines) + json.dumps(fields)
-
-    def of(self, prefix: str) -> list[str]:
-        return [line for line, r in zip(self.lines, self.records, strict=True) if r.name.startswith(prefix)]
 
 
 @contextmanager

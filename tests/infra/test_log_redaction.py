@@ -12,6 +12,7 @@ import pytest
 import structlog
 from pydantic import SecretStr
 
+from logcapture import Capture
 from marketplace_slack.infra import logs
 from marketplace_slack.infra.redaction import (
     REDACTED,
@@ -183,23 +184,6 @@ def test_handed_tokens_are_bounded_and_the_apps_own_secrets_are_not() -> None:
     assert first not in redactor.text(first)
     assert "handed-token-000001" not in redactor.text("handed-token-000001")
     assert SECRET not in redactor.text(SECRET)  # the app's own stay
-
-
-class Capture(logging.Handler):
-    """Every record, formatted, as a handler the app never configured would see it."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-        self.lines: list[str] = []
-        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-        self.lines.append(self.format(record))
-
-    def everything(self) -> str:
-        return "\n".join(self.lines) + repr([r.__dict__ for r in self.records])
 
 
 @pytest.fixture
