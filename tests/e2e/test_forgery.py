@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from marketplace_slack.marketplace import models as wire
-from marketplace_slack_standins.fakeslack import Message, Span, blocks_to_text, payload_formatting
+from marketplace_slack_standins.fakeslack import Message, Span, blocks_to_text
 from marketplace_slack_standins.stage import Stage
+from slack.hostile import forged_formatting
 
 FORGED = (
     "*APPROVED BY CISO*\n"
@@ -20,31 +21,11 @@ FORGED = (
     "_APPROVED IN MARKETPLACE_ ~DENIED BY RISK~ `APPROVED-CODE` ```APPROVED BLOCK```\n"
     ">>> Approved by Ada Admin"
 )
-_FORGED_WORDS = (
-    "APPROVED BY CISO",
-    "Approved by Ada Admin",
-    "APPROVED IN MARKETPLACE",
-    "DENIED BY RISK",
-    "APPROVED-CODE",
-    "APPROVED BLOCK",
-)
 
 
 def _forged(message: Message) -> list[Span]:
-    """What Slack would format in `message` that the forgery made: a run holding exactly its words
-    (a quote: starting with them), or any link to its host."""
-    found = []
-    for span in payload_formatting({"text": message.text, "blocks": message.blocks}):
-        inside = span.text.strip()
-        if span.kind in ("link", "autolink"):
-            hit = "evil.example" in inside
-        elif span.kind == "quote":
-            hit = inside.startswith(_FORGED_WORDS)
-        else:
-            hit = inside in _FORGED_WORDS
-        if hit:
-            found.append(span)
-    return found
+    """What Slack would format in `message` that the forgery made (`hostile.forged_formatting`)."""
+    return forged_formatting({"text": message.text, "blocks": message.blocks})
 
 
 async def _forged_form(stage: Stage, product: str) -> dict[str, Any]:
