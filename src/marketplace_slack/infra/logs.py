@@ -37,13 +37,6 @@ _UNREDACTABLE: Final = "[a log record withheld: it could not be redacted]"
 _RECORD_FIELDS: Final = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
-def _drop_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    for key in list(event):
-        if names_secret(key):
-            event[key] = REDACTED
-    return event
-
-
 Processor = Callable[[Any, str, MutableMapping[str, Any]], MutableMapping[str, Any]]
 
 
@@ -152,7 +145,6 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _drop_secrets,
             structlog.processors.format_exc_info,
             redact_event(redactor),
             renderer,

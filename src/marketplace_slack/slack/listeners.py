@@ -50,10 +50,9 @@ def installation_team(context: AsyncBoltContext) -> str:
     `view.app_installed_team_id` first, a slash command's `team_id` (the workspace it ran in), a
     click's `team.id`. In an Enterprise Grid organisation or a Slack Connect channel these differ, so a
     link made from the modal and an unlink from the command were keyed apart, and the unlink deleted
-    nothing. The
-    installation's team, from `auth.test` with the app's one bot token, is the same for all of them;
-    the events that skip `auth.test` (`app_uninstalled`, `tokens_revoked`) name the installation's
-    workspace themselves."""
+    nothing. The installation's team, from `auth.test` with the app's one bot token, is the same for
+    all of them; the events that skip `auth.test` (`app_uninstalled`, `tokens_revoked`) name the
+    installation's workspace themselves."""
     authorized = context.authorize_result
     return (authorized.team_id if authorized is not None else None) or context.team_id or ""
 
