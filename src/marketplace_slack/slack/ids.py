@@ -53,6 +53,28 @@ DURATION_CUSTOM: Final = "custom"
 
 SLASH_COMMAND: Final = "/marketplace"
 
+# Self-service: the request modal (one callback id for the form, one for what it turns into), its inputs,
+# and the buttons of App Home and of unfurls. Question blocks are `QUESTION_BLOCK` + the question id.
+REQUEST_SHORTCUT: Final = "mp_request_shortcut"  # global shortcut "Request data access"
+START_REQUEST: Final = "mp_start_request"  # button; value: a product id, or "" to pick one
+REQUEST_MODAL: Final = "mp_request_modal"  # the form, submitted to file the request
+REQUEST_STATUS_MODAL: Final = "mp_request_status"  # loading, filed, refused: nothing to submit
+REQUEST_PRODUCT_BLOCK: Final = "mp_req_product"
+REQUEST_PRODUCT_INPUT: Final = "mp_req_product_input"  # external_select; its options listener searches
+REQUEST_KIND_BLOCK: Final = "mp_req_kind"
+REQUEST_KIND_INPUT: Final = "mp_req_kind_input"  # radio buttons: data access / masking exception
+REQUEST_FOR_BLOCK: Final = "mp_req_for"
+REQUEST_FOR_INPUT: Final = "mp_req_for_input"  # users_select "Request for someone else"
+QUESTION_BLOCK: Final = "mp_q."  # + question id
+QUESTION_OPTIONS_INPUT: Final = "mp_q_options"  # external_select for a DROPDOWN past 100 options
+AGREEMENT_BLOCK: Final = "mp_agree."  # + agreement id
+AGREEMENT_INPUT: Final = "mp_agree_input"
+COLUMNS_BLOCK: Final = "mp_req_columns"
+COLUMNS_INPUT: Final = "mp_req_columns_input"  # multi_static_select, external past 100 columns
+CANCEL_REQUEST: Final = "mp_cancel_request"  # button with a confirm dialog; value: the request id
+REQUEST_AGAIN_OPEN: Final = "mp_request_again_open"  # button; value: the earlier request's id
+UNLINK_ACCOUNT: Final = "mp_unlink_account"  # App Home
+
 
 # --- block ids that change per rendering ------------------------------------------------------------
 # Slack keeps an input's state by block_id across chat.update and views.update, so a re-rendered card or
