@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
-from marketplace_slack.domain import Duration, DurationUnit, RequestKind
+from marketplace_slack.domain import Duration, DurationUnit, RequestKind, RequestStatus
 
 # The Marketplace's own bound on a short answer is not documented; Slack's plain_text_input stops at 3000.
 SHORT_ANSWER_MAX = 3000
@@ -95,7 +96,7 @@ Answer = str | tuple[str, ...] | Duration
 class RequestDraft:
     """Everything a request modal shows: the product, the kind, its form, and what is answered so far."""
 
-    product: ProductChoice
+    product: ProductChoice | None  # None: none picked yet (the modal shows the picker alone)
     kind: RequestKind
     form: RequestForm | None  # None: the product has no form of this kind (it cannot be requested)
     answers: Mapping[str, Answer] = field(default_factory=dict)
@@ -103,6 +104,7 @@ class RequestDraft:
     columns_total: int = 0  # how many masked columns the product has (more than `columns` when cut)
     picked_columns: tuple[str, ...] = ()  # MaskedColumnChoice.key values
     dropped: tuple[str, ...] = ()  # labels of earlier answers whose questions are gone (request again)
+    notice: str | None = None  # one plain sentence above the form ("no single product is named …")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,20 @@ class Submission:
     columns: tuple[tuple[str, str], ...] = ()  # (source id, column name)
     agreements: tuple[str, ...] = ()  # ids of the agreements accepted
     for_user: str | None = None  # a Slack user id, when requesting for someone else
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingAccess:
+    """Where a consumer stands with a product: their latest request's status (None: no request)."""
+
+    status: RequestStatus | None = None
+    request_id: str | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def blocks_new_request(self) -> bool:
+        """A pending request, or access they hold: a second request would only be refused (409)."""
+        return self.status in (RequestStatus.PENDING, RequestStatus.APPROVED)
 
 
 class AnswerProblem(StrEnum):
@@ -173,19 +189,19 @@ def hours(duration: Duration) -> int:
     return duration.amount * _HOURS[duration.unit]
 
 
-def wire_answers(form: RequestForm, answers: Mapping[str, Answer]) -> dict[str, object]:
-    """The `form` object the Marketplace takes: every answered question, keyed by its id."""
+def wire_answers(answers: Mapping[str, Answer]) -> dict[str, object]:
+    """The `form` object the Marketplace takes: every answered question, keyed by its id (a duration as
+    `{"duration": n, "durationUnit": u}`, several choices as a list)."""
     wire: dict[str, object] = {}
-    for question in form.questions:
-        answer = answers.get(question.id)
+    for question_id, answer in answers.items():
         if answer is None or answer in ("", ()):
             continue
         if isinstance(answer, Duration):
-            wire[question.id] = {"duration": answer.amount, "durationUnit": answer.unit.value}
+            wire[question_id] = {"duration": answer.amount, "durationUnit": answer.unit.value}
         elif isinstance(answer, tuple):
-            wire[question.id] = list(answer)
+            wire[question_id] = list(answer)
         else:
-            wire[question.id] = answer
+            wire[question_id] = answer
     return wire
 
 

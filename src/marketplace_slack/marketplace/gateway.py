@@ -280,6 +280,27 @@ async def _attempt(
         return None, exc
 
 
+def summary_of(raw: wire.AccessRequest) -> AccessRequest:
+    """A request as a list shows it: what the request itself says, no records, answers or enrichment."""
+    product_id = raw.data_product.id if raw.data_product else (raw.asset.id if raw.asset else "")
+    name = raw.data_product.name if raw.data_product else (raw.asset.name if raw.asset else product_id)
+    return AccessRequest(
+        id=raw.id,
+        kind=_kind(raw.type),
+        status=_request_status(raw.status),
+        raw_status=str(raw.status),
+        product_id=product_id,
+        product_name=name,
+        domain_id=None,
+        requester=_person(raw.user),
+        requested_by=_person(raw.requesting_user),
+        created_at=raw.created_at,
+        expiration=raw.expiration,
+        steps=(),
+        updated_at=raw.updated_at,
+    )
+
+
 def _needs_domains(records: list[wire.ApprovalRecord]) -> bool:
     """Whether meeting some approver depends on the product's domains (see `domain.approver_matches`)."""
     return any(

@@ -62,6 +62,10 @@ class RequestModals(Protocol):
         """Turn the modal into the confirmation of a filed request."""
         ...
 
+    async def show_link_form(self, modal: ModalRef, sentence: Sentence, *, context: str) -> None:
+        """Turn the modal into the link-account form (as `Modals` does), led by `sentence`."""
+        ...
+
 
 class Home(Protocol):
     async def publish_home(self, user_id: str, snapshot: HomeSnapshot) -> None:

@@ -56,8 +56,33 @@ class FormContext:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What a consumer's request modal was opened for: who, in which workspace, and (once picked) the
+    product, the kind and the form version its questions came from."""
+
+    team_id: str
+    user_id: str
+    channel: str | None = None
+    product_id: str | None = None
+    kind: str | None = None
+    form_version: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        # "v" is the decision forms' verdict; "request" there can never pass for a verdict here.
+        return {
+            "v": "request",
+            "w": self.team_id,
+            "u": self.user_id,
+            "c": self.channel,
+            "p": self.product_id,
+            "k": self.kind,
+            "f": self.form_version,
+        }
+
+
 class ContextSeal:
-    """Signs and opens decision-form contexts."""
+    """Signs and opens decision-form and request-modal contexts."""
 
     def __init__(self, keys: Sequence[SecretStr]) -> None:
         if isinstance(keys, SecretStr | str) or not keys:
@@ -73,8 +98,27 @@ class ContextSeal:
         fields = context.fields()
         return json.dumps({**fields, SIGNATURE: _mac(self._keys[0], fields)}, separators=(",", ":"))
 
-    def open(self, raw: str | None, *, team_id: str, user_id: str, verdict: Verdict) -> FormContext | None:
-        """The context, if it is one this app signed for this steward, team and verdict; else None."""
+    def seal_request(self, context: RequestContext) -> str:
+        fields = context.fields()
+        return json.dumps({**fields, SIGNATURE: _mac(self._keys[0], fields)}, separators=(",", ":"))
+
+    def open_request(self, raw: str | None, *, team_id: str, user_id: str) -> RequestContext | None:
+        """The request modal's context, if this app signed it for this person and team; else None."""
+        fields = self._verified(raw)
+        if fields is None or (fields.get("w"), fields.get("u"), fields.get("v")) != (
+            team_id,
+            user_id,
+            "request",
+        ):
+            return None
+
+        def text(key: str) -> str | None:
+            value = fields.get(key)
+            return value if isinstance(value, str) and value else None
+
+        return RequestContext(team_id, user_id, text("c"), text("p"), text("k"), text("f"))
+
+    def _verified(self, raw: str | None) -> dict[str, Any] | None:
         fields = peek(raw)
         if fields is None:
             return None
@@ -82,6 +126,13 @@ class ContextSeal:
         if not isinstance(signature, str):
             return None
         if not any(hmac.compare_digest(signature, _mac(key, fields)) for key in self._keys):
+            return None
+        return fields
+
+    def open(self, raw: str | None, *, team_id: str, user_id: str, verdict: Verdict) -> FormContext | None:
+        """The context, if it is one this app signed for this steward, team and verdict; else None."""
+        fields = self._verified(raw)
+        if fields is None:
             return None
         if (fields.get("w"), fields.get("u"), fields.get("v")) != (team_id, user_id, verdict.value):
             return None  # a genuine context, but of someone else's form (or the other verdict's)

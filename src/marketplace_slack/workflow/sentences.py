@@ -85,6 +85,20 @@ class Outcome(StrEnum):
     CARDS_QUEUED = auto()
     # A notify-only route (`decisions: marketplace`): its requests are decided in the Marketplace only
     DECIDE_IN_MARKETPLACE = auto()
+    # Requesting access from Slack (self-service)
+    LINK_TO_REQUEST = auto()
+    PRODUCT_NOT_FOUND = auto()
+    ALREADY_HAVE_ACCESS = auto()
+    ALREADY_REQUESTED = auto()
+    REQUEST_REFUSED = auto()
+    REQUEST_CONFLICT = auto()
+    REQUEST_OUTCOME_UNKNOWN = auto()
+    REQUEST_NOT_FILED = auto()
+    REQUEST_CONTEXT_REFUSED = auto()
+    REQUEST_CANCELED = auto()
+    CANCEL_REFUSED = auto()
+    PERSON_NOT_FOUND = auto()
+    REQUEST_FILED_UNREAD = auto()
 
 
 # Where a sentence names a Slack user, its text says MENTION and `mention` holds the id: the renderer
@@ -342,3 +356,70 @@ DECIDE_IN_MARKETPLACE: Final = Sentence(
     "Requests like this one are decided in the Marketplace, not in Slack, so nothing was recorded. "
     "Use Review in Marketplace on the card.",
 )
+
+
+# --- requesting access ---
+LINK_TO_REQUEST: Final = Sentence(
+    Outcome.LINK_TO_REQUEST,
+    "Link your Marketplace account first: the app then acts as you, for your requests and decisions. "
+    "Your request opens again right after.",
+)
+REQUEST_OUTCOME_UNKNOWN: Final = Sentence(
+    Outcome.REQUEST_OUTCOME_UNKNOWN,
+    "The Marketplace did not confirm your request and cannot be asked right now, so it is not known yet "
+    "whether it was filed. Check My requests in a minute before asking again.",
+)
+REQUEST_NOT_FILED: Final = Sentence(
+    Outcome.REQUEST_NOT_FILED,
+    "The Marketplace did not take your request, so nothing was filed. Please try again in a minute.",
+)
+REQUEST_CONTEXT_REFUSED: Final = Sentence(
+    Outcome.REQUEST_CONTEXT_REFUSED,
+    "This form was not opened by you, so nothing was filed. Start a new request with /marketplace request.",
+)
+PERSON_NOT_FOUND: Final = Sentence(
+    Outcome.PERSON_NOT_FOUND,
+    "The person you are requesting for has no Marketplace account with their Slack email, so nothing "
+    "was filed.",
+)
+CANCEL_REFUSED: Final = Sentence(
+    Outcome.CANCEL_REFUSED, "The Marketplace would not cancel this request; it may have been decided already."
+)
+
+
+def product_not_found(query: str) -> Sentence:
+    return Sentence(Outcome.PRODUCT_NOT_FOUND, f"No single data product is named “{query}”: pick one below.")
+
+
+def already_have_access(product: str, until: datetime | None) -> Sentence:
+    end = f" until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if until else ""
+    return Sentence(Outcome.ALREADY_HAVE_ACCESS, f"You already have access to {product}{end}.")
+
+
+def already_requested(product: str) -> Sentence:
+    return Sentence(
+        Outcome.ALREADY_REQUESTED,
+        f"You already asked for access to {product}; that request is still pending.",
+    )
+
+
+def request_refused(detail: str) -> Sentence:
+    return Sentence(Outcome.REQUEST_REFUSED, f"The Marketplace refused the request: {detail}")
+
+
+def request_conflict(detail: str) -> Sentence:
+    return Sentence(
+        Outcome.REQUEST_CONFLICT,
+        f"You already have access or already asked, so the Marketplace kept what is there: {detail}",
+    )
+
+
+def request_filed_unread(request_id: str) -> Sentence:
+    return Sentence(
+        Outcome.REQUEST_FILED_UNREAD,
+        f"Your request {request_id} is filed; the Marketplace will show its status in a moment.",
+    )
+
+
+def request_canceled(product: str) -> Sentence:
+    return Sentence(Outcome.REQUEST_CANCELED, f"Your request for {product} is canceled.")

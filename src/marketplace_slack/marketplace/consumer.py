@@ -1,0 +1,210 @@
+"""The Marketplace as a consumer sees it: products to pick, their request forms, filing and cancelling.
+
+Every call here runs with the consumer's own token (`with_token`), so the Marketplace applies its own
+rules to the true requester and records them. Wire forms become `domain.forms` types here; a question
+of a type the app does not know becomes `unsupported`, never a guess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+
+import structlog
+from pydantic import SecretStr
+
+from marketplace_slack.domain import AccessRequest, RequestKind, RequestStatus
+from marketplace_slack.domain.forms import (
+    Agreement,
+    ExistingAccess,
+    MaskedColumnChoice,
+    ProductChoice,
+    Question,
+    QuestionType,
+    RequestForm,
+    Submission,
+    wire_answers,
+)
+from marketplace_slack.marketplace import models as wire
+from marketplace_slack.marketplace.client import MarketplaceClient
+from marketplace_slack.marketplace.gateway import MarketplaceGateway, summary_of
+
+log = structlog.get_logger(__name__)
+
+PICKER_LIMIT = 100  # Slack's most options in one external_select answer
+COLUMNS_LIMIT = 500  # masked columns read for one modal (the count says when a product has more)
+HOME_LIMIT = 50  # requests of each list an App Home reads
+
+
+class ConsumerGateway:
+    def __init__(self, client: MarketplaceClient, gateway: MarketplaceGateway) -> None:
+        self._client = client
+        self._gateway = gateway
+
+    async def search_products(self, token: SecretStr, query: str) -> list[ProductChoice]:
+        """Products whose name holds `query` (all when empty), as the consumer may see them."""
+        page = await self._client.with_token(token).search_data_products(
+            name_filter=query.strip() or None, limit=PICKER_LIMIT
+        )
+        return [self._choice(p) for p in page.data if not p.suspended]
+
+    async def find_product(self, token: SecretStr, name: str) -> ProductChoice | None:
+        """The product `name` names: an exact name (case aside), else the only one whose name holds it."""
+        found = await self.search_products(token, name)
+        exact = [p for p in found if p.name.casefold() == name.strip().casefold()]
+        if len(exact) == 1:
+            return exact[0]
+        return found[0] if len(found) == 1 else None
+
+    async def product(self, token: SecretStr, product_id: str) -> tuple[ProductChoice, ExistingAccess]:
+        """The product, and where the consumer stands with it (their latest request's status)."""
+        raw = await self._client.with_token(token).get_data_product_by_id(product_id)
+        status = _status(raw.status)
+        return self._choice(raw), ExistingAccess(
+            status=status, request_id=raw.request_id, expires_at=raw.expiration
+        )
+
+    async def form(self, token: SecretStr, product_id: str, kind: RequestKind) -> RequestForm | None:
+        """The product's request form for `kind`; None when it has none."""
+        forms = await self._client.with_token(token).get_request_forms(product_id)
+        typed = [f for f in forms if f.request_type is not None and str(f.request_type) == kind.value]
+        if not typed and kind is RequestKind.DATA_ACCESS:
+            typed = [f for f in forms if f.request_type is None][:1]  # the reference example omits the type
+        return form_of(typed[0], kind) if typed else None
+
+    async def masked_columns(
+        self, token: SecretStr, product_id: str
+    ) -> tuple[tuple[MaskedColumnChoice, ...], int]:
+        """The product's masked columns (at most COLUMNS_LIMIT) and how many it has in all."""
+        client = self._client.with_token(token)
+        columns: list[MaskedColumnChoice] = []
+        total, offset = 0, 0
+        while len(columns) < COLUMNS_LIMIT:
+            page = await client.search_data_product_columns(
+                product_id, offset=offset, limit=100, masked_only=True
+            )
+            total = page.meta.total_count
+            columns += [MaskedColumnChoice(c.source_id, c.source_name, c.name) for c in page.data]
+            offset += len(page.data)
+            if not page.data or offset >= total:
+                break
+        return tuple(columns[:COLUMNS_LIMIT]), max(total, len(columns))
+
+    async def me(self, token: SecretStr) -> str:
+        """The consumer's global user id (`user` of the requests they file for themselves)."""
+        return (await self._client.with_token(token).get_current_user()).global_user_id
+
+    async def file(self, token: SecretStr, submission: Submission, *, user: str) -> str:
+        """File the request as the token's owner, for `user` (a global user id); its id.
+
+        Never retried once sent (the client does not retry a create): an ambiguous outcome is for the
+        caller to look into, with `find_filed`."""
+        client = self._client.with_token(token)
+        answers = wire_answers(submission.answers) or None
+        if submission.kind is RequestKind.MASKING_EXCEPTION:
+            columns = [wire.ColumnRef(column_name=c, source_id=s) for s, c in submission.columns]
+            body = wire.CreateMaskingExceptionRequest(user=user, form=answers, columns=columns)
+            return (await client.request_masking_exception(submission.product_id, body)).id
+        created = await client.request_access(
+            submission.product_id, wire.CreateAccessRequest(user=user, form=answers)
+        )
+        return created.id
+
+    async def find_filed(
+        self, token: SecretStr, product_id: str, kind: RequestKind, *, user: str, since: datetime
+    ) -> str | None:
+        """The request `user` has on the product of `kind`, created at or after `since`: after a lost
+        answer to `file`, whether it was filed after all."""
+        client = self._client.with_token(token)
+        page = await client.search_data_product_access_requests(product_id, limit=20, historical=True)
+        for raw in page.data:
+            if raw.user.global_user_id == user and str(raw.type) == kind.value and raw.created_at >= since:
+                return raw.id
+        return None
+
+    async def user_by_email(self, token: SecretStr, email: str) -> str | None:
+        """The global user id of the Marketplace user with `email` (ASCII case aside), if exactly one."""
+        found = await self._client.with_token(token).get_immuta_users(filter=email, limit=20)
+        wanted = email.strip().lower()
+        matches = {u.global_user_id for u in found.users if (u.email or "").strip().lower() == wanted}
+        return matches.pop() if len(matches) == 1 else None
+
+    def request_page(self, product_id: str, kind: RequestKind) -> str:
+        return self._gateway.request_url(product_id, kind)
+
+    async def cancel(self, token: SecretStr, request_id: str) -> None:
+        await self._client.with_token(token).cancel_access_request(request_id)
+
+    async def request(self, token: SecretStr, request_id: str) -> AccessRequest:
+        """One request as the consumer may see it, without enrichment."""
+        return summary_of(await self._client.with_token(token).get_access_request_by_id(request_id))
+
+    async def mine(self, token: SecretStr) -> tuple[list[AccessRequest], list[AccessRequest]]:
+        """(requests awaiting the consumer's review, oldest first; their own requests, newest first)."""
+        client = self._client.with_token(token)
+        async with asyncio.TaskGroup() as group:
+            waiting = group.create_task(
+                client.search_access_requests(
+                    limit=HOME_LIMIT,
+                    review_status=["awaitingReviewFromYou"],
+                    sort_by=wire.AccessRequestSortBy.CREATED_AT,
+                    sort_order=wire.SortOrder.ASC,
+                )
+            )
+            own = group.create_task(
+                client.search_access_requests(
+                    limit=HOME_LIMIT,
+                    role=["requestor"],
+                    historical=True,
+                    sort_by=wire.AccessRequestSortBy.UPDATED_AT,
+                    sort_order=wire.SortOrder.DESC,
+                )
+            )
+        return [summary_of(r) for r in waiting.result().data], [summary_of(r) for r in own.result().data]
+
+    def _choice(self, raw: wire.DataProduct) -> ProductChoice:
+        return ProductChoice(
+            id=raw.id,
+            name=raw.name,
+            description=raw.description,
+            domain=raw.domains[0] if raw.domains else None,
+            url=self._gateway.product_url(raw.id),
+            request_url=self._gateway.request_url(raw.id, RequestKind.DATA_ACCESS),
+        )
+
+
+def form_of(raw: wire.RequestForm, kind: RequestKind) -> RequestForm:
+    questions: list[Question] = []
+    unsupported: list[str] = []
+    for field in raw.fields:
+        if isinstance(field, wire.SelectionFormField):
+            options = tuple(o.value for o in field.options)
+            questions.append(
+                Question(field.id, QuestionType(str(field.type)), field.label, field.required, options)
+            )
+        elif isinstance(field, wire.ShortAnswerFormField):
+            questions.append(Question(field.id, QuestionType.SHORT_ANSWER, field.label, field.required))
+        elif isinstance(field, wire.AccessDurationFormField):
+            questions.append(Question(field.id, QuestionType.ACCESS_DURATION, field.label, field.required))
+        else:
+            unsupported.append(getattr(field, "label", None) or str(getattr(field, "type", "?")))
+    return RequestForm(
+        form_id=raw.id,
+        version=raw.version,
+        name=raw.name,
+        kind=kind,
+        questions=tuple(questions),
+        agreements=tuple(Agreement(a.id, a.name, a.body) for a in raw.data_use_agreements),
+        unsupported=tuple(unsupported),
+    )
+
+
+def _status(value: object) -> RequestStatus | None:
+    try:
+        return RequestStatus(str(value))
+    except ValueError:
+        return None  # NONE, PUBLISHER, or absent: no request of theirs
+
+
+__all__: Sequence[str] = ("ConsumerGateway", "form_of")

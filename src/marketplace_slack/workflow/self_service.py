@@ -1,0 +1,413 @@
+"""Consumers request access from Slack: the request modal from opening to the filed request.
+
+A consumer's request is filed with their own linked token, so the Marketplace records the true
+requester and applies its rules; the app only carries the form there and back. The order of things
+follows Slack's clock: a trigger lasts 3 s, so the modal opens first ("Loading…") and the slow reads
+(the product, its form, its masked columns) replace it; a submission is checked locally inside the
+3 s window (the listener answers `errors`), then filed in the background while the modal says so,
+and the modal becomes the confirmation or one sentence saying why not.
+
+Filing is not repeated after an ambiguous answer (a timeout, a dropped connection): the product's
+requests are read to find out whether it was filed, and only then is the consumer told.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import structlog
+
+from marketplace_slack.domain import RequestKind, RequestStatus
+from marketplace_slack.domain.forms import (
+    Answer,
+    ExistingAccess,
+    MaskedColumnChoice,
+    ProductChoice,
+    RequestDraft,
+    RequestForm,
+    Submission,
+    carry_over,
+)
+from marketplace_slack.infra.clock import Clock
+from marketplace_slack.marketplace.consumer import ConsumerGateway
+from marketplace_slack.marketplace.errors import (
+    APIConnectionError,
+    BadRequestError,
+    ConflictError,
+    MarketplaceError,
+    NotFoundError,
+    UnauthorizedError,
+)
+from marketplace_slack.store.audit import AuditKind
+from marketplace_slack.store.records import LinkedAccount
+from marketplace_slack.store.repository import Repository
+from marketplace_slack.workflow import sentences
+from marketplace_slack.workflow.consumer_ports import Filed, RequestModals
+from marketplace_slack.workflow.context import ContextSeal, RequestContext
+from marketplace_slack.workflow.identity import IdentityGuard
+from marketplace_slack.workflow.linking import Accounts
+from marketplace_slack.workflow.ports import Directory, Gateway, ModalRef, Replies
+from marketplace_slack.workflow.sentences import Sentence
+
+log = structlog.get_logger(__name__)
+
+# A request filed a little before our clock says we sent it is still ours (clocks differ).
+_CLOCK_SLACK = timedelta(minutes=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """Where a request modal starts: a name typed on the command, or a product (a button, request again)."""
+
+    query: str = ""
+    product_id: str | None = None
+    kind: RequestKind = RequestKind.DATA_ACCESS
+    answers: Mapping[str, Answer] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Answers:
+    """A submitted request modal, as the listener parsed it (local checks passed)."""
+
+    answers: Mapping[str, Answer]
+    columns: tuple[tuple[str, str], ...] = ()
+    agreements: tuple[str, ...] = ()
+    for_user: str | None = None  # a Slack user id
+
+
+class SelfService:
+    def __init__(
+        self,
+        *,
+        accounts: Accounts,
+        consumer: ConsumerGateway,
+        gateway: Gateway,
+        modals: RequestModals,
+        replies: Replies,
+        directory: Directory,
+        seal: ContextSeal,
+        store: Repository,
+        clock: Clock,
+        identity: IdentityGuard | None = None,
+    ) -> None:
+        self._accounts = accounts
+        self._consumer = consumer
+        self._gateway = gateway
+        self._modals = modals
+        self._replies = replies
+        self._directory = directory
+        self._seal = seal
+        self._store = store
+        self._clock = clock
+        self._identity = identity
+
+    # --- opening and changing the modal ---------------------------------------------------------
+
+    async def start(
+        self, *, trigger_id: str, team_id: str, user_id: str, channel: str | None, start: Started
+    ) -> None:
+        """Open the request modal at once, then fill it in: the form of the product named, or a picker."""
+        modal = await self._modals.open_request_loading(trigger_id)
+        if modal is None:
+            await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.FORM_NOT_OPENED)
+            return
+        await self.show(modal, RequestContext(team_id, user_id, channel), start)
+
+    async def show(self, modal: ModalRef, context: RequestContext, start: Started) -> None:
+        """Turn `modal` into the request form for `start` (after a product or kind changed, too)."""
+        link = await self._usable_link(modal, context, start)
+        if link is None:
+            return
+        try:
+            await self._show(modal, context, start, link)
+        except UnauthorizedError:
+            await self._accounts.forget(context.team_id, context.user_id)
+            await self._modals.show_link_form(
+                modal, sentences.RELINK_NEEDED, context=self._resume(context, start)
+            )
+        except NotFoundError:
+            await self._modals.show_request_notice(modal, sentences.REQUEST_GONE)
+        except MarketplaceError as exc:
+            log.warning("request_form_unreadable", error=type(exc).__name__)
+            await self._modals.show_request_notice(modal, sentences.MARKETPLACE_UNREACHABLE)
+
+    async def _show(
+        self, modal: ModalRef, context: RequestContext, start: Started, link: LinkedAccount
+    ) -> None:
+        token = link.token
+        product: ProductChoice | None = None
+        notice: Sentence | None = None
+        if start.product_id:
+            product, existing = await self._consumer.product(token, start.product_id)
+        elif start.query.strip():
+            found = await self._consumer.find_product(token, start.query)
+            if found is None:
+                notice = sentences.product_not_found(start.query.strip())
+            else:
+                product, existing = await self._consumer.product(token, found.id)
+        if product is None:
+            sealed = self._seal.seal_request(context)
+            await self._modals.show_request_form(
+                modal,
+                RequestDraft(None, start.kind, None, notice=notice.text if notice else None),
+                context=sealed,
+            )
+            return
+        if start.kind is RequestKind.DATA_ACCESS and existing.blocks_new_request:
+            await self._modals.show_request_notice(modal, _standing(product, existing), url=product.url)
+            return
+        form = await self._consumer.form(token, product.id, start.kind)
+        columns: tuple[MaskedColumnChoice, ...] = ()
+        total = 0
+        if start.kind is RequestKind.MASKING_EXCEPTION and form is not None:
+            columns, total = await self._consumer.masked_columns(token, product.id)
+        answers, dropped = carry(form, start.answers)
+        draft = RequestDraft(
+            product, start.kind, form, answers, columns=columns, columns_total=total, dropped=dropped
+        )
+        opened = RequestContext(
+            context.team_id,
+            context.user_id,
+            context.channel,
+            product.id,
+            start.kind.value,
+            form.version if form else None,
+        )
+        await self._modals.show_request_form(modal, draft, context=self._seal.seal_request(opened))
+
+    async def changed(
+        self,
+        *,
+        modal: ModalRef,
+        team_id: str,
+        user_id: str,
+        raw_context: str,
+        product_id: str | None,
+        kind: str | None,
+    ) -> None:
+        """The product or the kind was changed in an open modal: rebuild it (`views.update`)."""
+        context = self._seal.open_request(raw_context, team_id=team_id, user_id=user_id)
+        if context is None:
+            await self._modals.show_request_notice(modal, sentences.REQUEST_CONTEXT_REFUSED)
+            return
+        start = Started(product_id=product_id or context.product_id, kind=_kind(kind or context.kind))
+        await self.show(modal, RequestContext(team_id, user_id, context.channel), start)
+
+    async def products(self, *, team_id: str, user_id: str, query: str) -> list[ProductChoice]:
+        """The picker's options: products whose name holds `query`, read with the consumer's token.
+        Empty when they are not linked (the modal asks them to link) or the Marketplace fails."""
+        link = await self._accounts.linked(team_id, user_id)
+        if link is None:
+            return []
+        try:
+            return await self._consumer.search_products(link.token, query)
+        except MarketplaceError as exc:
+            log.warning("product_search_failed", error=type(exc).__name__)
+            return []
+
+    async def form_for(self, *, team_id: str, user_id: str, raw_context: str) -> RequestForm | None:
+        """The form the open modal was built from (for an external select's options)."""
+        context = self._seal.open_request(raw_context, team_id=team_id, user_id=user_id)
+        link = await self._accounts.linked(team_id, user_id)
+        if context is None or link is None or not context.product_id:
+            return None
+        try:
+            return await self._consumer.form(link.token, context.product_id, _kind(context.kind))
+        except MarketplaceError:
+            return None
+
+    async def columns_for(
+        self, *, team_id: str, user_id: str, raw_context: str
+    ) -> tuple[MaskedColumnChoice, ...]:
+        context = self._seal.open_request(raw_context, team_id=team_id, user_id=user_id)
+        link = await self._accounts.linked(team_id, user_id)
+        if context is None or link is None or not context.product_id:
+            return ()
+        try:
+            return (await self._consumer.masked_columns(link.token, context.product_id))[0]
+        except MarketplaceError:
+            return ()
+
+    # --- filing ---------------------------------------------------------------------------------
+
+    async def submit(
+        self, *, modal: ModalRef, team_id: str, user_id: str, raw_context: str, answers: Answers
+    ) -> None:
+        """File a submitted request with the consumer's token; the modal becomes what came of it."""
+        context = self._seal.open_request(raw_context, team_id=team_id, user_id=user_id)
+        if context is None or not context.product_id or not context.form_version:
+            log.warning("request_context_refused", user_id=user_id)
+            await self._modals.show_request_notice(modal, sentences.REQUEST_CONTEXT_REFUSED)
+            return
+        link = await self._accounts.linked(team_id, user_id)
+        if link is None:
+            await self._modals.show_link_form(
+                modal, sentences.LINK_TO_REQUEST, context=json.dumps({"c": context.channel})
+            )
+            return
+        refused = await self._identity.vouch(link) if self._identity is not None else None
+        if refused is not None:
+            await self._modals.show_request_notice(modal, refused)
+            return
+        kind = _kind(context.kind)
+        submission = Submission(
+            product_id=context.product_id,
+            kind=kind,
+            form_version=context.form_version,
+            answers=answers.answers,
+            columns=answers.columns,
+            agreements=answers.agreements,
+            for_user=answers.for_user if answers.for_user != user_id else None,
+        )
+        try:
+            user = await self._user_for(link, submission)
+        except MarketplaceError:
+            await self._modals.show_request_notice(modal, sentences.MARKETPLACE_UNREACHABLE)
+            return
+        if user is None:
+            await self._modals.show_request_notice(modal, sentences.PERSON_NOT_FOUND)
+            return
+        sent_at = self._clock.now()
+        request_id = await self._file(modal, link, submission, user=user, since=sent_at - _CLOCK_SLACK)
+        if request_id is None:
+            return
+        await self._audit(link, team_id, user_id, request_id, submission)
+        await self._confirm(modal, request_id, submission, link)
+
+    async def _user_for(self, link: LinkedAccount, submission: Submission) -> str | None:
+        """The Marketplace user the request is for: the consumer, or the Slack user they picked."""
+        if submission.for_user is None:
+            return link.marketplace_user_id or await self._consumer.me(link.token)
+        email = await self._directory.email_of(submission.for_user)
+        return await self._consumer.user_by_email(link.token, email) if email else None
+
+    async def _file(
+        self, modal: ModalRef, link: LinkedAccount, submission: Submission, *, user: str, since: datetime
+    ) -> str | None:
+        try:
+            return await self._consumer.file(link.token, submission, user=user)
+        except BadRequestError as exc:
+            await self._modals.show_request_notice(modal, sentences.request_refused(exc.message))
+        except ConflictError as exc:
+            await self._modals.show_request_notice(modal, sentences.request_conflict(exc.message))
+        except UnauthorizedError:
+            await self._accounts.forget(link.team_id, link.slack_user_id)
+            await self._modals.show_link_form(modal, sentences.RELINK_NEEDED, context="{}")
+        except APIConnectionError:
+            # It may have been filed: find out before saying anything (and never file it twice).
+            return await self._look_for_filed(modal, link, submission, user=user, since=since)
+        except MarketplaceError as exc:
+            log.warning("request_not_filed", error=type(exc).__name__)
+            await self._modals.show_request_notice(modal, sentences.REQUEST_NOT_FILED)
+        return None
+
+    async def _look_for_filed(
+        self, modal: ModalRef, link: LinkedAccount, submission: Submission, *, user: str, since: datetime
+    ) -> str | None:
+        try:
+            found = await self._consumer.find_filed(
+                link.token, submission.product_id, submission.kind, user=user, since=since
+            )
+        except MarketplaceError:
+            await self._modals.show_request_notice(modal, sentences.REQUEST_OUTCOME_UNKNOWN)
+            return None
+        if found is None:
+            await self._modals.show_request_notice(modal, sentences.REQUEST_NOT_FILED)
+        return found
+
+    async def _audit(
+        self, link: LinkedAccount, team_id: str, user_id: str, request_id: str, submission: Submission
+    ) -> None:
+        for agreement in submission.agreements:
+            await self._store.audit.record(
+                kind=AuditKind.AGREEMENT,
+                at=self._clock.now(),
+                team_id=team_id,
+                slack_user_id=user_id,
+                marketplace_user_id=link.marketplace_user_id,
+                request_id=request_id,
+                detail={"agreement_id": agreement, "form_version": submission.form_version},
+            )
+
+    async def _confirm(
+        self, modal: ModalRef, request_id: str, submission: Submission, link: LinkedAccount
+    ) -> None:
+        try:
+            request = await self._gateway.load(request_id, enrich=False)
+        except MarketplaceError:
+            # Filed, yet the app's own account cannot read it (yet): the consumer's own view suffices.
+            try:
+                request = await self._consumer.request(link.token, request_id)
+            except MarketplaceError:
+                await self._modals.show_request_notice(modal, sentences.request_filed_unread(request_id))
+                return
+        url = self._consumer.request_page(submission.product_id, submission.kind)
+        for_person = request.requester if submission.for_user else None
+        await self._modals.show_request_filed(modal, Filed(request, url=url, for_person=for_person))
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    async def _usable_link(
+        self, modal: ModalRef, context: RequestContext, start: Started
+    ) -> LinkedAccount | None:
+        link = await self._accounts.linked(context.team_id, context.user_id)
+        if link is None:
+            await self._modals.show_link_form(
+                modal, sentences.LINK_TO_REQUEST, context=self._resume(context, start)
+            )
+            return None
+        refused = await self._identity.vouch(link) if self._identity is not None else None
+        if refused is not None:
+            await self._modals.show_request_notice(modal, refused)
+            return None
+        return link
+
+    @staticmethod
+    def _resume(context: RequestContext, start: Started) -> str:
+        """The link form's context: where to come back to once linked (nothing typed is lost)."""
+        return json.dumps(
+            {
+                "c": context.channel,
+                "resume": "request",
+                "q": start.query,
+                "p": start.product_id,
+                "k": start.kind.value,
+            }
+        )
+
+
+def resume_of(raw: Mapping[str, object]) -> Started | None:
+    """The request a link form was shown for, to open again once linked; None for a plain link form."""
+    if raw.get("resume") != "request":
+        return None
+    query, product, kind = raw.get("q"), raw.get("p"), raw.get("k")
+    return Started(
+        query=query if isinstance(query, str) else "",
+        product_id=product if isinstance(product, str) and product else None,
+        kind=_kind(kind if isinstance(kind, str) else None),
+    )
+
+
+def carry(
+    form: RequestForm | None, previous: Mapping[str, Answer]
+) -> tuple[dict[str, Answer], tuple[str, ...]]:
+    if form is None or not previous:
+        return {}, ()
+    return carry_over(form, previous)
+
+
+def _standing(product: ProductChoice, existing: ExistingAccess) -> Sentence:
+    if existing.status is RequestStatus.APPROVED:
+        return sentences.already_have_access(product.name, existing.expires_at)
+    return sentences.already_requested(product.name)
+
+
+def _kind(value: str | None) -> RequestKind:
+    return (
+        RequestKind.MASKING_EXCEPTION
+        if value == RequestKind.MASKING_EXCEPTION.value
+        else RequestKind.DATA_ACCESS
+    )
