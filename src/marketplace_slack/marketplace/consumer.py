@@ -14,9 +14,10 @@ from datetime import datetime
 import structlog
 from pydantic import SecretStr
 
-from marketplace_slack.domain import AccessRequest, RequestKind, RequestStatus
+from marketplace_slack.domain import AccessRequest, Duration, DurationUnit, RequestKind, RequestStatus
 from marketplace_slack.domain.forms import (
     Agreement,
+    Answer,
     ExistingAccess,
     MaskedColumnChoice,
     ProductChoice,
@@ -133,6 +134,17 @@ class ConsumerGateway:
     def request_page(self, product_id: str, kind: RequestKind) -> str:
         return self._gateway.request_url(product_id, kind)
 
+    async def earlier_answers(
+        self, token: SecretStr, request_id: str
+    ) -> tuple[str, RequestKind, dict[str, Answer]]:
+        """An earlier request's product, kind and answers (by question id), for "request again"."""
+        raw = await self._client.with_token(token).get_access_request_by_id(request_id)
+        product_id = raw.data_product.id if raw.data_product else (raw.asset.id if raw.asset else "")
+        kind = (
+            RequestKind.MASKING_EXCEPTION if str(raw.type) == "MASKING_EXCEPTION" else RequestKind.DATA_ACCESS
+        )
+        return product_id, kind, answers_of(raw.form)
+
     async def cancel(self, token: SecretStr, request_id: str) -> None:
         await self._client.with_token(token).cancel_access_request(request_id)
 
@@ -198,6 +210,28 @@ def form_of(raw: wire.RequestForm, kind: RequestKind) -> RequestForm:
         agreements=tuple(Agreement(a.id, a.name, a.body) for a in raw.data_use_agreements),
         unsupported=tuple(unsupported),
     )
+
+
+def answers_of(form: object) -> dict[str, Answer]:
+    """A request's `form` (answers keyed by question id) as domain answers; what is not one is left out."""
+    if not isinstance(form, dict):
+        return {}
+    answers: dict[str, Answer] = {}
+    for key, value in form.items():
+        if isinstance(value, str):
+            answers[str(key)] = value
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            answers[str(key)] = tuple(value)
+        elif isinstance(value, dict):
+            amount, unit = value.get("duration"), value.get("durationUnit")
+            if (
+                isinstance(amount, int)
+                and amount >= 1
+                and isinstance(unit, str)
+                and unit in DurationUnit.__members__
+            ):
+                answers[str(key)] = Duration(amount, DurationUnit(unit))
+    return answers
 
 
 def _status(value: object) -> RequestStatus | None:

@@ -116,6 +116,26 @@ class SelfService:
             return
         await self.show(modal, RequestContext(team_id, user_id, channel), start)
 
+    async def request_again(
+        self, *, trigger_id: str, team_id: str, user_id: str, channel: str | None, request_id: str
+    ) -> None:
+        """ "Request again": the modal of the earlier request's product and kind, prefilled with its
+        answers where the current form still asks the same (the rest are dropped, and said so)."""
+        modal = await self._modals.open_request_loading(trigger_id)
+        if modal is None:
+            await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.FORM_NOT_OPENED)
+            return
+        context = RequestContext(team_id, user_id, channel)
+        link = await self._usable_link(modal, context, Started())
+        if link is None:
+            return
+        try:
+            product_id, kind, previous = await self._consumer.earlier_answers(link.token, request_id)
+        except MarketplaceError:
+            await self._modals.show_request_notice(modal, sentences.REQUEST_GONE)
+            return
+        await self.show(modal, context, Started(product_id=product_id, kind=kind, answers=previous))
+
     async def show(self, modal: ModalRef, context: RequestContext, start: Started) -> None:
         """Turn `modal` into the request form for `start` (after a product or kind changed, too)."""
         link = await self._usable_link(modal, context, start)

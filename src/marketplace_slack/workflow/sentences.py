@@ -377,6 +377,10 @@ REQUEST_CONTEXT_REFUSED: Final = Sentence(
     Outcome.REQUEST_CONTEXT_REFUSED,
     "This form was not opened by you, so nothing was filed. Start a new request with /marketplace request.",
 )
+MARKETPLACE_UNREACHABLE_READ: Final = Sentence(
+    Outcome.MARKETPLACE_UNREACHABLE,
+    "The Marketplace is not answering right now, so your requests cannot be shown. Try again in a minute.",
+)
 PERSON_NOT_FOUND: Final = Sentence(
     Outcome.PERSON_NOT_FOUND,
     "The person you are requesting for has no Marketplace account with their Slack email, so nothing "
