@@ -41,6 +41,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from marketplace_slack.domain import AccessRequest, ApprovalStep, CardState, Verdict
 from marketplace_slack.infra.clock import Clock
 from marketplace_slack.slack import cards, messages, views
+from marketplace_slack.slack.cards import Card
 from marketplace_slack.slack.digest import render_digest, visible_entries
 from marketplace_slack.slack.expiry import expiry_message
 from marketplace_slack.slack.history import (
@@ -428,6 +429,10 @@ class SlackMessenger:
         if on_adopt is not None:
             await on_adopt(oldest, more)
         return oldest
+
+    async def whisper(self, user_id: str, channel: str | None, message: Card) -> None:
+        """A message only `user_id` sees: ephemeral in `channel`, else (or where refused) a DM."""
+        await self._whisper(user_id, channel, message)
 
     async def _whisper(self, user_id: str, channel: str | None, message: Any) -> None:
         if channel and not channel.startswith("D"):

@@ -75,3 +75,7 @@ class Home(Protocol):
     async def show_requests(self, user_id: str, channel: str | None, snapshot: HomeSnapshot) -> None:
         """The "my requests" part of `snapshot`, as an ephemeral message (a DM when no channel)."""
         ...
+
+
+class ConsumerSlack(RequestModals, Home, Protocol):
+    """Both self-service surfaces at once, as the composition root hands them out."""

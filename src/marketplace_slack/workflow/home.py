@@ -19,6 +19,7 @@ from marketplace_slack.domain import AccessRequest, RequestStatus
 from marketplace_slack.infra.clock import Clock
 from marketplace_slack.marketplace.consumer import ConsumerGateway
 from marketplace_slack.marketplace.errors import MarketplaceError, UnauthorizedError
+from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow import sentences
 from marketplace_slack.workflow.consumer_ports import Home, HomeSnapshot
 from marketplace_slack.workflow.identity import IdentityGuard
@@ -51,8 +52,10 @@ class HomeService:
         home: Home,
         replies: Replies,
         clock: Clock,
+        store: Repository,
         identity: IdentityGuard | None = None,
     ) -> None:
+        self._store = store
         self._accounts = accounts
         self._consumer = consumer
         self._home = home
@@ -125,11 +128,17 @@ class HomeService:
             return
         try:
             request = await self._consumer.request(link.token, request_id)
+            # They canceled it themselves, here: the "your request was canceled" DM would tell them
+            # nothing new. Marked before the call, as the webhook of the cancel may come first.
+            await self._store.marks.claim(
+                f"dm:{request_id}:{RequestStatus.CANCELED.value}", now=self._clock.now()
+            )
             await self._consumer.cancel(link.token, request_id)
         except UnauthorizedError:
             await self._accounts.relink(team_id, user_id, channel)
             return
         except MarketplaceError as exc:
+            await self._store.marks.forget(f"dm:{request_id}:{RequestStatus.CANCELED.value}")
             log.warning("cancel_refused", request_id=request_id, error=type(exc).__name__)
             await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.CANCEL_REFUSED)
             return

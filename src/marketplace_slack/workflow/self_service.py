@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
+from pydantic import SecretStr
 
 from marketplace_slack.domain import RequestKind, RequestStatus
 from marketplace_slack.domain.forms import (
@@ -49,7 +50,7 @@ from marketplace_slack.workflow.consumer_ports import Filed, RequestModals
 from marketplace_slack.workflow.context import ContextSeal, RequestContext
 from marketplace_slack.workflow.identity import IdentityGuard
 from marketplace_slack.workflow.linking import Accounts
-from marketplace_slack.workflow.ports import Directory, Gateway, ModalRef, Replies
+from marketplace_slack.workflow.ports import Directory, Gateway, ModalRef, Replies, filed_key
 from marketplace_slack.workflow.sentences import Sentence
 
 log = structlog.get_logger(__name__)
@@ -113,6 +114,24 @@ class SelfService:
         modal = await self._modals.open_request_loading(trigger_id)
         if modal is None:
             await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.FORM_NOT_OPENED)
+            return
+        await self.show(modal, RequestContext(team_id, user_id, channel), start)
+
+    async def link_then_resume(
+        self,
+        *,
+        modal: ModalRef,
+        team_id: str,
+        user_id: str,
+        token: SecretStr,
+        channel: str | None,
+        start: Started,
+    ) -> None:
+        """The link form shown for a request was submitted: link, then back to the request (its
+        product and kind as they were), or say that the link was not made (its reason is told too)."""
+        await self._accounts.complete_link(team_id=team_id, user_id=user_id, token=token, channel=channel)
+        if await self._accounts.linked(team_id, user_id) is None:
+            await self._modals.show_request_notice(modal, sentences.LINK_NOT_MADE)
             return
         await self.show(modal, RequestContext(team_id, user_id, channel), start)
 
@@ -294,6 +313,8 @@ class SelfService:
         request_id = await self._file(modal, link, submission, user=user, since=sent_at - _CLOCK_SLACK)
         if request_id is None:
             return
+        # Its people hear how it ends, card or not (an auto-approved request never has one).
+        await self._store.marks.claim(filed_key(request_id), now=self._clock.now())
         await self._audit(link, team_id, user_id, request_id, submission)
         await self._confirm(modal, request_id, submission, link)
 

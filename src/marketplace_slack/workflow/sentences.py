@@ -99,6 +99,7 @@ class Outcome(StrEnum):
     CANCEL_REFUSED = auto()
     PERSON_NOT_FOUND = auto()
     REQUEST_FILED_UNREAD = auto()
+    LINK_NOT_MADE = auto()
 
 
 # Where a sentence names a Slack user, its text says MENTION and `mention` holds the id: the renderer
@@ -253,7 +254,9 @@ MARKETPLACE_FORBIDDEN: Final = Sentence(
 )
 HELP: Final = Sentence(
     Outcome.HELP,
-    "/marketplace link: link your Marketplace account, so you can approve and deny requests here.\n"
+    "/marketplace request [product]: ask for access to a data product, or for a masking exception.\n"
+    "/marketplace requests: your requests and what became of them.\n"
+    "/marketplace link: link your Marketplace account; the app then acts as you: requests and decisions.\n"
     "/marketplace unlink: forget your linked account and delete its token.\n"
     "/marketplace digest: post the requests waiting for a decision in this channel, now.\n"
     "/marketplace help: this message.",
@@ -380,6 +383,10 @@ REQUEST_CONTEXT_REFUSED: Final = Sentence(
 MARKETPLACE_UNREACHABLE_READ: Final = Sentence(
     Outcome.MARKETPLACE_UNREACHABLE,
     "The Marketplace is not answering right now, so your requests cannot be shown. Try again in a minute.",
+)
+LINK_NOT_MADE: Final = Sentence(
+    Outcome.LINK_NOT_MADE,
+    "Your account was not linked, so the request cannot go on; the message from the app says why.",
 )
 PERSON_NOT_FOUND: Final = Sentence(
     Outcome.PERSON_NOT_FOUND,
