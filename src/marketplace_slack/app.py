@@ -411,6 +411,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         link_lifetime=config.links.lifetime,
         consumer=ConsumerGateway(marketplace, gateway),
         consumer_slack=RequestMessenger(slack_client, whisper=messenger.whisper),
+        marketplace_app_url=str(settings.marketplace_app_url),
     )
     timekeeper.cards = workflow.cards  # its tick retries the cards waiting for a failing channel
     bolt = AsyncApp(

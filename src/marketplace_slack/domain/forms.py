@@ -74,6 +74,7 @@ class ProductChoice:
     domain: str | None = None
     url: str | None = None  # its page in the Marketplace
     request_url: str | None = None  # its request page, where a form too large for Slack is answered
+    stewards: tuple[str, ...] = ()  # who reviews its data access requests, as people read them
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ of a type the app does not know becomes `unsupported`, never a guess.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -29,7 +30,8 @@ from marketplace_slack.domain.forms import (
 )
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.client import MarketplaceClient
-from marketplace_slack.marketplace.gateway import MarketplaceGateway, summary_of
+from marketplace_slack.marketplace.errors import MarketplaceError
+from marketplace_slack.marketplace.gateway import MarketplaceGateway, approver_of, summary_of
 
 log = structlog.get_logger(__name__)
 
@@ -91,6 +93,32 @@ class ConsumerGateway:
             if not page.data or offset >= total:
                 break
         return tuple(columns[:COLUMNS_LIMIT]), max(total, len(columns))
+
+    async def product_card(self, product_id: str) -> ProductChoice:
+        """A product as an unfurl shows it, read with the app's own account (whoever pasted the link
+        may not be linked): its name, description, domain and who reviews its data access requests."""
+        async with asyncio.TaskGroup() as group:
+            product_task = group.create_task(self._client.get_data_product_by_id(product_id))
+            forms_task = group.create_task(self._client.get_request_forms(product_id))
+        raw, forms = product_task.result(), forms_task.result()
+        access = next((f for f in forms if str(f.request_type or "DATA_ACCESS") == "DATA_ACCESS"), None)
+        policy = access.policy if access is not None else None
+        if policy is not None and isinstance(policy.default_event, wire.DataProductPolicyEvent):
+            policy = raw.data_access_policy
+        domain = raw.domains[0] if raw.domains else None
+        if domain:
+            with contextlib.suppress(MarketplaceError):  # the id is still better than nothing
+                domain = (await self._client.get_domain(domain)).name
+        choice = self._choice(raw)
+        return ProductChoice(
+            id=choice.id,
+            name=choice.name,
+            description=choice.description,
+            domain=domain,
+            url=choice.url,
+            request_url=choice.request_url,
+            stewards=reviewers(policy),
+        )
 
     async def me(self, token: SecretStr) -> str:
         """The consumer's global user id (`user` of the requests they file for themselves)."""
@@ -232,6 +260,19 @@ def answers_of(form: object) -> dict[str, Answer]:
             ):
                 answers[str(key)] = Duration(amount, DurationUnit(unit))
     return answers
+
+
+def reviewers(policy: wire.Policy | None) -> tuple[str, ...]:
+    """Who a policy's default flow sends requests to, as labels (unique, in order)."""
+    if policy is None or not isinstance(policy.default_event, wire.ReviewEvent):
+        return ()
+    labels: list[str] = []
+    for stage in policy.default_event.params.stages:
+        for approver in (stage.all_of or []) + (stage.any_of or []):
+            label = approver_of(approver).label
+            if label not in labels:
+                labels.append(label)
+    return tuple(labels)
 
 
 def _status(value: object) -> RequestStatus | None:

@@ -34,8 +34,8 @@ from marketplace_slack.workflow.digests import Digests
 from marketplace_slack.workflow.events import Events
 from marketplace_slack.workflow.identity import IdentityGuard
 from marketplace_slack.workflow.linking import Accounts
-from marketplace_slack.workflow.reminders import Reminders
 from marketplace_slack.workflow.ports import ModalRef
+from marketplace_slack.workflow.reminders import Reminders
 from marketplace_slack.workflow.self_service import SelfService, Started, resume_of
 from marketplace_slack.workflow.sentences import Sentence
 from marketplace_slack.workflow.service import Workflow
@@ -74,10 +74,16 @@ def register(
     register_commands(app, workflow.accounts, tasks, digests=digests, workflow=workflow)
     if workflow.self_service is not None and workflow.home is not None:
         # Imported here: the self-service listeners import this module's `installation_team`.
-        from marketplace_slack.slack.request_listeners import register_home, register_requests
+        from marketplace_slack.slack.request_listeners import (
+            register_home,
+            register_requests,
+            register_unfurls,
+        )
 
         register_requests(app, workflow.self_service, tasks)
         register_home(app, workflow.home, workflow.self_service, tasks)
+        if workflow.unfurls is not None:
+            register_unfurls(app, workflow.unfurls, tasks)
     register_events(app, workflow.accounts, workflow.events, tasks, identity=workflow.identity)
 
 
@@ -133,7 +139,7 @@ def register_cards(
     @app.action({"block_id": _CARD_ACTIONS, "action_id": ids.DURATION})
     @app.action(ids.OPEN_IN_MARKETPLACE)
     @app.action({"block_id": ids.REMINDER_ACTIONS_BLOCK, "action_id": ids.VIEW_REQUEST})
-    @app.action(ids.REQUEST_AGAIN)
+    @app.action(ids.REQUEST_AGAIN)  # the url button of expiry notices sent before self-service
     async def nothing_to_do(ack: AsyncAck) -> None:
         # The picker is read when Approve is clicked, and the links open in the browser; Slack still
         # wants every interaction acknowledged.

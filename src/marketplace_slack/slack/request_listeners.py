@@ -29,6 +29,7 @@ from marketplace_slack.slack.request_views import (
 from marketplace_slack.workflow.home import HomeService
 from marketplace_slack.workflow.ports import ModalRef
 from marketplace_slack.workflow.self_service import Answers, SelfService, Started
+from marketplace_slack.workflow.unfurls import Unfurls
 
 log = structlog.get_logger(__name__)
 
@@ -137,6 +138,22 @@ def register_requests(app: AsyncApp, service: SelfService, tasks: BackgroundTask
                 answers=Answers(parsed.answers, parsed.columns, parsed.agreements, parsed.for_user),
             ),
             name="file-request",
+        )
+
+
+def register_unfurls(app: AsyncApp, unfurls: Unfurls, tasks: BackgroundTasks) -> None:
+    @app.event("link_shared")
+    async def link_shared(event: Payload) -> None:
+        urls = [str(link.get("url") or "") for link in event.get("links") or [] if isinstance(link, dict)]
+        tasks.spawn(
+            unfurls.link_shared(
+                channel=str(event.get("channel") or ""),
+                ts=str(event.get("message_ts") or ""),
+                unfurl_id=event.get("unfurl_id"),
+                source=event.get("source"),
+                urls=urls,
+            ),
+            name="unfurl",
         )
 
 

@@ -14,9 +14,10 @@ import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from marketplace_slack.domain.forms import RequestDraft
+from marketplace_slack.domain.forms import ProductChoice, RequestDraft
 from marketplace_slack.slack import home, request_views, views
 from marketplace_slack.slack.cards import Card
+from marketplace_slack.slack.unfurl import product_unfurl
 from marketplace_slack.workflow.consumer_ports import Filed, HomeSnapshot
 from marketplace_slack.workflow.ports import ModalRef
 from marketplace_slack.workflow.sentences import Sentence
@@ -65,6 +66,24 @@ class RequestMessenger:
     async def show_requests(self, user_id: str, channel: str | None, snapshot: HomeSnapshot) -> None:
         message = home.requests_message(snapshot)
         await self._whisper(user_id, channel, Card(text=str(message["text"]), blocks=list(message["blocks"])))
+
+    async def unfurl(
+        self,
+        *,
+        channel: str,
+        ts: str,
+        unfurl_id: str | None,
+        source: str | None,
+        products: dict[str, ProductChoice],
+    ) -> None:
+        unfurls = {url: product_unfurl(product) for url, product in products.items()}
+        where: dict[str, Any] = (
+            {"unfurl_id": unfurl_id, "source": source} if unfurl_id else {"channel": channel, "ts": ts}
+        )
+        try:
+            await self._client.chat_unfurl(unfurls=unfurls, **where)
+        except SlackApiError as exc:
+            log.warning("unfurl_refused", error=exc.response.get("error"))
 
     async def _update(self, modal: ModalRef, view: dict[str, Any]) -> None:
         try:

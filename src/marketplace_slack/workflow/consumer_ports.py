@@ -14,6 +14,7 @@ from marketplace_slack.domain import AccessRequest, Person
 from marketplace_slack.domain.forms import RequestDraft
 from marketplace_slack.workflow.ports import ModalRef
 from marketplace_slack.workflow.sentences import Sentence
+from marketplace_slack.workflow.unfurls import UnfurlSlack
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,5 +78,5 @@ class Home(Protocol):
         ...
 
 
-class ConsumerSlack(RequestModals, Home, Protocol):
+class ConsumerSlack(RequestModals, Home, UnfurlSlack, Protocol):
     """Both self-service surfaces at once, as the composition root hands them out."""

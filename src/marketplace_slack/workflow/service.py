@@ -30,6 +30,7 @@ from marketplace_slack.workflow.reconciliation import Reconciler, ReconcileRepor
 from marketplace_slack.workflow.recovery import AbandonedDecisions
 from marketplace_slack.workflow.routing import Router
 from marketplace_slack.workflow.self_service import SelfService
+from marketplace_slack.workflow.unfurls import Unfurls
 
 
 class Workflow:
@@ -54,6 +55,7 @@ class Workflow:
         link_lifetime: LinkLifetime | None = None,
         consumer: ConsumerGateway | None = None,
         consumer_slack: ConsumerSlack | None = None,
+        marketplace_app_url: str | None = None,
     ) -> None:
         """`form_keys` sign the decision forms' context (the app's encryption keys, newest first);
         without them a random key does, which only a single process can check."""
@@ -81,7 +83,10 @@ class Workflow:
         # Self-service (consumers requesting from Slack, App Home) when a consumer gateway is given.
         self.home: HomeService | None = None
         self.self_service: SelfService | None = None
+        self.unfurls: Unfurls | None = None
         if consumer is not None and consumer_slack is not None:
+            if marketplace_app_url:
+                self.unfurls = Unfurls(consumer=consumer, slack=consumer_slack, app_url=marketplace_app_url)
             self.home = HomeService(
                 accounts=self.accounts,
                 consumer=consumer,
