@@ -77,7 +77,7 @@ def test_request_again_keeps_what_still_fits_and_names_what_it_dropped() -> None
         (Question("q-purpose", QuestionType.DROPDOWN, "Purpose", options=("Audit",)), REGIONS),
     )
     kept, dropped = carry_over(
-        changed, {"q-purpose": "Analytics", "q-regions": ("EU",), "q-gone": "something"}
+        changed, {"q-purpose": "Analytics", "q-regions": ("EU",), "q-gone": "something"}, {"q-gone": "Team"}
     )
     assert kept == {"q-regions": ("EU",)}
-    assert set(dropped) == {"Purpose", "q-gone"}
+    assert set(dropped) == {"Purpose", "Team"}  # by the label the consumer answered, never an id

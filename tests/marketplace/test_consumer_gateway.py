@@ -91,13 +91,14 @@ async def test_filing_as_the_consumer_records_them_and_a_second_request_is_refus
     assert standing.blocks_new_request and standing.request_id == request_id
     with pytest.raises(ConflictError):
         await consumer.file(rick, submission, user=me)
-    waiting, own = await consumer.mine(token(sandbox, "sara"))  # Customer 360 is reviewed by sara
+    waiting, _ = await consumer.mine(token(sandbox, "sara"))  # Customer 360 is reviewed by sara
     assert request_id in {r.id for r in waiting}
     assert request_id in {r.id for r in (await consumer.mine(rick))[1]}
 
-    product_id, kind, previous = await consumer.earlier_answers(rick, request_id)
+    product_id, kind, previous, labels = await consumer.earlier_answers(rick, request_id)
+    assert labels[purpose.id] == purpose.label
     assert (product_id, kind) == (product.id, RequestKind.DATA_ACCESS)
-    assert carry_over(form, previous) == (answers, ())
+    assert carry_over(form, previous, labels) == (answers, ())
 
     await consumer.cancel(rick, request_id)
     assert (await consumer.request(rick, request_id)).status is RequestStatus.CANCELED

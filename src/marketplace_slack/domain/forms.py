@@ -207,7 +207,7 @@ def wire_answers(answers: Mapping[str, Answer]) -> dict[str, object]:
 
 
 def carry_over(
-    form: RequestForm, previous: Mapping[str, Answer]
+    form: RequestForm, previous: Mapping[str, Answer], labels: Mapping[str, str] | None = None
 ) -> tuple[dict[str, Answer], tuple[str, ...]]:
     """Earlier answers (request again) on the current form: those still valid, and the dropped ones.
 
@@ -218,7 +218,7 @@ def carry_over(
     for question_id, answer in previous.items():
         question = form.question(question_id)
         if question is None:
-            dropped.append(question_id)
+            dropped.append((labels or {}).get(question_id) or "an earlier question")
             continue
         if _problem(question, answer) in (None, AnswerProblem.REQUIRED):
             kept[question_id] = answer

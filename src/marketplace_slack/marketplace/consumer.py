@@ -164,14 +164,19 @@ class ConsumerGateway:
 
     async def earlier_answers(
         self, token: SecretStr, request_id: str
-    ) -> tuple[str, RequestKind, dict[str, Answer]]:
-        """An earlier request's product, kind and answers (by question id), for "request again"."""
-        raw = await self._client.with_token(token).get_access_request_by_id(request_id)
+    ) -> tuple[str, RequestKind, dict[str, Answer], dict[str, str]]:
+        """An earlier request's product, kind, answers (by question id) and the labels of the questions
+        it answered (from its form version), for "request again"."""
+        client = self._client.with_token(token)
+        raw = await client.get_access_request_by_id(request_id)
         product_id = raw.data_product.id if raw.data_product else (raw.asset.id if raw.asset else "")
-        kind = (
-            RequestKind.MASKING_EXCEPTION if str(raw.type) == "MASKING_EXCEPTION" else RequestKind.DATA_ACCESS
-        )
-        return product_id, kind, answers_of(raw.form)
+        masking = str(raw.type) == RequestKind.MASKING_EXCEPTION.value
+        kind = RequestKind.MASKING_EXCEPTION if masking else RequestKind.DATA_ACCESS
+        labels: dict[str, str] = {}
+        with contextlib.suppress(MarketplaceError):  # without labels, a dropped answer is still said
+            old = await client.get_request_form_by_version(raw.form_version)
+            labels = {f.id: f.label for f in old.fields if f.id and f.label}
+        return product_id, kind, answers_of(raw.form), labels
 
     async def cancel(self, token: SecretStr, request_id: str) -> None:
         await self._client.with_token(token).cancel_access_request(request_id)

@@ -67,6 +67,7 @@ class Started:
     product_id: str | None = None
     kind: RequestKind = RequestKind.DATA_ACCESS
     answers: Mapping[str, Answer] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)  # of the questions `answers` answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,11 +150,12 @@ class SelfService:
         if link is None:
             return
         try:
-            product_id, kind, previous = await self._consumer.earlier_answers(link.token, request_id)
+            product_id, kind, previous, labels = await self._consumer.earlier_answers(link.token, request_id)
         except MarketplaceError:
             await self._modals.show_request_notice(modal, sentences.REQUEST_GONE)
             return
-        await self.show(modal, context, Started(product_id=product_id, kind=kind, answers=previous))
+        start = Started(product_id=product_id, kind=kind, answers=previous, labels=labels)
+        await self.show(modal, context, start)
 
     async def show(self, modal: ModalRef, context: RequestContext, start: Started) -> None:
         """Turn `modal` into the request form for `start` (after a product or kind changed, too)."""
@@ -203,7 +205,7 @@ class SelfService:
         total = 0
         if start.kind is RequestKind.MASKING_EXCEPTION and form is not None:
             columns, total = await self._consumer.masked_columns(token, product.id)
-        answers, dropped = carry(form, start.answers)
+        answers, dropped = carry(form, start.answers, start.labels)
         draft = RequestDraft(
             product, start.kind, form, answers, columns=columns, columns_total=total, dropped=dropped
         )
