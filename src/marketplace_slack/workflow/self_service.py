@@ -435,11 +435,11 @@ def resume_of(raw: Mapping[str, object]) -> Started | None:
 
 
 def carry(
-    form: RequestForm | None, previous: Mapping[str, Answer]
+    form: RequestForm | None, previous: Mapping[str, Answer], labels: Mapping[str, str]
 ) -> tuple[dict[str, Answer], tuple[str, ...]]:
     if form is None or not previous:
         return {}, ()
-    return carry_over(form, previous)
+    return carry_over(form, previous, labels)
 
 
 def _standing(product: ProductChoice, existing: ExistingAccess) -> Sentence:
