@@ -411,7 +411,9 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         link_lifetime=config.links.lifetime,
         consumer=ConsumerGateway(marketplace, gateway),
         consumer_slack=RequestMessenger(slack_client, whisper=messenger.whisper),
-        marketplace_app_url=str(settings.marketplace_app_url),
+        marketplace_app_url=str(settings.marketplace_app_url) if config.requests.unfurl_links else None,
+        file_as_app=config.requests.file_as_app,
+        allow_for_others=config.requests.allow_for_others,
     )
     timekeeper.cards = workflow.cards  # its tick retries the cards waiting for a failing channel
     bolt = AsyncApp(

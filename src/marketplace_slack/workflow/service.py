@@ -56,6 +56,8 @@ class Workflow:
         consumer: ConsumerGateway | None = None,
         consumer_slack: ConsumerSlack | None = None,
         marketplace_app_url: str | None = None,
+        file_as_app: bool = False,
+        allow_for_others: bool = True,
     ) -> None:
         """`form_keys` sign the decision forms' context (the app's encryption keys, newest first);
         without them a random key does, which only a single process can check."""
@@ -107,6 +109,8 @@ class Workflow:
                 store=store,
                 clock=clock,
                 identity=self.identity,
+                file_as_app=file_as_app,
+                allow_for_others=allow_for_others,
             )
             observers = (*observers, self.home)
         # Whatever path shows a card records the version it showed, so reconciling skips it.
