@@ -680,3 +680,11 @@ def test_a_request_approved_at_once_says_until_when() -> None:
 def test_private_metadata_past_slack_limit_is_a_caller_bug() -> None:
     with pytest.raises(ValueError, match="3000"):
         request_modal(_draft(), context="x" * 3001)
+
+
+def test_a_changed_agreement_text_is_a_fresh_box_to_tick() -> None:
+    changed = Agreement(TERMS.id, TERMS.name, TERMS.body + " Also: no screenshots.")
+    before = request_modal(_draft(_form(agreements=(TERMS,))), context=CONTEXT)
+    after = request_modal(_draft(_form(agreements=(changed,))), context=CONTEXT)
+    tick = ids.AGREEMENT_BLOCK + TERMS.id
+    assert _only(before, tick)["block_id"] != _only(after, tick)["block_id"]

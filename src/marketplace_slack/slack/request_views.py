@@ -17,7 +17,9 @@ and nothing else the app can trust, so everything the parser needs is in those t
   `fresh`), and no Marketplace string reaches the payload as `<!channel>` even where Slack does not
   display it. An encoded id longer than `ID_MAX`, a duplicate id, or an option whose encoded value is
   longer than Slack's 150 characters cannot be asked: the whole form is then "too large for Slack" and
-  the modal links to the Marketplace's own request page, never showing part of a form.
+  the modal links to the Marketplace's own request page, never showing part of a form. The options
+  listeners must make values the same way: `question_options` and `column_options` do, and the product
+  picker's listener must give `encode_value(product id)` (the parser decodes the product id).
 
 Input blocks get ids fresh per block (not per modal, as in `views`): when the consumer switches product
 or kind and the modal is redrawn, an input that is shown exactly as before keeps what was typed in it.
@@ -522,7 +524,8 @@ def _agreement_blocks(agreement: Agreement) -> list[dict[str, Any]]:
         "action_id": ids.AGREEMENT_INPUT,
         "options": [_option(f"I agree to {name}", AGREED)],
     }
-    blocks.append(_input(base, "Data use agreement", tick, fresh_with=(agreement.id, agreement.name)))
+    # The whole agreement in the digest: a box ticked for one text does not stay ticked for a changed one.
+    blocks.append(_input(base, "Data use agreement", tick, fresh_with=agreement))
     return blocks
 
 
@@ -585,7 +588,7 @@ def _columns_blocks(draft: RequestDraft) -> list[dict[str, Any]]:
         if _offerable(column.key) is None:
             raise _Unaskable("a column Slack cannot carry")
     picked = set(draft.picked_columns)
-    initial = [o for o in _column_options(c for c in columns if c.key in picked)]
+    initial = _column_options([c for c in columns if c.key in picked])
     element: dict[str, Any]
     if len(columns) > SELECT_OPTIONS_MAX:
         element = {"type": "multi_external_select", "action_id": ids.COLUMNS_INPUT, "min_query_length": 0}
@@ -615,7 +618,7 @@ def _unique(columns: Sequence[MaskedColumnChoice]) -> list[MaskedColumnChoice]:
     return out
 
 
-def _column_options(columns: Any) -> list[dict[str, Any]]:
+def _column_options(columns: Sequence[MaskedColumnChoice]) -> list[dict[str, Any]]:
     out = []
     for column in columns:
         value = _offerable(column.key)
