@@ -15,6 +15,7 @@ from enum import StrEnum, auto
 from typing import Final
 
 from marketplace_slack.domain import Refusal
+from marketplace_slack.domain.forms import DURATION_AMOUNT_MAX
 
 
 class Outcome(StrEnum):
@@ -100,6 +101,19 @@ class Outcome(StrEnum):
     PERSON_NOT_FOUND = auto()
     REQUEST_FILED_UNREAD = auto()
     LINK_NOT_MADE = auto()
+    # Requesting: the consumer's request modal (slack/request_views.py)
+    REQUEST_FORM_LOADING = auto()
+    REQUEST_NO_FORM = auto()
+    REQUEST_FORM_UNSUPPORTED = auto()
+    REQUEST_FORM_TOO_LARGE = auto()
+    REQUEST_NO_MASKED_COLUMNS = auto()
+    REQUEST_ANSWERS_DROPPED = auto()
+    REQUEST_DURATION_AMOUNT_INVALID = auto()
+    REQUEST_DURATION_UNIT_NEEDED = auto()
+    REQUEST_AGREEMENT_NEEDED = auto()
+    REQUEST_COLUMNS_NEEDED = auto()
+    REQUEST_FILED = auto()
+    REQUEST_APPROVED_AT_ONCE = auto()
 
 
 # Where a sentence names a Slack user, its text says MENTION and `mention` holds the id: the renderer
@@ -434,3 +448,58 @@ def request_filed_unread(request_id: str) -> Sentence:
 
 def request_canceled(product: str) -> Sentence:
     return Sentence(Outcome.REQUEST_CANCELED, f"Your request for {product} is canceled.")
+# --- request modal ---
+# The consumer's request modal. The fixed sentences are outcomes (one each); the functions after them
+# word the modal's own lines (a count, a bound), which are not outcomes and carry no names.
+
+REQUEST_FORM_LOADING: Final = Sentence(Outcome.REQUEST_FORM_LOADING, "Loading the request form…")
+REQUEST_NO_FORM: Final = Sentence(
+    Outcome.REQUEST_NO_FORM,
+    "This data product has no request form of this kind, so it cannot be requested from Slack; "
+    "see its page in the Marketplace.",
+)
+REQUEST_FORM_UNSUPPORTED: Final = Sentence(
+    Outcome.REQUEST_FORM_UNSUPPORTED,
+    "This request form asks questions Slack cannot show, so please answer it in the Marketplace.",
+)
+REQUEST_FORM_TOO_LARGE: Final = Sentence(
+    Outcome.REQUEST_FORM_TOO_LARGE,
+    "This request form is too large for a Slack form, so please answer it in the Marketplace.",
+)
+REQUEST_NO_MASKED_COLUMNS: Final = Sentence(
+    Outcome.REQUEST_NO_MASKED_COLUMNS,
+    "This data product has no masked columns to unmask, so there is no masking exception to request.",
+)
+REQUEST_ANSWERS_DROPPED: Final = Sentence(
+    Outcome.REQUEST_ANSWERS_DROPPED,
+    "These earlier answers were left out because their questions changed:",  # the labels follow
+)
+REQUEST_DURATION_AMOUNT_INVALID: Final = Sentence(
+    Outcome.REQUEST_DURATION_AMOUNT_INVALID, f"Enter a whole number from 1 to {DURATION_AMOUNT_MAX}."
+)
+REQUEST_DURATION_UNIT_NEEDED: Final = Sentence(
+    Outcome.REQUEST_DURATION_UNIT_NEEDED, "Choose hours, days, weeks, months or years."
+)
+REQUEST_AGREEMENT_NEEDED: Final = Sentence(
+    Outcome.REQUEST_AGREEMENT_NEEDED, "Tick the box to accept this agreement; the request needs it."
+)
+REQUEST_COLUMNS_NEEDED: Final = Sentence(
+    Outcome.REQUEST_COLUMNS_NEEDED, "Choose at least one masked column to unmask."
+)
+REQUEST_FILED: Final = Sentence(Outcome.REQUEST_FILED, "Your request is filed.")
+REQUEST_APPROVED_AT_ONCE: Final = Sentence(
+    Outcome.REQUEST_APPROVED_AT_ONCE, "Your request is filed and approved at once."
+)
+
+
+def masked_columns_cut(shown: int, total: int) -> str:
+    """Under the column picker when the product has more masked columns than the modal can offer."""
+    return (
+        f"This data product has {total:,} masked columns; {shown:,} of them can be picked here, "
+        "the others only in the Marketplace."
+    )
+
+
+def duration_at_most(maximum: str) -> str:
+    """The hint under an access duration whose policy says how long it grants at most."""
+    return f"At most {maximum}."
