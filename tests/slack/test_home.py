@@ -221,6 +221,12 @@ def test_linked_shows_the_username_its_expiry_and_unlink() -> None:
     assert _buttons(blocks, ids.LINK_ACCOUNT) == []
 
 
+def test_unlink_asks_first() -> None:
+    [unlink] = _buttons(home_view(_snapshot())["blocks"], ids.UNLINK_ACCOUNT)
+    assert unlink["confirm"]["title"]["text"] == sentences.HOME_UNLINK_TITLE
+    assert unlink["confirm"]["confirm"]["text"] == "Unlink"
+
+
 def test_linked_with_nothing_waiting_says_so() -> None:
     blocks = home_view(_snapshot(waiting_on_me=()))["blocks"]
     assert any("*Waiting on me*" in _text(b) for b in blocks)
@@ -267,6 +273,7 @@ def test_300_waiting_fit_in_100_blocks_with_the_rest_counted() -> None:
     shown = len(_buttons(blocks, ids.APPROVE))
     assert shown > 20
     assert _mores(blocks) == [300 - shown]
+    assert len(blocks) >= 99  # the lists that fit gave back the blocks held for their "more" lines
     assert _home_problems(view) == []
     # the other lists still show everything they have
     assert len(_buttons(blocks, ids.CANCEL_REQUEST)) == 1
@@ -314,7 +321,7 @@ def test_requests_message_is_my_requests_only() -> None:
         _index(blocks, "*My access*"),
     ]
     assert order == sorted(order)
-    assert message["text"] == "Your requests: 1 pending, 2 recently settled, 2 active grants"
+    assert message["text"] == "Your requests: 1 pending, 2 recently settled, 2 active grants."
 
 
 def test_requests_message_stays_within_50_blocks() -> None:

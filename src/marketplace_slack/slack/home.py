@@ -52,7 +52,6 @@ from marketplace_slack.slack.mrkdwn import (
     one_line,
     person,
     plain,
-    plural,
     section_block,
     sentence_text,
 )
@@ -110,7 +109,7 @@ def requests_message(snapshot: HomeSnapshot, *, max_blocks: int = MESSAGE_BLOCKS
         text = snapshot.notice.text if snapshot.notice is not None else words
         return Card(text=escape_clip(text, FALLBACK_TEXT_MAX), blocks=blocks).as_message()
     fixed = [notice] if notice is not None else []
-    text = f"Your requests: {pending} pending, {recent} recently settled, {plural(access, 'active grant')}"
+    text = sentences.home_requests_summary(pending, recent, access)
     blocks = fixed + _fit(_mine_parts(snapshot, lead_divider=False), max_blocks - len(fixed))
     return Card(text=escape_clip(text, FALLBACK_TEXT_MAX), blocks=blocks).as_message()
 
@@ -135,16 +134,18 @@ def _fit(parts: Sequence[_Part], budget: int) -> list[dict[str, Any]]:
     room = budget - fixed
     shown = [len(p.items) for p in parts]
     if sum(len(block) for p in parts for block in p.items) > room:
-        room -= sum(1 for p in parts if p.items)  # the "… and N more" lines
+        reserved = [bool(p.items) for p in parts]  # a block each for the "… and N more" lines
+        room -= sum(reserved)
         shown = [0] * len(parts)
-        progress = True
-        while progress:
-            progress = False
-            for i, part in enumerate(parts):
-                if shown[i] < len(part.items) and len(part.items[shown[i]]) <= room:
-                    room -= len(part.items[shown[i]])
-                    shown[i] += 1
-                    progress = True
+        while True:
+            room = _take_turns(parts, shown, room)
+            # A list that turned out to fit needs no "more" line: its block goes back to the others.
+            done = [i for i, p in enumerate(parts) if reserved[i] and shown[i] == len(p.items)]
+            if not done:
+                break
+            for i in done:
+                reserved[i] = False
+            room += len(done)
     blocks: list[dict[str, Any]] = []
     for part, n in zip(parts, shown, strict=True):
         blocks += part.head
@@ -158,20 +159,35 @@ def _fit(parts: Sequence[_Part], budget: int) -> list[dict[str, Any]]:
     return blocks
 
 
+def _take_turns(parts: Sequence[_Part], shown: list[int], room: int) -> int:
+    """Add the lists' next items one list at a time while they fit in `room`; what is left of it."""
+    progress = True
+    while progress:
+        progress = False
+        for i, part in enumerate(parts):
+            if shown[i] < len(part.items) and len(part.items[shown[i]]) <= room:
+                room -= len(part.items[shown[i]])
+                shown[i] += 1
+                progress = True
+    return room
+
+
 # --- parts ------------------------------------------------------------------------------------------
 
 
 def _link_status(snapshot: HomeSnapshot) -> dict[str, Any]:
     if snapshot.linked_as is None:
         text = f"*{escape(sentences.HOME_NOT_LINKED)}*\n{escape(sentences.HOME_LINK_EXPLAINED)}"
-        return section_block(
-            text, accessory=button("Link account", ids.LINK_ACCOUNT, value="", style="primary")
-        )
+        return section_block(text, accessory=button("Link account", ids.LINK_ACCOUNT, style="primary"))
     username = escape_line(snapshot.linked_as, USERNAME_MAX, hint=None) or "your account"
     text = f"🔗 Linked to the Marketplace as *{username}*"
     if snapshot.link_expires_at is not None:
         text += f" until {date(snapshot.link_expires_at)}"
-    return section_block(text, accessory=button("Unlink", ids.UNLINK_ACCOUNT, value=""))
+    unlink = button("Unlink", ids.UNLINK_ACCOUNT)
+    unlink["confirm"] = _confirm(
+        sentences.HOME_UNLINK_TITLE, sentences.HOME_UNLINK_CONFIRM, yes="Unlink", no="Keep it"
+    )
+    return section_block(text, accessory=unlink)
 
 
 def _notice(snapshot: HomeSnapshot) -> dict[str, Any] | None:
@@ -284,15 +300,25 @@ def _access_item(request: AccessRequest) -> dict[str, Any]:
 def _cancel_button(request: AccessRequest) -> dict[str, Any]:
     product = clip(request.product_name, CONFIRM_PRODUCT_MAX, label=True, normalize=one_line)
     element = button("Cancel", ids.CANCEL_REQUEST, value=request.id)
-    element["confirm"] = {
-        "title": plain(sentences.HOME_CANCEL_TITLE, CONFIRM_TITLE_MAX),
-        # plain_text: the product is quoted as typed, with nothing for Slack to format.
-        "text": plain(sentences.home_cancel_confirm(product or "this data product"), CONFIRM_TEXT_MAX),
-        "confirm": plain("Cancel request", CONFIRM_BUTTON_MAX),
-        "deny": plain("Keep it", CONFIRM_BUTTON_MAX),
+    element["confirm"] = _confirm(
+        sentences.HOME_CANCEL_TITLE,
+        sentences.home_cancel_confirm(product or "this data product"),
+        yes="Cancel request",
+        no="Keep it",
+    )
+    return element
+
+
+def _confirm(title: str, text: str, *, yes: str, no: str) -> dict[str, Any]:
+    """Slack's "are you sure?" dialog. Its text is plain_text: a product name in it is quoted as typed,
+    with nothing for Slack to format."""
+    return {
+        "title": plain(title, CONFIRM_TITLE_MAX),
+        "text": plain(text, CONFIRM_TEXT_MAX),
+        "confirm": plain(yes, CONFIRM_BUTTON_MAX),
+        "deny": plain(no, CONFIRM_BUTTON_MAX),
         "style": "danger",
     }
-    return element
 
 
 # --- words ------------------------------------------------------------------------------------------

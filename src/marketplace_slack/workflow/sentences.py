@@ -360,6 +360,10 @@ HOME_LINK_TO_SEE: Final = "Link your Marketplace account to see your requests an
 HOME_NOTHING_AT_ALL: Final = "You have no pending or recent requests and no active access."
 HOME_NO_STEP_OPEN: Final = "No step is open for a decision right now."
 HOME_CANCEL_TITLE: Final = "Cancel this request?"
+HOME_UNLINK_TITLE: Final = "Unlink your account?"
+HOME_UNLINK_CONFIRM: Final = (
+    "The app deletes your token and no longer acts as you in the Marketplace until you link again."
+)
 
 
 def home_more(hidden: int) -> str:
@@ -370,3 +374,9 @@ def home_more(hidden: int) -> str:
 def home_cancel_confirm(product: str) -> str:
     """The confirm dialog of a Cancel button; `product` raw, like every value in a sentence."""
     return f"Your request for {product} will be canceled, and its approvers will no longer be asked."
+
+
+def home_requests_summary(pending: int, recent: int, active: int) -> str:
+    """The notification line of the "my requests" message."""
+    grants = "active grant" if active == 1 else "active grants"
+    return f"Your requests: {pending} pending, {recent} recently settled, {active} {grants}."
