@@ -38,7 +38,7 @@ from .hostile import HOSTILE, assert_inert
 
 EXPIRES = NOW + timedelta(days=60)
 UNREACHABLE = Sentence(Outcome.MARKETPLACE_UNREACHABLE, "The Marketplace is not answering right now.")
-_MORE = re.compile(r"… and (\d+) more")
+_MORE = re.compile(r"… and ([\d,]+) more")
 
 
 def _waiting() -> AccessRequest:
@@ -97,7 +97,8 @@ def _index(blocks: list[dict[str, Any]], needle: str) -> int:
 
 
 def _mores(blocks: list[dict[str, Any]]) -> list[int]:
-    return [int(m.group(1)) for b in blocks if b["type"] == "context" for m in _MORE.finditer(_text(b))]
+    lines = [_text(b) for b in blocks if b["type"] == "context"]
+    return [int(m.group(1).replace(",", "")) for line in lines for m in _MORE.finditer(line)]
 
 
 # --- layout ---------------------------------------------------------------------------------------
@@ -298,6 +299,14 @@ def test_300_in_every_list_share_the_100_blocks() -> None:
     assert min(waiting, pending, recent, access) >= 10  # no list crowds out the others
     assert _mores(blocks) == [300 - waiting, 300 - pending, 300 - recent, 300 - access]
     assert _home_problems(view) == []
+
+
+def test_a_huge_list_is_counted_in_full() -> None:
+    many = _many(pending_data_access().request, "w", 10_000)
+    blocks = home_view(_snapshot(waiting_on_me=many))["blocks"]
+    assert len(blocks) <= 100
+    assert _mores(blocks) == [10_000 - len(_buttons(blocks, ids.APPROVE))]
+    assert any("*Waiting on me* (10,000)" in _text(b) for b in blocks)
 
 
 def test_lists_that_fit_show_everything_and_no_more_line() -> None:

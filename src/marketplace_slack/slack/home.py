@@ -70,14 +70,16 @@ CONFIRM_PRODUCT_MAX: Final = 120  # the dialog's text holds 300 in all
 CONFIRM_TEXT_MAX: Final = 300
 CONFIRM_TITLE_MAX: Final = 100
 CONFIRM_BUTTON_MAX: Final = 30
+# No list can show more items than there are blocks, so no more are rendered, however long the list.
+ITEMS_RENDERED_MAX: Final = HOME_BLOCKS_MAX
 HEADER: Final = "Marketplace data access"
 
 
 # --- public ----------------------------------------------------------------------------------------
 
 
-def home_view(snapshot: HomeSnapshot, *, max_blocks: int = HOME_BLOCKS_MAX) -> dict[str, Any]:
-    """The `views.publish` view of `snapshot`: never more than `max_blocks` blocks."""
+def home_view(snapshot: HomeSnapshot) -> dict[str, Any]:
+    """The `views.publish` view of `snapshot`, in at most 100 blocks."""
     linked = snapshot.linked_as is not None
     fixed: list[dict[str, Any]] = [
         header_block(HEADER),
@@ -94,11 +96,11 @@ def home_view(snapshot: HomeSnapshot, *, max_blocks: int = HOME_BLOCKS_MAX) -> d
     if snapshot.waiting_on_me or linked:
         parts.append(_waiting_part(snapshot))
     parts += _mine_parts(snapshot)
-    return {"type": "home", "blocks": fixed + _fit(parts, max_blocks - len(fixed))}
+    return {"type": "home", "blocks": fixed + _fit(parts, HOME_BLOCKS_MAX - len(fixed))}
 
 
-def requests_message(snapshot: HomeSnapshot, *, max_blocks: int = MESSAGE_BLOCKS_MAX) -> dict[str, Any]:
-    """The "my requests" part of `snapshot` as an ephemeral message: never more than `max_blocks`."""
+def requests_message(snapshot: HomeSnapshot) -> dict[str, Any]:
+    """The "my requests" part of `snapshot` as an ephemeral message, in at most 50 blocks."""
     pending, recent, access = len(snapshot.my_pending), len(snapshot.my_recent), len(snapshot.my_access)
     notice = _notice(snapshot)
     if pending + recent + access == 0:
@@ -110,7 +112,7 @@ def requests_message(snapshot: HomeSnapshot, *, max_blocks: int = MESSAGE_BLOCKS
         return Card(text=escape_clip(text, FALLBACK_TEXT_MAX), blocks=blocks).as_message()
     fixed = [notice] if notice is not None else []
     text = sentences.home_requests_summary(pending, recent, access)
-    blocks = fixed + _fit(_mine_parts(snapshot, lead_divider=False), max_blocks - len(fixed))
+    blocks = fixed + _fit(_mine_parts(snapshot, lead_divider=False), MESSAGE_BLOCKS_MAX - len(fixed))
     return Card(text=escape_clip(text, FALLBACK_TEXT_MAX), blocks=blocks).as_message()
 
 
@@ -119,10 +121,12 @@ def requests_message(snapshot: HomeSnapshot, *, max_blocks: int = MESSAGE_BLOCKS
 
 @dataclass(slots=True)
 class _Part:
-    """One list: its heading, its items (each one or more blocks), and what it says when empty."""
+    """One list: its heading, its first items (each one or more blocks), how many it has in all, and
+    what it says when empty."""
 
     head: list[dict[str, Any]]
     items: list[list[dict[str, Any]]] = field(default_factory=list)
+    total: int = 0
     empty: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -130,17 +134,18 @@ def _fit(parts: Sequence[_Part], budget: int) -> list[dict[str, Any]]:
     """The parts laid out in `budget` blocks. When every item fits, all are shown; else the lists take
     items in turn while there is room, so a long list cannot crowd out the others, and each list cut
     short gets one "… and N more" line (its block reserved up front)."""
-    fixed = sum(len(p.head) + (0 if p.items else len(p.empty)) for p in parts)
+    fixed = sum(len(p.head) + (0 if p.total else len(p.empty)) for p in parts)
     room = budget - fixed
     shown = [len(p.items) for p in parts]
-    if sum(len(block) for p in parts for block in p.items) > room:
-        reserved = [bool(p.items) for p in parts]  # a block each for the "… and N more" lines
+    cut = any(p.total > len(p.items) for p in parts)
+    if cut or sum(len(block) for p in parts for block in p.items) > room:
+        reserved = [bool(p.total) for p in parts]  # a block each for the "… and N more" lines
         room -= sum(reserved)
         shown = [0] * len(parts)
         while True:
             room = _take_turns(parts, shown, room)
             # A list that turned out to fit needs no "more" line: its block goes back to the others.
-            done = [i for i, p in enumerate(parts) if reserved[i] and shown[i] == len(p.items)]
+            done = [i for i, p in enumerate(parts) if reserved[i] and shown[i] == p.total]
             if not done:
                 break
             for i in done:
@@ -149,13 +154,13 @@ def _fit(parts: Sequence[_Part], budget: int) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     for part, n in zip(parts, shown, strict=True):
         blocks += part.head
-        if not part.items:
+        if not part.total:
             blocks += part.empty
             continue
         for item in part.items[:n]:
             blocks += item
-        if n < len(part.items):
-            blocks.append(context_block(escape(sentences.home_more(len(part.items) - n))))
+        if n < part.total:
+            blocks.append(context_block(escape(sentences.home_more(part.total - n))))
     return blocks
 
 
@@ -198,7 +203,7 @@ def _notice(snapshot: HomeSnapshot) -> dict[str, Any] | None:
 
 
 def _title(text: str, count: int) -> dict[str, Any]:
-    return section_block(f"*{text}*" + (f" ({count})" if count else ""))
+    return section_block(f"*{text}*" + (f" ({count:,})" if count else ""))
 
 
 def _empty_words(snapshot: HomeSnapshot, words: str) -> str:
@@ -208,10 +213,11 @@ def _empty_words(snapshot: HomeSnapshot, words: str) -> str:
 
 def _waiting_part(snapshot: HomeSnapshot) -> _Part:
     requests = sorted(snapshot.waiting_on_me, key=lambda r: (r.created_at, r.id))
-    items = [_waiting_item(snapshot, i, r) for i, r in enumerate(requests)]
+    items = [_waiting_item(snapshot, i, r) for i, r in enumerate(requests[:ITEMS_RENDERED_MAX])]
     return _Part(
         head=[divider_block(), _title("Waiting on me", len(requests))],
         items=items,
+        total=len(requests),
         empty=[context_block(escape(sentences.HOME_NOTHING_WAITING))],
     )
 
@@ -223,18 +229,24 @@ def _mine_parts(snapshot: HomeSnapshot, *, lead_divider: bool = True) -> list[_P
     parts = [
         _Part(
             head=[*divider, _title("My requests", len(pending))],
-            items=[[_pending_item(r)] for r in pending],
+            items=[[_pending_item(r)] for r in pending[:ITEMS_RENDERED_MAX]],
+            total=len(pending),
             empty=nothing if not recent else [],
         )
     ]
     if recent:
         parts.append(
-            _Part(head=[context_block("*Recent outcomes*")], items=[[_recent_item(r)] for r in recent])
+            _Part(
+                head=[context_block("*Recent outcomes*")],
+                items=[[_recent_item(r)] for r in recent[:ITEMS_RENDERED_MAX]],
+                total=len(recent),
+            )
         )
     parts.append(
         _Part(
             head=[divider_block(), _title("My access", len(snapshot.my_access))],
-            items=[[_access_item(r)] for r in snapshot.my_access],
+            items=[[_access_item(r)] for r in snapshot.my_access[:ITEMS_RENDERED_MAX]],
+            total=len(snapshot.my_access),
             empty=[context_block(escape(_empty_words(snapshot, sentences.HOME_NO_ACCESS)))],
         )
     )

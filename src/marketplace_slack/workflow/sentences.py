@@ -368,7 +368,7 @@ HOME_UNLINK_CONFIRM: Final = (
 
 def home_more(hidden: int) -> str:
     """The line under a list cut short, so nothing is left out silently."""
-    return f"… and {hidden} more; see them all in the Marketplace."
+    return f"… and {hidden:,} more; see them all in the Marketplace."
 
 
 def home_cancel_confirm(product: str) -> str:
