@@ -503,3 +503,39 @@ def masked_columns_cut(shown: int, total: int) -> str:
 def duration_at_most(maximum: str) -> str:
     """The hint under an access duration whose policy says how long it grants at most."""
     return f"At most {maximum}."
+# --- app home ---
+# What App Home and the "my requests" list say in their own words. Plain words like every sentence
+# here; `slack/home.py` escapes them when it renders them.
+HOME_START: Final = "Ask for access to a data product; its stewards review it in the Marketplace or here."
+HOME_NOT_LINKED: Final = "Your Slack account is not linked to a Marketplace account."
+HOME_LINK_EXPLAINED: Final = (
+    "Linking lets the app act as you in the Marketplace: requests and decisions you make here are "
+    "made in your name."
+)
+HOME_NOTHING_WAITING: Final = "Nothing is waiting for your review."
+HOME_NO_REQUESTS: Final = "You have no pending or recent requests."
+HOME_NO_ACCESS: Final = "You have no active access from the Marketplace."
+HOME_LINK_TO_SEE: Final = "Link your Marketplace account to see your requests and access here."
+HOME_NOTHING_AT_ALL: Final = "You have no pending or recent requests and no active access."
+HOME_NO_STEP_OPEN: Final = "No step is open for a decision right now."
+HOME_CANCEL_TITLE: Final = "Cancel this request?"
+HOME_UNLINK_TITLE: Final = "Unlink your account?"
+HOME_UNLINK_CONFIRM: Final = (
+    "The app deletes your token and no longer acts as you in the Marketplace until you link again."
+)
+
+
+def home_more(hidden: int) -> str:
+    """The line under a list cut short, so nothing is left out silently."""
+    return f"… and {hidden:,} more; see them all in the Marketplace."
+
+
+def home_cancel_confirm(product: str) -> str:
+    """The confirm dialog of a Cancel button; `product` raw, like every value in a sentence."""
+    return f"Your request for {product} will be canceled, and its approvers will no longer be asked."
+
+
+def home_requests_summary(pending: int, recent: int, active: int) -> str:
+    """The notification line of the "my requests" message."""
+    grants = "active grant" if active == 1 else "active grants"
+    return f"Your requests: {pending} pending, {recent} recently settled, {active} {grants}."
