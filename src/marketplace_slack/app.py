@@ -410,7 +410,9 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         ),
         link_lifetime=config.links.lifetime,
         consumer=ConsumerGateway(marketplace, gateway),
-        consumer_slack=RequestMessenger(slack_client, whisper=messenger.whisper),
+        consumer_slack=RequestMessenger(
+            slack_client, whisper=messenger.whisper, allow_for_others=config.requests.allow_for_others
+        ),
         marketplace_app_url=str(settings.marketplace_app_url) if config.requests.unfurl_links else None,
         file_as_app=config.requests.file_as_app,
         allow_for_others=config.requests.allow_for_others,

@@ -334,7 +334,8 @@ async def _answer(respond: AsyncRespond, sentence: Sentence) -> None:
 
 
 def _duration_choice(body: Payload) -> str:
-    """The duration picked next to Approve: the live selection, else the picker's initial option."""
+    """The duration picked next to Approve: the live selection, else the picker's initial option; ""
+    where there is no picker (App Home): the form then preselects the requester's answer."""
     values = (body.get("state") or {}).get("values") or {}
     for block in values.values():
         picked = (block.get(ids.DURATION) or {}).get("selected_option")
@@ -344,7 +345,7 @@ def _duration_choice(body: Payload) -> str:
         for element in block.get("elements") or []:
             if element.get("action_id") == ids.DURATION and element.get("initial_option"):
                 return str(element["initial_option"]["value"])
-    return ids.DURATION_INDEFINITE
+    return ids.DURATION_INDEFINITE if body.get("message") else ""
 
 
 def _context(view: Payload) -> dict[str, Any]:

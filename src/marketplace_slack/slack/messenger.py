@@ -265,8 +265,9 @@ class SlackMessenger:
         context: str,
     ) -> None:
         if verdict is Verdict.APPROVE:
+            initial = initial_duration or views.initial_duration_value(request.requested_duration)
             view = views.approve_modal(
-                request.id, request.product_name, initial_duration=initial_duration, private_metadata=context
+                request.id, request.product_name, initial_duration=initial, private_metadata=context
             )
         else:
             view = views.deny_modal(request.id, request.product_name, private_metadata=context)

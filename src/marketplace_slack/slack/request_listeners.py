@@ -23,6 +23,7 @@ from marketplace_slack.slack.request_views import (
     column_options,
     parse_request_submission,
     product_options,
+    question_id_of,
     question_options,
     request_submitting_modal,
 )
@@ -38,8 +39,6 @@ T = TypeVar("T")
 
 # What an options answer may wait for: Slack gives up on it at 3 s, and the ack must travel too.
 OPTIONS_BUDGET: Final = 2.0
-
-_QUESTION_BLOCKS = ids.matching_prefix(ids.QUESTION_BLOCK)
 
 
 def register_requests(app: AsyncApp, service: SelfService, tasks: BackgroundTasks) -> None:
@@ -98,7 +97,8 @@ def register_requests(app: AsyncApp, service: SelfService, tasks: BackgroundTask
             ),
             None,
         )
-        question = form.question(ids.question_id(str(body.get("block_id") or ""))) if form else None
+        asked = question_id_of(str(body.get("block_id") or ""))
+        question = form.question(asked) if form and asked else None
         await ack(
             options=question_options(question.options if question else (), str(body.get("value") or ""))
         )
@@ -115,10 +115,6 @@ def register_requests(app: AsyncApp, service: SelfService, tasks: BackgroundTask
             (),
         )
         await ack(option_groups=column_options(columns, str(body.get("value") or "")))
-
-    @app.action(_QUESTION_BLOCKS)
-    async def nothing_to_do(ack: AsyncAck) -> None:
-        await ack()  # a choice inside the form: it counts when the form is submitted
 
     @app.view(ids.REQUEST_MODAL)
     async def submitted(ack: AsyncAck, view: Payload, context: AsyncBoltContext) -> None:

@@ -316,7 +316,9 @@ class SelfService:
             answers=answers.answers,
             columns=answers.columns,
             agreements=answers.agreements,
-            for_user=answers.for_user if answers.for_user != user_id else None,
+            # Someone else only where the deployment allows it (the modal then has no picker, and a
+            # payload that names someone anyway is filed for the submitter alone, never for them).
+            for_user=answers.for_user if self.allow_for_others and answers.for_user != user_id else None,
         )
         try:
             user = await self._user_for(filer, submission)

@@ -448,6 +448,8 @@ def request_filed_unread(request_id: str) -> Sentence:
 
 def request_canceled(product: str) -> Sentence:
     return Sentence(Outcome.REQUEST_CANCELED, f"Your request for {product} is canceled.")
+
+
 # --- request modal ---
 # The consumer's request modal. The fixed sentences are outcomes (one each); the functions after them
 # word the modal's own lines (a count, a bound), which are not outcomes and carry no names.
@@ -503,6 +505,8 @@ def masked_columns_cut(shown: int, total: int) -> str:
 def duration_at_most(maximum: str) -> str:
     """The hint under an access duration whose policy says how long it grants at most."""
     return f"At most {maximum}."
+
+
 # --- app home ---
 # What App Home and the "my requests" list say in their own words. Plain words like every sentence
 # here; `slack/home.py` escapes them when it renders them.
