@@ -316,10 +316,12 @@ class SelfService:
             answers=answers.answers,
             columns=answers.columns,
             agreements=answers.agreements,
-            # Someone else only where the deployment allows it (the modal then has no picker, and a
-            # payload that names someone anyway is filed for the submitter alone, never for them).
-            for_user=answers.for_user if self.allow_for_others and answers.for_user != user_id else None,
+            for_user=answers.for_user if answers.for_user != user_id else None,
         )
+        if submission.for_user is not None and not self.allow_for_others:
+            # The modal has no picker then: a payload that names someone anyway changes nothing.
+            await self._modals.show_request_notice(modal, sentences.FOR_OTHERS_OFF)
+            return
         try:
             user = await self._user_for(filer, submission)
         except MarketplaceError:

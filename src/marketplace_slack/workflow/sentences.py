@@ -101,6 +101,7 @@ class Outcome(StrEnum):
     PERSON_NOT_FOUND = auto()
     REQUEST_FILED_UNREAD = auto()
     LINK_NOT_MADE = auto()
+    FOR_OTHERS_OFF = auto()
     # Requesting: the consumer's request modal (slack/request_views.py)
     REQUEST_FORM_LOADING = auto()
     REQUEST_NO_FORM = auto()
@@ -397,6 +398,9 @@ REQUEST_CONTEXT_REFUSED: Final = Sentence(
 MARKETPLACE_UNREACHABLE_READ: Final = Sentence(
     Outcome.MARKETPLACE_UNREACHABLE,
     "The Marketplace is not answering right now, so your requests cannot be shown. Try again in a minute.",
+)
+FOR_OTHERS_OFF: Final = Sentence(
+    Outcome.FOR_OTHERS_OFF, "Requesting access for someone else is turned off here, so nothing was filed."
 )
 LINK_NOT_MADE: Final = Sentence(
     Outcome.LINK_NOT_MADE,
