@@ -289,3 +289,42 @@ async def test_slack_sends_no_link_shared_without_the_subscription_or_the_domain
         assert no_scope.messages("C0STEWARDS")[-1].text == f"<{LINK}>"  # the message is posted all the same
     async with FakeSlack(clock=clock, install=unfurling_install()) as slack:
         assert slack.share_links("U0SARA", "C0STEWARDS", ["https://elsewhere.example.org/"]) is None
+
+
+# --- App Home -------------------------------------------------------------------------------------
+
+
+async def test_opening_the_home_tab_carries_the_published_view(clock: FakeClock) -> None:
+    install = Install(scopes=set(DEFAULT_SCOPES), home_tab_enabled=True, bot_events={"app_home_opened"})
+    async with FakeSlack(clock=clock, install=install) as slack:
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
+        before = slack.open_home("U0SARA")
+        assert before is not None and "view" not in before["event"]
+
+        published = (await client.views_publish(user_id="U0SARA", view=home_view()))["view"]
+        opened = slack.open_home("U0SARA")
+        assert opened is not None and opened["event"]["view"]["id"] == published["id"]
+        assert opened["event"]["channel"] == slack.dm_channel("U0SARA")
+
+
+async def test_no_app_home_opened_without_a_home_tab_or_the_subscription(clock: FakeClock) -> None:
+    for install in (
+        Install(home_tab_enabled=False, bot_events={"app_home_opened"}),
+        Install(home_tab_enabled=True, bot_events=set()),
+    ):
+        async with FakeSlack(clock=clock, install=install) as slack:
+            assert slack.open_home("U0SARA") is None
+
+
+def test_a_manifest_declares_unfurl_domains_and_the_home_tab() -> None:
+    manifest = """
+features:
+  app_home: {home_tab_enabled: true}
+  unfurl_domains: [market.example.com]
+oauth_config: {scopes: {bot: [links:read, links:write]}}
+settings: {event_subscriptions: {bot_events: [link_shared]}}
+"""
+    install = Install.from_manifest(manifest)
+    assert install.home_tab_enabled and install.unfurl_domains == {"market.example.com"}
+    assert install.receives("link_shared") and not install.without("links:read").receives("link_shared")
+    assert install.without("links:write").unfurl_domains == {"market.example.com"}

@@ -18,6 +18,7 @@ DEFAULT_SCOPES: frozenset[str] = frozenset(
     {"chat:write", "commands", "im:write", "users:read", "users:read.email", "usergroups:read"}
 )
 DEFAULT_MESSAGES_TAB = False
+DEFAULT_HOME_TAB = False
 
 # Any one of these scopes lets the token call the method; methods absent here need none.
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
@@ -63,6 +64,7 @@ class Install:
     messages_tab_enabled: bool = DEFAULT_MESSAGES_TAB
     bot_events: set[str] = field(default_factory=set)  # settings.event_subscriptions.bot_events
     unfurl_domains: set[str] = field(default_factory=set)  # features.unfurl_domains: link_shared for these
+    home_tab_enabled: bool = DEFAULT_HOME_TAB  # features.app_home.home_tab_enabled
 
     @classmethod
     def from_manifest(cls, text: str) -> Install:
@@ -77,6 +79,7 @@ class Install:
             messages_tab_enabled=bool(app_home.get("messages_tab_enabled", False)),
             bot_events=set(events),
             unfurl_domains=set(features.get("unfurl_domains") or []),
+            home_tab_enabled=bool(app_home.get("home_tab_enabled", False)),
         )
 
     def without(self, *scopes: str) -> Install:
@@ -86,6 +89,7 @@ class Install:
             messages_tab_enabled=self.messages_tab_enabled,
             bot_events=set(self.bot_events),
             unfurl_domains=set(self.unfurl_domains),
+            home_tab_enabled=self.home_tab_enabled,
         )
 
     def receives(self, event_type: str) -> bool:

@@ -41,7 +41,7 @@ from marketplace_slack_standins.fakeslack.api import (
 from marketplace_slack_standins.fakeslack.errors import ApiError, Violation
 from marketplace_slack_standins.fakeslack.install import Install
 from marketplace_slack_standins.fakeslack.interactions import link_domain, link_shared
-from marketplace_slack_standins.fakeslack.payloads import new_trigger_id, user_change
+from marketplace_slack_standins.fakeslack.payloads import app_home_opened, new_trigger_id, user_change
 from marketplace_slack_standins.fakeslack.ratelimits import DEFAULT_CHANNEL_BURST, RateLimiter
 from marketplace_slack_standins.fakeslack.render import describe_call
 from marketplace_slack_standins.fakeslack.socket_mode import SocketMode
@@ -215,6 +215,19 @@ class FakeSlack:
         registry = self.workspace.views
         view_id = registry.home.get(user_id)
         return registry.views[view_id] if view_id else None
+
+    def open_home(self, user_id: str) -> Json | None:
+        """`user_id` opens the app's Home tab. Returns the app_home_opened delivery Slack sends, with
+        the Home view published for them (if any), or None when Slack sends none: the manifest has no
+        Home tab, or the app is not subscribed to app_home_opened. The caller delivers it."""
+        if not self.install.home_tab_enabled or not self.install.receives("app_home_opened"):
+            return None
+        return app_home_opened(
+            user_id=user_id,
+            team_id=self.team_id,
+            channel_id=self.dm_channel(user_id),
+            view=copy.deepcopy(self.home_view(user_id)),
+        )
 
     def view_errors(self, view_id: str) -> dict[str, str]:
         """Errors the app last asked Slack to show on a modal (response_action=errors)."""
