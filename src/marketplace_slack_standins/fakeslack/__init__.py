@@ -5,9 +5,16 @@ Used by the offline `marketplace-slack demo`, the tests and the benchmarks.
 
 from marketplace_slack_standins.fakeslack.agent import Delivery, Forgery, SlackUserAgent
 from marketplace_slack_standins.fakeslack.api import Message
+from marketplace_slack_standins.fakeslack.blockkit import check_options_response
 from marketplace_slack_standins.fakeslack.errors import Violation
 from marketplace_slack_standins.fakeslack.formatting import Span, formatting, payload_formatting
 from marketplace_slack_standins.fakeslack.install import ALL_HISTORY_SCOPES, Install
+from marketplace_slack_standins.fakeslack.interactions import (
+    block_suggestion,
+    global_shortcut,
+    link_shared,
+    view_block_action,
+)
 from marketplace_slack_standins.fakeslack.payloads import (
     Grid,
     app_home_opened,
@@ -48,15 +55,20 @@ __all__ = [
     "Violation",
     "app_home_opened",
     "block_action",
+    "block_suggestion",
     "blocks_to_text",
+    "check_options_response",
     "describe_call",
     "event_callback",
     "formatting",
+    "global_shortcut",
+    "link_shared",
     "payload_formatting",
     "sign",
     "slash_command",
     "url_verification",
     "user_change",
+    "view_block_action",
     "view_closed",
     "view_state",
     "view_submission",

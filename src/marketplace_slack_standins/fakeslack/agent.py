@@ -95,6 +95,8 @@ class SlackUserAgent:
 
     async def send_event(self, body: dict[str, Any], *, forge: Forgery | None = None) -> Delivery:
         """Events API callbacks and url_verification: a raw JSON body."""
+        if self.slack is not None:
+            self.slack.note_event(body)
         return await self.post(encode_event(body), "application/json", forge=forge)
 
     async def post(self, body: bytes, content_type: str, *, forge: Forgery | None = None) -> Delivery:

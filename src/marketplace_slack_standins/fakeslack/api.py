@@ -13,6 +13,7 @@ from marketplace_slack_standins.fakeslack.conversations import Conversations
 from marketplace_slack_standins.fakeslack.errors import ApiError, Violation
 from marketplace_slack_standins.fakeslack.history import History, parse_metadata
 from marketplace_slack_standins.fakeslack.install import Install
+from marketplace_slack_standins.fakeslack.unfurls import Unfurls
 from marketplace_slack_standins.fakeslack.views import ViewRegistry, parse_json_arg, with_block_ids
 from marketplace_slack_standins.fakeslack.workspace import SlackChannel, SlackUser
 
@@ -114,6 +115,13 @@ class Workspace:
             record=self.violations.append,
             user_exists=lambda user_id: user_id in self.users,
         )
+        self.unfurls = Unfurls(
+            channel_exists=lambda channel: (
+                channel in self.conversations.rooms or channel in self.conversations.dms
+            ),
+            message_exists=lambda channel, ts: ts in self._messages.get(channel, {}),
+            record=self.violations.append,
+        )
         self.methods: dict[str, Callable[[Json], Json]] = {
             "auth.test": self.auth_test,
             "chat.postMessage": self.chat_post_message,
@@ -121,6 +129,7 @@ class Workspace:
             "chat.postEphemeral": self.chat_post_ephemeral,
             "chat.getPermalink": self.chat_get_permalink,
             "chat.delete": self.chat_delete,
+            "chat.unfurl": self.unfurls.chat_unfurl,
             "conversations.open": self.conversations.open,
             "conversations.info": self.conversations.info,
             "conversations.members": self.conversations.members,

@@ -133,6 +133,34 @@ def validate_view(view: object) -> list[str]:
     for key, limit in (("submit", MODAL_SUBMIT_MAX), ("close", MODAL_CLOSE_MAX)):
         if key in view:
             _text(view[key], f"view.{key}", out, limit, plain_only=True)
+    _view_fields(view, out)
+    blocks = view.get("blocks")
+    if isinstance(blocks, Sequence) and not isinstance(blocks, str | bytes):
+        has_input = any(isinstance(b, Mapping) and b.get("type") == "input" for b in blocks)
+        if has_input and "submit" not in view:
+            out.append("view.submit: required when the view has input blocks")
+    return out
+
+
+def validate_home(view: object) -> list[str]:
+    """Violations of a `views.publish` payload (an App Home tab); empty means OK.
+
+    A Home tab has no title, submit or close of its own (Slack draws the app's name); its blocks
+    follow a modal's limits (100 blocks), its ids and private_metadata a modal's."""
+    if not isinstance(view, Mapping):
+        return ["view: must be an object"]
+    out: list[str] = []
+    if view.get("type") != "home":
+        out.append(f"view.type: {view.get('type')!r}, expected 'home'")
+    for key in ("title", "submit", "close", "submit_disabled", "notify_on_close", "clear_on_close"):
+        if key in view:
+            out.append(f"view.{key}: a Home tab has none")
+    _view_fields(view, out)
+    return out
+
+
+def _view_fields(view: Mapping[str, Any], out: list[str]) -> None:
+    """What modals and Home tabs share: ids, private_metadata and the blocks."""
     _id(view.get("callback_id"), "view.callback_id", out, CALLBACK_ID_MAX)
     _id(view.get("external_id"), "view.external_id", out, EXTERNAL_ID_MAX)
     metadata = view.get("private_metadata")
@@ -141,13 +169,7 @@ def validate_view(view: object) -> list[str]:
             out.append("view.private_metadata: must be a string")
         elif measure(metadata) > PRIVATE_METADATA_MAX:
             out.append(f"view.private_metadata: {measure(metadata)} characters > {PRIVATE_METADATA_MAX}")
-    blocks = view.get("blocks")
-    out.extend(validate_blocks(blocks, surface="modal"))
-    if isinstance(blocks, Sequence) and not isinstance(blocks, str | bytes):
-        has_input = any(isinstance(b, Mapping) and b.get("type") == "input" for b in blocks)
-        if has_input and "submit" not in view:
-            out.append("view.submit: required when the view has input blocks")
-    return out
+    out.extend(validate_blocks(view.get("blocks"), surface="modal"))
 
 
 def validate_message(message: Mapping[str, Any]) -> list[str]:
@@ -170,6 +192,47 @@ def validate_message(message: Mapping[str, Any]) -> list[str]:
             _strings_are_utf8(text, "text", out)
     if blocks is not None:
         out.extend(validate_blocks(blocks, surface="message"))
+    return out
+
+
+def check_options_response(body: object) -> list[str]:
+    """What Slack refuses in an app's answer to a block_suggestion (an external select's options load).
+
+    Slack reads `options` or `option_groups` (one of them, possibly empty): at most 100 options or 100
+    groups of at most 100, plain_text labels of at most 75 characters, values of at most 150, every
+    value distinct. Anything else and the user sees an error in the menu instead of choices.
+    """
+    if not isinstance(body, Mapping):
+        return ["body: must be a JSON object with options or option_groups"]
+    out: list[str] = []
+    has_options, has_groups = "options" in body, "option_groups" in body
+    if has_options == has_groups:
+        out.append("body: needs exactly one of options and option_groups")
+    everything: list[Any] = []
+    if has_options:
+        options = _list(body["options"], "options", out, 0, SELECT_OPTIONS_MAX)
+        _options(options, "options", out, plain_only=True)
+        everything.extend(options)
+    if has_groups:
+        groups = _list(body["option_groups"], "option_groups", out, 0, SELECT_OPTION_GROUPS_MAX)
+        group_of: dict[str, int] = {}  # value -> the group it first appeared in
+        for i, group in enumerate(groups):
+            where = f"option_groups[{i}]"
+            if not isinstance(group, Mapping):
+                out.append(f"{where}: must be an object")
+                continue
+            _text(group.get("label"), f"{where}.label", out, OPTION_GROUP_LABEL_MAX, plain_only=True)
+            in_group = _list(group.get("options"), f"{where}.options", out, 1, SELECT_OPTIONS_MAX)
+            _options(in_group, f"{where}.options", out, plain_only=True)  # distinct within the group
+            everything.extend(in_group)
+            for option in in_group:
+                value = option.get("value") if isinstance(option, Mapping) else None
+                if isinstance(value, str) and group_of.setdefault(value, i) != i:
+                    out.append(f"{where}: value {value!r} is used in option_groups[{group_of[value]}] too")
+    for i, option in enumerate(everything):
+        if isinstance(option, Mapping) and "url" in option:
+            out.append(f"option {i}: url is only allowed on an overflow menu's options")
+    _strings_are_utf8(body, "body", out)
     return out
 
 

@@ -18,6 +18,7 @@ DEFAULT_SCOPES: frozenset[str] = frozenset(
     {"chat:write", "commands", "im:write", "users:read", "users:read.email", "usergroups:read"}
 )
 DEFAULT_MESSAGES_TAB = False
+DEFAULT_HOME_TAB = False
 
 # Any one of these scopes lets the token call the method; methods absent here need none.
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
@@ -25,6 +26,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.update": ("chat:write",),
     "chat.delete": ("chat:write",),
     "chat.postEphemeral": ("chat:write",),
+    "chat.unfurl": ("links:write",),
     "conversations.join": ("channels:join",),
     "users.info": ("users:read",),
     "users.list": ("users:read",),
@@ -32,7 +34,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "usergroups.users.list": ("usergroups:read",),
 }
 # Events whose delivery needs a scope (Slack drops the subscription without it).
-EVENT_SCOPES: dict[str, tuple[str, ...]] = {"user_change": ("users:read",)}
+EVENT_SCOPES: dict[str, tuple[str, ...]] = {"user_change": ("users:read",), "link_shared": ("links:read",)}
 # conversations.open / info / members need the scope for the kind of conversation they touch.
 OPEN_SCOPES = {"im": ("im:write",), "mpim": ("mpim:write",)}
 READ_SCOPES = {
@@ -61,6 +63,8 @@ class Install:
     scopes: set[str] = field(default_factory=lambda: set(DEFAULT_SCOPES))
     messages_tab_enabled: bool = DEFAULT_MESSAGES_TAB
     bot_events: set[str] = field(default_factory=set)  # settings.event_subscriptions.bot_events
+    unfurl_domains: set[str] = field(default_factory=set)  # features.unfurl_domains: link_shared for these
+    home_tab_enabled: bool = DEFAULT_HOME_TAB  # features.app_home.home_tab_enabled
 
     @classmethod
     def from_manifest(cls, text: str) -> Install:
@@ -69,10 +73,13 @@ class Install:
         bot = ((manifest.get("oauth_config") or {}).get("scopes") or {}).get("bot") or []
         app_home = (manifest.get("features") or {}).get("app_home") or {}
         events = ((manifest.get("settings") or {}).get("event_subscriptions") or {}).get("bot_events") or []
+        features = manifest.get("features") or {}
         return cls(
             scopes=set(bot),
             messages_tab_enabled=bool(app_home.get("messages_tab_enabled", False)),
             bot_events=set(events),
+            unfurl_domains=set(features.get("unfurl_domains") or []),
+            home_tab_enabled=bool(app_home.get("home_tab_enabled", False)),
         )
 
     def without(self, *scopes: str) -> Install:
@@ -81,6 +88,8 @@ class Install:
             scopes=self.scopes - set(scopes),
             messages_tab_enabled=self.messages_tab_enabled,
             bot_events=set(self.bot_events),
+            unfurl_domains=set(self.unfurl_domains),
+            home_tab_enabled=self.home_tab_enabled,
         )
 
     def receives(self, event_type: str) -> bool:

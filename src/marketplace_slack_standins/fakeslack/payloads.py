@@ -39,16 +39,27 @@ _STATE_KEYS: dict[str, tuple[str, str]] = {
     "external_select": ("selected_option", "initial_option"),
     "radio_buttons": ("selected_option", "initial_option"),
     "multi_static_select": ("selected_options", "initial_options"),
+    "multi_external_select": ("selected_options", "initial_options"),
     "checkboxes": ("selected_options", "initial_options"),
     "users_select": ("selected_user", "initial_user"),
     "multi_users_select": ("selected_users", "initial_users"),
     "conversations_select": ("selected_conversation", "initial_conversation"),
+    "multi_conversations_select": ("selected_conversations", "initial_conversations"),
     "channels_select": ("selected_channel", "initial_channel"),
+    "multi_channels_select": ("selected_channels", "initial_channels"),
     "datepicker": ("selected_date", "initial_date"),
     "timepicker": ("selected_time", "initial_time"),
 }
-_LIST_KEYS = frozenset({"selected_options", "selected_users"})
-_OPTION_ELEMENTS = frozenset({"static_select", "external_select", "radio_buttons", "overflow"})
+_LIST_KEYS = frozenset({"selected_options", "selected_users", "selected_conversations", "selected_channels"})
+# Elements whose options the app put in the blocks: an answer names an option by its value.
+_OPTION_ELEMENTS = frozenset({"static_select", "radio_buttons", "overflow"})
+_MULTI_OPTION_ELEMENTS = frozenset({"multi_static_select", "checkboxes"})
+# Elements whose options came from the app's options listener: the view holds none, so an answer is
+# the option object itself, as the listener gave it.
+_EXTERNAL_ELEMENTS = frozenset({"external_select", "multi_external_select"})
+
+# What a test says the user chose: a value, several values, or (external selects) option objects.
+Answer = str | Sequence[str] | Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
 
 def new_trigger_id() -> str:
@@ -150,7 +161,88 @@ def _merge_state(base: dict[str, dict[str, Json]], extra: Mapping[str, Mapping[s
         base.setdefault(block_id, {}).update(copy.deepcopy(dict(actions)))
 
 
-def _action(element: Json, block_id: str, value: str | None) -> tuple[Json, Json | None]:
+def _external_option(element: Json, option: Any) -> Json:
+    if not isinstance(option, Mapping) or not {"text", "value"} <= set(option):
+        raise ValueError(
+            f"{element.get('action_id')!r} is an {element.get('type')}: the view holds no options, so pass "
+            f"the option object ({{text, value}}) the app's options listener gave, not {option!r}"
+        )
+    return _option(dict(option))
+
+
+def _many(element: Json, answer: Answer) -> list[Any]:
+    if isinstance(answer, str | Mapping) or not isinstance(answer, Sequence):
+        raise ValueError(f"{element.get('action_id')!r} is a {element.get('type')}: its answer is a list")
+    chosen = list(answer)
+    most = element.get("max_selected_items")
+    if isinstance(most, int) and len(chosen) > most:
+        # The client stops at max_selected_items, so Slack never reports more.
+        raise ValueError(f"{element.get('action_id')!r} lets the user pick at most {most}, not {len(chosen)}")
+    return chosen
+
+
+def _text_answer(element: Json, answer: Answer) -> str:
+    if not isinstance(answer, str):
+        raise ValueError(f"{element.get('action_id')!r} is a {element.get('type')}: its answer is a string")
+    return answer
+
+
+def _number(element: Json, answer: str) -> str:
+    """Slack's client refuses to submit what a number_input does not accept, so no payload carries it."""
+    action_id = element.get("action_id")
+    try:
+        number = float(answer)
+    except ValueError:
+        raise ValueError(f"{action_id!r} is a number_input; {answer!r} is not a number") from None
+    if not element.get("is_decimal_allowed") and not answer.strip().lstrip("+-").isdigit():
+        raise ValueError(f"{action_id!r} takes whole numbers only, not {answer!r}")
+    low, high = element.get("min_value"), element.get("max_value")
+    if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+        raise ValueError(f"{action_id!r} takes numbers in {low}..{high}, not {answer!r}")
+    return answer
+
+
+def _typed_text(element: Json, answer: str) -> str:
+    """A plain_text_input's client stops at max_length and will not submit under min_length."""
+    longest, shortest = element.get("max_length"), element.get("min_length")
+    if answer and isinstance(longest, int) and len(answer) > longest:
+        raise ValueError(f"{element.get('action_id')!r} takes at most {longest} characters")
+    if answer and isinstance(shortest, int) and len(answer) < shortest:
+        raise ValueError(f"{element.get('action_id')!r} needs at least {shortest} characters")
+    return answer
+
+
+def _selection(element: Json, answer: Answer) -> Any:
+    """What Slack reports in `state.values` (and in the action) when the user chose `answer`.
+
+    Options the app put in the view are named by value and echoed with their label, as Slack does;
+    an external select's options are passed whole (the view has none); a users_select takes a user
+    id, a number_input the number as a string.
+    """
+    kind = element.get("type", "")
+    if answer is None:
+        return None
+    if kind in _OPTION_ELEMENTS:
+        return _find_option(element, _text_answer(element, answer))
+    if kind in _MULTI_OPTION_ELEMENTS:
+        values = [_text_answer(element, v) for v in _many(element, answer)]
+        return [_find_option(element, v) for v in dict.fromkeys(values)]
+    if kind == "external_select":
+        return _external_option(element, answer)
+    if kind == "multi_external_select":
+        return [_external_option(element, o) for o in _many(element, answer)]
+    keys = _STATE_KEYS.get(kind)
+    if keys is not None and keys[0] in _LIST_KEYS:
+        return [_text_answer(element, v) for v in _many(element, answer)]
+    text = _text_answer(element, answer)
+    if kind == "number_input":
+        return _number(element, text)
+    if kind == "plain_text_input":
+        return _typed_text(element, text)
+    return text
+
+
+def _action(element: Json, block_id: str, value: Answer) -> tuple[Json, Json | None]:
     """The `actions[0]` entry, and the new state entry when the element is stateful."""
     kind = element.get("type", "")
     action: Json = {"action_id": element["action_id"], "block_id": block_id}
@@ -169,19 +261,16 @@ def _action(element: Json, block_id: str, value: str | None) -> tuple[Json, Json
         return action, None
     if value is None:
         raise ValueError(f"a {kind} action needs the chosen value")
-    if kind in _OPTION_ELEMENTS:
-        selected = _find_option(element, value)
-        action = {"type": kind, **action, "selected_option": selected}
-        if "placeholder" in element:
-            action["placeholder"] = _plain(element["placeholder"])
-        action["action_ts"] = _action_ts()
-        state = None if kind == "overflow" else {"type": kind, "selected_option": selected}
-        return action, state
-    keys = _STATE_KEYS.get(kind)
-    if keys is None or keys[0] == "value" or keys[0] in _LIST_KEYS:
+    keys = ("selected_option", "") if kind == "overflow" else _STATE_KEYS.get(kind)
+    if keys is None:
         raise ValueError(f"building a block action for a {kind} element is not supported")
-    action = {"type": kind, **action, keys[0]: value, "action_ts": _action_ts()}
-    return action, {"type": kind, keys[0]: value}
+    chosen = _selection(element, value)
+    action = {"type": kind, **action, keys[0]: chosen}
+    if "placeholder" in element:
+        action["placeholder"] = _plain(element["placeholder"])
+    action["action_ts"] = _action_ts()
+    state = None if kind == "overflow" else {"type": kind, keys[0]: chosen}
+    return action, state
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,11 +368,16 @@ def block_action(
     }
 
 
-def view_state(view: Json, answers: Mapping[str, str | None] | None = None) -> dict[str, dict[str, Json]]:
+def view_state(view: Json, answers: Mapping[str, Answer] | None = None) -> dict[str, dict[str, Json]]:
     """`view.state.values` for a modal after the user typed or chose `answers` (keyed by action_id).
 
-    Slack reports every input block, including untouched optional ones; a select's answer is the
-    option value, and its label is looked up in the view as Slack would.
+    Slack reports every input block, including untouched optional ones. Per element, the answer is:
+    an option value (static_select, radio_buttons) or a list of them (multi_static_select,
+    checkboxes), looked up in the view for its label as Slack would; the option object the app's
+    options listener gave (external_select) or a list of them (multi_external_select); a user id
+    (users_select) or a list (multi_users_select); the text typed (plain_text_input, and a
+    number_input's number as a string); None to report the element empty. What the client would not
+    let the user enter (an option the view does not offer, a number out of range) raises ValueError.
     """
     answers = dict(answers or {})
     values: dict[str, dict[str, Json]] = {}
@@ -301,13 +395,7 @@ def view_state(view: Json, answers: Mapping[str, str | None] | None = None) -> d
             raise ValueError(f"input {action_id!r} has no block_id; pass the view as Slack returned it")
         entry = initial_state([block])[block_id][action_id]
         if action_id in answers:
-            answer = answers.pop(action_id)
-            if answer is None:
-                entry[keys[0]] = None
-            elif kind in _OPTION_ELEMENTS:
-                entry[keys[0]] = _find_option(element, answer)
-            else:
-                entry[keys[0]] = answer
+            entry[keys[0]] = _selection(element, answers.pop(action_id))
         values[block_id] = {action_id: entry}
     if answers:
         raise ValueError(f"the view has no input for {sorted(answers)}")

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from marketplace_slack.infra.clock import Clock, SystemClock
+from marketplace_slack_standins.fakeslack import blockkit
 from marketplace_slack_standins.fakeslack.api import (
     RESPONSE_URL,
     Identity,
@@ -39,7 +40,8 @@ from marketplace_slack_standins.fakeslack.api import (
 )
 from marketplace_slack_standins.fakeslack.errors import ApiError, Violation
 from marketplace_slack_standins.fakeslack.install import Install
-from marketplace_slack_standins.fakeslack.payloads import new_trigger_id, user_change
+from marketplace_slack_standins.fakeslack.interactions import link_domain, link_shared
+from marketplace_slack_standins.fakeslack.payloads import app_home_opened, new_trigger_id, user_change
 from marketplace_slack_standins.fakeslack.ratelimits import DEFAULT_CHANNEL_BURST, RateLimiter
 from marketplace_slack_standins.fakeslack.render import describe_call
 from marketplace_slack_standins.fakeslack.socket_mode import SocketMode
@@ -214,6 +216,19 @@ class FakeSlack:
         view_id = registry.home.get(user_id)
         return registry.views[view_id] if view_id else None
 
+    def open_home(self, user_id: str) -> Json | None:
+        """`user_id` opens the app's Home tab. Returns the app_home_opened delivery Slack sends, with
+        the Home view published for them (if any), or None when Slack sends none: the manifest has no
+        Home tab, or the app is not subscribed to app_home_opened. The caller delivers it."""
+        if not self.install.home_tab_enabled or not self.install.receives("app_home_opened"):
+            return None
+        return app_home_opened(
+            user_id=user_id,
+            team_id=self.team_id,
+            channel_id=self.dm_channel(user_id),
+            view=copy.deepcopy(self.home_view(user_id)),
+        )
+
     def view_errors(self, view_id: str) -> dict[str, str]:
         """Errors the app last asked Slack to show on a modal (response_action=errors)."""
         return self.workspace.views.errors.get(view_id, {})
@@ -361,7 +376,8 @@ class FakeSlack:
         return adopted
 
     def note_delivery(self, payload: Json, status: int, body: str) -> None:
-        """Apply the app's answer to a modal interaction the way Slack would (close, errors, update)."""
+        """Apply the app's answer to an interaction the way Slack would: close, errors or update a
+        modal; check an options load's answer."""
         kind = payload.get("type")
         if kind == "view_submission":
             self.workspace.views.apply_submission_ack(payload, status, body)
@@ -369,6 +385,66 @@ class FakeSlack:
             self.workspace.views.close(
                 payload["user"]["id"], payload["view"]["id"], clear=bool(payload.get("is_cleared"))
             )
+        elif kind == "block_suggestion":
+            self.note_options_answer(payload, status, body)
+
+    def note_options_answer(self, payload: Json, status: int, body: str) -> list[Json]:
+        """Read the app's answer to a block_suggestion as Slack does; the options the user is offered.
+
+        Anything Slack would refuse (not HTTP 200, not JSON, breaking check_options_response's rules)
+        is recorded in `violations` and offers nothing: the user sees an error in the menu."""
+        where = f"block_suggestion:{payload.get('action_id')}"
+        answer: Any = None
+        if status != 200:
+            problems = [f"HTTP {status}: Slack shows the user an error instead of options"]
+        else:
+            try:
+                answer = json.loads(body)
+            except json.JSONDecodeError:
+                problems = ['body: not JSON; Slack needs {"options": [...]} or {"option_groups": [...]}']
+            else:
+                problems = blockkit.check_options_response(answer)
+        if problems:
+            self.violations.append(Violation(where, "options", tuple(problems)))
+            return []
+        if "options" in answer:
+            return copy.deepcopy(list(answer["options"]))
+        return [copy.deepcopy(o) for group in answer["option_groups"] for o in group["options"]]
+
+    def note_event(self, body: Json) -> None:
+        """Remember an Events API delivery Slack sends the app (a link_shared event lets the app
+        unfurl its links). The user agent does this for every event it sends."""
+        if body.get("type") == "event_callback" and isinstance(body.get("event"), dict):
+            self.workspace.unfurls.note_event(body["event"])
+
+    def unfurls(self, channel: str, ts: str) -> dict[str, Json]:
+        """The previews the app attached (chat.unfurl) to the message `ts` in `channel`, by URL."""
+        return self.workspace.unfurls.previews(channel, ts)
+
+    def share_links(
+        self, user: str, channel: str, urls: Sequence[str], *, thread_ts: str | None = None
+    ) -> Json | None:
+        """`user` posts a message with `urls` in `channel`. Returns the link_shared delivery Slack sends
+        the app, or None when it sends none: the app is not subscribed to link_shared, lacks
+        links:read, or no URL is in its unfurl domains (the event lists only those)."""
+        ts = self.post_as(user, channel, " ".join(f"<{url}>" for url in urls), thread_ts=thread_ts)
+        domains = sorted(self.install.unfurl_domains)
+        ours = [url for url in urls if _in_domains(url, domains)]
+        if not ours or not self.install.receives("link_shared"):
+            return None
+        room = self.workspace.conversations.rooms.get(channel)
+        body = link_shared(
+            team_id=self.team_id,
+            user_id=user,
+            channel=channel,
+            message_ts=ts,
+            links=ours,
+            thread_ts=thread_ts,
+            is_bot_user_member=room is not None and self.workspace.identity.bot_user_id in room.members,
+            domains=domains,
+        )
+        self.note_event(body)
+        return body
 
     # --- HTTP --------------------------------------------------------------------------------------
 
@@ -494,6 +570,14 @@ async def _read_args(request: web.Request) -> tuple[Json, str | None]:
     if auth.startswith("Bearer "):
         token = auth.removeprefix("Bearer ")
     return args, token
+
+
+def _in_domains(url: str, domains: Sequence[str]) -> bool:
+    try:
+        link_domain(url, domains)
+    except ValueError:
+        return False
+    return True
 
 
 def _arg(args: Mapping[str, Any], key: str) -> str | None:

@@ -345,6 +345,7 @@ class SocketModeAgent:
         return await self._deliver("slash_commands", self.slack.adopt(fields))
 
     async def send_event(self, body: Json) -> Delivery:
+        self.slack.note_event(body)
         return await self._deliver("events_api", body)
 
     async def _deliver(self, kind: Kind, payload: Json) -> Delivery:

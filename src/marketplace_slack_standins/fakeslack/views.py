@@ -99,13 +99,12 @@ class ViewRegistry:
             raise invalid_arguments("missing required field: view [json-pointer:/view]")
         if kind == "modal":
             messages = blockkit.validate_view(view)
+        elif kind == "home":
+            messages = blockkit.validate_home(view)
         else:
-            messages = (
-                [] if view.get("type") == kind else [f"view.type: {view.get('type')!r}, expected {kind!r}"]
-            )
-            messages += blockkit.validate_blocks(view.get("blocks"), surface="modal")
+            messages = [f"view.type: {view.get('type')!r}, expected {kind!r}"]
         if messages:
-            self._record(Violation(method, "modal", tuple(messages)))
+            self._record(Violation(method, kind, tuple(messages)))
             raise invalid_arguments(*messages)
         return view
 
