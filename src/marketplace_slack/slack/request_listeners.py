@@ -21,6 +21,7 @@ from marketplace_slack.slack.listeners import installation_team
 from marketplace_slack.slack.request_views import (
     RequestAnswers,
     column_options,
+    decode_value,
     parse_request_submission,
     product_options,
     question_id_of,
@@ -59,8 +60,16 @@ def register_requests(app: AsyncApp, service: SelfService, tasks: BackgroundTask
         await ack()
         view = body.get("view") or {}
         values = (view.get("state") or {}).get("values") or {}
-        product = _selected(values, ids.REQUEST_PRODUCT_INPUT)
-        kind = _selected(values, ids.REQUEST_KIND_INPUT)
+        # The element that fired says its new value; the other one is read from the view's state.
+        fired = next(iter(body.get("actions") or []), {})
+        chosen = {ids.REQUEST_PRODUCT_INPUT: None, ids.REQUEST_KIND_INPUT: None}
+        for action_id in chosen:
+            option = fired.get("selected_option") if fired.get("action_id") == action_id else None
+            value = option.get("value") if isinstance(option, dict) else _selected(values, action_id)
+            chosen[action_id] = str(value) if value else None
+        encoded = chosen[ids.REQUEST_PRODUCT_INPUT]
+        product = decode_value(encoded) if encoded else None
+        kind = chosen[ids.REQUEST_KIND_INPUT]
         modal = ModalRef(str(view.get("id") or ""), view.get("hash"))
         tasks.spawn(
             service.changed(

@@ -195,6 +195,12 @@ def request_loading_modal() -> dict[str, Any]:
     return _modal(ids.REQUEST_STATUS_MODAL, None, blocks, "", close="Close")
 
 
+def request_submitting_modal() -> dict[str, Any]:
+    """What a submitted form turns into at once (in the ack), while the request is filed."""
+    blocks = [section_block(_sentence(sentences.REQUEST_SUBMITTING))]
+    return _modal(ids.REQUEST_STATUS_MODAL, None, blocks, "", close="Close")
+
+
 def request_notice_modal(text: str, *, url: str | None = None, mention: str | None = None) -> dict[str, Any]:
     """One sentence (plain words, escaped here; `mention` where it says MENTION) and an optional link."""
     blocks = [section_block(sentence_text(text, mention, SENTENCE_MAX), accessory=_link_button(url))]
@@ -258,7 +264,9 @@ def request_modal(draft: RequestDraft, *, context: str, allow_for_others: bool =
 
     `context` becomes private_metadata (opaque, signed by the caller); over 3000 characters is a caller
     bug and raises ValueError. Never part of a form: if any of it cannot be shown, none of it is."""
-    about = _about(draft.product)
+    about = _about(draft.product) if draft.product is not None else []
+    if draft.notice:
+        about = [section_block(escape_lines(draft.notice, SENTENCE_MAX)), *about]
     reason = _why_not(draft)
     if reason is None:
         try:
@@ -271,13 +279,15 @@ def request_modal(draft: RequestDraft, *, context: str, allow_for_others: bool =
             if len(blocks) <= MODAL_BLOCKS_MAX:
                 return _modal(ids.REQUEST_MODAL, "Request", blocks, context)
             reason = sentences.REQUEST_FORM_TOO_LARGE
-    url = draft.product.request_url or draft.product.url
+    url = (draft.product.request_url or draft.product.url) if draft.product is not None else None
     notice = section_block(_sentence(reason), accessory=_link_button(url, "Request in Marketplace"))
     blocks = [*_pickers(draft, as_inputs=False), *about, notice]
     return _modal(ids.REQUEST_MODAL, None, blocks, context, close="Close")
 
 
 def _why_not(draft: RequestDraft) -> Sentence | None:
+    if draft.product is None:
+        return sentences.REQUEST_PICK_PRODUCT
     if draft.form is None:
         return sentences.REQUEST_NO_FORM
     if draft.form.unsupported:
@@ -301,8 +311,8 @@ def _pickers(draft: RequestDraft, *, as_inputs: bool) -> list[dict[str, Any]]:
         "min_query_length": 0,
         "placeholder": plain("Search data products", PLACEHOLDER_MAX),
     }
-    value = _offerable(draft.product.id)
-    if value is not None:
+    value = _offerable(draft.product.id) if draft.product is not None else None
+    if draft.product is not None and value is not None:
         product["initial_option"] = _option(one_line(draft.product.name) or draft.product.id, value)
     elif as_inputs:
         raise _Unaskable("a product id Slack cannot carry")
@@ -489,6 +499,22 @@ def _duration_blocks(base: str, question: Question, answer: Answer | None) -> li
         _input(base, label, amount, optional=optional, hint=hint, fresh_with=("amount", question, answer)),
         _input(base, unit_label, unit, optional=optional, fresh_with=("unit", question, answer)),
     ]
+
+
+def product_options(products: Sequence[ProductChoice]) -> list[dict[str, Any]]:
+    """The product picker's options: one per product (at most 100), its name shown, its id encoded as
+    the value the parser decodes; a product whose id Slack cannot carry is left out."""
+    out: list[dict[str, Any]] = []
+    values: set[str] = set()
+    for product in products:
+        value = _offerable(product.id)
+        if value is None or value in values:
+            continue
+        values.add(value)
+        out.append(_option(one_line(product.name) or product.id, value))
+        if len(out) == SELECT_OPTIONS_MAX:
+            break
+    return out
 
 
 def question_options(options: Sequence[str], query: str) -> list[dict[str, Any]]:

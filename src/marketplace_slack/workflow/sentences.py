@@ -104,6 +104,8 @@ class Outcome(StrEnum):
     FOR_OTHERS_OFF = auto()
     # Requesting: the consumer's request modal (slack/request_views.py)
     REQUEST_FORM_LOADING = auto()
+    REQUEST_SUBMITTING = auto()
+    REQUEST_PICK_PRODUCT = auto()
     REQUEST_NO_FORM = auto()
     REQUEST_FORM_UNSUPPORTED = auto()
     REQUEST_FORM_TOO_LARGE = auto()
@@ -459,6 +461,12 @@ def request_canceled(product: str) -> Sentence:
 # word the modal's own lines (a count, a bound), which are not outcomes and carry no names.
 
 REQUEST_FORM_LOADING: Final = Sentence(Outcome.REQUEST_FORM_LOADING, "Loading the request form…")
+REQUEST_SUBMITTING: Final = Sentence(
+    Outcome.REQUEST_SUBMITTING, "Sending your request to the Marketplace… This takes a few seconds."
+)
+REQUEST_PICK_PRODUCT: Final = Sentence(
+    Outcome.REQUEST_PICK_PRODUCT, "Pick a data product above to see what its request form asks."
+)
 REQUEST_NO_FORM: Final = Sentence(
     Outcome.REQUEST_NO_FORM,
     "This data product has no request form of this kind, so it cannot be requested from Slack; "
