@@ -61,8 +61,8 @@ def register_requests(app: AsyncApp, service: SelfService, tasks: BackgroundTask
         view = body.get("view") or {}
         values = (view.get("state") or {}).get("values") or {}
         # The element that fired says its new value; the other one is read from the view's state.
-        fired = next(iter(body.get("actions") or []), {})
-        chosen = {ids.REQUEST_PRODUCT_INPUT: None, ids.REQUEST_KIND_INPUT: None}
+        fired: Payload = next(iter(body.get("actions") or []), {})
+        chosen: dict[str, str | None] = {ids.REQUEST_PRODUCT_INPUT: None, ids.REQUEST_KIND_INPUT: None}
         for action_id in chosen:
             option = fired.get("selected_option") if fired.get("action_id") == action_id else None
             value = option.get("value") if isinstance(option, dict) else _selected(values, action_id)
