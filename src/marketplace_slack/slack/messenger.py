@@ -72,6 +72,7 @@ from marketplace_slack.workflow.ports import (
     ModalRef,
     ReminderNote,
     dm_key,
+    filer_dm_key,
     step_key,
 )
 from marketplace_slack.workflow.sentences import Sentence
@@ -214,13 +215,13 @@ class SlackMessenger:
         )
 
     async def notify_requester(
-        self, slack_user_id: str, request: AccessRequest, *, look_first: bool = False
+        self, slack_user_id: str, request: AccessRequest, *, look_first: bool = False, as_filer: bool = False
     ) -> None:
-        message = messages.requester_dm(request, now=self._clock.now())
+        message = messages.requester_dm(request, now=self._clock.now(), as_filer=as_filer)
         channel = await self._dm_channel(slack_user_id)
         await self._post(
             Priority.DECISION,
-            Tag(DM_EVENT, dm_key(request)),
+            Tag(DM_EVENT, filer_dm_key(request) if as_filer else dm_key(request)),
             channel=channel,
             look_first=look_first,
             text=message.text,

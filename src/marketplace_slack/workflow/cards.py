@@ -384,17 +384,17 @@ class CardKeeper:
         if request.status not in _REQUESTER_OUTCOMES:
             return
         now = self._clock.now()
-        people = [(request.requester.slack_user_id, dm_key(request))]
+        people = [(request.requester.slack_user_id, dm_key(request), False)]
         if request.requested_by.marketplace_id != request.requester.marketplace_id:
-            people.append((request.requested_by.slack_user_id, filer_dm_key(request)))
-        for slack_user_id, key in people:
+            people.append((request.requested_by.slack_user_id, filer_dm_key(request), True))
+        for slack_user_id, key, as_filer in people:
             if not slack_user_id:
                 continue
             try:
                 async with self._store.once(key, now=now, owner=self._owner, lease=self._lease) as mark:
                     if mark:
                         await self._notices.notify_requester(
-                            slack_user_id, request, look_first=mark.taken_over
+                            slack_user_id, request, look_first=mark.taken_over, as_filer=as_filer
                         )
             except DeliveryUnknown as unknown:
                 log.warning("requester_dm_unknown", request_id=request.id, reason=unknown.reason)

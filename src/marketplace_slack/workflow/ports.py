@@ -283,9 +283,10 @@ class Notices(Protocol):
     # answer, or with `look_first`, it is looked for before it is posted (again); see `Cards`.
 
     async def notify_requester(
-        self, slack_user_id: str, request: AccessRequest, *, look_first: bool = False
+        self, slack_user_id: str, request: AccessRequest, *, look_first: bool = False, as_filer: bool = False
     ) -> None:
-        """Tell the requester, in a DM, how their request ended. Raises DeliveryUnknown."""
+        """Tell the requester (`as_filer`: whoever filed it for them), in a DM, how their request ended.
+        Raises DeliveryUnknown."""
         ...
 
     async def send_reminder(

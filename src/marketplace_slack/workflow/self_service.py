@@ -14,7 +14,7 @@ requests are read to find out whether it was filed, and only then is the consume
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -112,7 +112,9 @@ class SelfService:
         identity: IdentityGuard | None = None,
         file_as_app: bool = False,
         allow_for_others: bool = True,
+        on_filed: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        self._on_filed = on_filed
         self._file_as_app = file_as_app
         self.allow_for_others = allow_for_others
         self._accounts = accounts
@@ -337,6 +339,13 @@ class SelfService:
         # Its people hear how it ends, card or not (an auto-approved request never has one).
         await self._store.marks.claim(filed_key(request_id), now=self._clock.now())
         await self._audit(filer, request_id, submission, user=user)
+        if self._on_filed is not None:
+            # Its card (or, settled at once, its DMs) now, not only when the webhook comes: the
+            # webhook may have come before the mark above, and may not come at all.
+            try:
+                await self._on_filed(request_id)
+            except MarketplaceError as exc:
+                log.warning("filed_request_not_shown", request_id=request_id, error=type(exc).__name__)
         await self._confirm(modal, request_id, submission, filer)
 
     async def _user_for(self, filer: Filer, submission: Submission) -> str | None:
