@@ -18,6 +18,7 @@ from marketplace_slack_standins.fakeslack.interactions import (
 )
 from marketplace_slack_standins.fakeslack.payloads import (
     Answer,
+    block_action,
     filled_state,
     slash_command,
     view_submission,
@@ -177,6 +178,20 @@ class Consumer:
             view=home,
             action_id=action_id,
             block_id=block_id,
+        )
+        delivery = await self.stage.agent.send_interaction(payload)
+        await self.stage.settle()
+        return delivery
+
+    async def click_message(self, message: Any, action_id: str) -> Delivery:
+        """Click the button `action_id` of a message the app sent (a DM: an expiry notice...)."""
+        payload = block_action(
+            user_id=self.user_id,
+            team_id=self.stage.slack.team_id,
+            channel_id=message.channel,
+            message_ts=message.ts,
+            action_id=action_id,
+            message_blocks=message.blocks,
         )
         delivery = await self.stage.agent.send_interaction(payload)
         await self.stage.settle()

@@ -88,6 +88,12 @@ def _where(request: AccessRequest, step: ApprovalStep) -> str:
     return label
 
 
+# The outcomes after which a requester may want to ask again.
+_ASK_AGAIN: Final = frozenset(
+    {RequestStatus.DENIED, RequestStatus.CANCELED, RequestStatus.REVOKED, RequestStatus.EXPIRED}
+)
+
+
 def requester_dm(request: AccessRequest, *, now: datetime, as_filer: bool = False) -> Card:
     """The direct message telling the requester how their request ended, with a Marketplace link;
     `as_filer`: the same news for whoever filed it for them.
@@ -134,16 +140,15 @@ def requester_dm(request: AccessRequest, *, now: datetime, as_filer: bool = Fals
         line += f"\n_Requested for you by {escape_clip(person_name(request.requested_by), 300)}._"
 
     blocks = [section_block(line)]
+    elements = []
+    if status in _ASK_AGAIN and not as_filer:
+        # Opens the request modal here, prefilled with this request's answers.
+        elements.append(button("Request again", ids.REQUEST_AGAIN_OPEN, value=request.id))
     url = safe_url(request.marketplace_url)
     if url is not None:
-        blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    button("Open in Marketplace", ids.OPEN_IN_MARKETPLACE, url=url, value=request.id)
-                ],
-            }
-        )
+        elements.append(button("Open in Marketplace", ids.OPEN_IN_MARKETPLACE, url=url, value=request.id))
+    if elements:
+        blocks.append({"type": "actions", "elements": elements})
     text = escape_clip(f"Your request for {noun} {product}: {status_badge(request)}", FALLBACK_TEXT_MAX)
     return Card(text=text, blocks=blocks)
 
