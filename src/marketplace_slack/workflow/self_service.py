@@ -40,6 +40,7 @@ from marketplace_slack.marketplace.errors import (
     ConflictError,
     MarketplaceError,
     NotFoundError,
+    ServerError,
     UnauthorizedError,
 )
 from marketplace_slack.store.audit import AuditKind
@@ -368,8 +369,9 @@ class SelfService:
             if filer.link is not None:
                 await self._accounts.forget(filer.team_id, filer.slack_user_id)
             await self._modals.show_link_form(modal, sentences.RELINK_NEEDED, context="{}")
-        except APIConnectionError:
-            # It may have been filed: find out before saying anything (and never file it twice).
+        except (APIConnectionError, ServerError):
+            # It may have been filed (the answer lost, or a 5xx after the work was done): find out
+            # before saying anything, and never file it twice.
             return await self._look_for_filed(modal, filer, submission, user=user, since=since)
         except MarketplaceError as exc:
             log.warning("request_not_filed", error=type(exc).__name__)
