@@ -99,7 +99,6 @@ def expiry(**changes: object) -> ExpiryNote:
         kind=RequestKind.DATA_ACCESS,
         expires_at=NOW + timedelta(days=7),
         timezone="Europe/Berlin",
-        request_again_url="https://app.example.com/marketplace/data-product/dp-1/request-access?type=data-access",
         marketplace_url=MARKETPLACE_URL,
     )
     return replace(note, **changes)  # type: ignore[arg-type]
@@ -274,9 +273,7 @@ def test_hostile_reminders_escalations_and_notices_stay_valid_and_inert(recipien
             ),
             now=NOW,
         ),
-        expiry_message(
-            expiry(product_name=HOSTILE * 50, timezone="Not/AZone", request_again_url=None), now=NOW
-        ),
+        expiry_message(expiry(product_name=HOSTILE * 50, timezone="Not/AZone"), now=NOW),
     ]
     for card in payloads:
         assert validate_message(card.as_message()) == [], card.as_message()

@@ -34,7 +34,13 @@ from marketplace_slack.domain.forms import (
     RequestForm,
 )
 from marketplace_slack.slack import ids
-from marketplace_slack.slack.request_views import (
+from marketplace_slack.slack.mrkdwn import split_text
+from marketplace_slack.slack.request_status import (
+    request_filed_modal,
+    request_loading_modal,
+    request_notice_modal,
+)
+from marketplace_slack.slack.request_values import (
     PICK_INPUT,
     PICKS_INPUT,
     TEXT_INPUT,
@@ -46,12 +52,8 @@ from marketplace_slack.slack.request_views import (
     parse_request_submission,
     question_id_of,
     question_options,
-    request_filed_modal,
-    request_loading_modal,
-    request_modal,
-    request_notice_modal,
-    split_text,
 )
+from marketplace_slack.slack.request_views import request_modal
 from marketplace_slack.workflow import sentences
 from marketplace_slack.workflow.consumer_ports import Filed
 from marketplace_slack_standins.fakeslack.blockkit import validate_view

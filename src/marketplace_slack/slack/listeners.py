@@ -21,7 +21,7 @@ from marketplace_slack.slack import ids
 from marketplace_slack.slack.directory import profile_from_user
 from marketplace_slack.slack.limits import FALLBACK_TEXT_MAX
 from marketplace_slack.slack.mrkdwn import sentence_text
-from marketplace_slack.slack.request_views import request_loading_modal
+from marketplace_slack.slack.request_status import request_loading_modal
 from marketplace_slack.slack.views import (
     parse_decision_submission,
     parse_link_submission,

@@ -382,3 +382,61 @@ def button(
     if style is not None:
         element["style"] = style
     return element
+
+
+# --- long texts, in pieces ---------------------------------------------------------------------------
+# A text too long for one block (an agreement of 10,000 characters) is shown whole, in several.
+
+_PARAGRAPHS = re.compile(r"(\n\s*\n)")
+_LINES = re.compile(r"(\n)")
+_WORDS = re.compile(r"(\s+)")
+
+
+def _escaped_cost(text: str) -> int:
+    # What `escape` can make of `text`, at most: entities cost more, look-alikes the same.
+    return measure(text) + 4 * text.count("&") + 3 * (text.count("<") + text.count(">"))
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """`text` (line breaks kept, blank runs squeezed) in pieces whose escaped form fits `limit`, split at
+    paragraphs, else lines, else words, else characters: nothing is left out."""
+    tidy = tidy_lines(text)
+    return [piece.strip() for piece in _pack(tidy, limit, (_PARAGRAPHS, _LINES, _WORDS)) if piece.strip()]
+
+
+def _pack(text: str, limit: int, levels: tuple[re.Pattern[str], ...]) -> list[str]:
+    if _escaped_cost(text) <= limit:
+        return [text]
+    if not levels:
+        return _by_characters(text, limit)
+    # The separators stay with the piece before them, so joining the pieces gives back the text.
+    parts = levels[0].split(text)
+    units = ["".join(parts[i : i + 2]) for i in range(0, len(parts), 2)]
+    out: list[str] = []
+    current = ""
+    for unit in units:
+        if _escaped_cost(current + unit) <= limit:
+            current += unit
+            continue
+        if current:
+            out.append(current)
+            current = ""
+        if _escaped_cost(unit) <= limit:
+            current = unit
+        else:
+            out += _pack(unit, limit, levels[1:])
+    if current:
+        out.append(current)
+    return out
+
+
+def _by_characters(text: str, limit: int) -> list[str]:
+    out, current, cost = [], "", 0
+    for ch in text:
+        c = _escaped_cost(ch)
+        if cost + c > limit:
+            out.append(current)
+            current, cost = "", 0
+        current += ch
+        cost += c
+    return [*out, current] if current else out

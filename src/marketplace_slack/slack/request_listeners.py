@@ -18,7 +18,8 @@ from marketplace_slack.domain.forms import ProductChoice, RequestForm
 from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.slack import ids
 from marketplace_slack.slack.listeners import installation_team
-from marketplace_slack.slack.request_views import (
+from marketplace_slack.slack.request_status import request_submitting_modal
+from marketplace_slack.slack.request_values import (
     RequestAnswers,
     column_options,
     decode_value,
@@ -26,7 +27,6 @@ from marketplace_slack.slack.request_views import (
     product_options,
     question_id_of,
     question_options,
-    request_submitting_modal,
 )
 from marketplace_slack.workflow.home import HomeService
 from marketplace_slack.workflow.ports import ModalRef

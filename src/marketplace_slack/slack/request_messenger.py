@@ -18,12 +18,12 @@ from marketplace_slack.domain.forms import ProductChoice, RequestDraft
 from marketplace_slack.slack import views
 from marketplace_slack.slack.cards import Card
 from marketplace_slack.slack.home import home_view, requests_message
-from marketplace_slack.slack.request_views import (
+from marketplace_slack.slack.request_status import (
     request_filed_modal,
     request_loading_modal,
-    request_modal,
     request_notice_modal,
 )
+from marketplace_slack.slack.request_views import request_modal
 from marketplace_slack.slack.unfurl import product_unfurl
 from marketplace_slack.workflow.consumer_ports import Filed, HomeSnapshot
 from marketplace_slack.workflow.ports import ModalRef

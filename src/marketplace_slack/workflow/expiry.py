@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import structlog
 
 from marketplace_slack.config_file import ExpiryConfig
-from marketplace_slack.domain import AccessRequest, RecordStatus, RequestKind, RequestStatus
+from marketplace_slack.domain import AccessRequest, RecordStatus, RequestStatus
 from marketplace_slack.infra.clock import Clock
 from marketplace_slack.marketplace.errors import NotFoundError
 from marketplace_slack.store.records import ExpiryRecord
@@ -35,8 +35,6 @@ log = structlog.get_logger(__name__)
 
 class GrantsGateway(Protocol):
     async def load(self, request_id: str, *, enrich: bool = True) -> AccessRequest: ...
-
-    def request_url(self, product_id: str, kind: RequestKind) -> str: ...
 
     def temporary_grants(self) -> AsyncIterator[tuple[str, datetime]]: ...
 
@@ -181,9 +179,6 @@ class ExpiryNotices:
                     kind=request.kind,
                     expires_at=expiration,
                     timezone=zone.key,
-                    request_again_url=self._gateway.request_url(request.product_id, request.kind)
-                    if request.product_id
-                    else None,
                     marketplace_url=request.marketplace_url,
                 )
                 await self._notices.send_expiry_notice(member.user_id, note, key=key)

@@ -158,7 +158,6 @@ class ExpiryNote:
     kind: RequestKind
     expires_at: datetime
     timezone: str  # the member's, for the fallback text (Slack renders dates per reader anyway)
-    request_again_url: str | None = None
     marketplace_url: str | None = None
 
 
