@@ -2,9 +2,10 @@
 
 It starts the Marketplace sandbox, a stand-in for Slack's Web API and the app on loopback, then plays
 a scenario: requests arrive, cards are posted, stewards link their accounts and decide in Slack, and
-a request decided in the Marketplace itself is followed by its card. Then time is fast-forwarded (a
-fake clock, from Monday 08:00 in Berlin) through a channel digest and reminders that wait for each
-steward's working hours.
+a request decided in the Marketplace itself is followed by its card. A consumer requests from Slack
+(linking first, every field type, an agreement, a masking exception), and App Homes are shown. Then
+time is fast-forwarded (a fake clock, from Monday 08:00 in Berlin) through a channel digest and
+reminders that wait for each steward's working hours.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import yaml
 
 from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack.marketplace import models as wire
+from marketplace_slack.slack import ids
+from marketplace_slack_standins.consumer import Consumer
 from marketplace_slack_standins.fakeslack import RecordedCall, describe_call
 from marketplace_slack_standins.stage import STEWARDS_CHANNEL, Stage, open_stage
 
@@ -30,7 +33,14 @@ CONFIG = {
 }
 
 # What a person would have seen in Slack; the rest (lookups, auth) is plumbing.
-_SHOWN = {"chat.postMessage", "chat.update", "chat.postEphemeral", "views.open", "views.update"}
+_SHOWN = {
+    "chat.postMessage",
+    "chat.update",
+    "chat.postEphemeral",
+    "views.open",
+    "views.update",
+    "views.publish",
+}
 
 
 class _Printer:
@@ -112,6 +122,8 @@ async def _scenario(stage: Stage, p: _Printer) -> None:
     await stage.request_access("rick", "Finance Ledger")
     await stage.settle()
 
+    await _consumer_scene(stage, p)
+
     p.say("⏩ 09:00 in Berlin: the channel's morning digest of what is waiting, oldest first.")
     await stage.advance(timedelta(hours=1))
 
@@ -123,3 +135,42 @@ async def _scenario(stage: Stage, p: _Printer) -> None:
 
     p.say("⏩ Tuesday 11:00 in Tokyo: Omar's reminder, four of his working hours after the request.")
     await stage.advance(timedelta(hours=14))
+
+
+async def _consumer_scene(stage: Stage, p: _Printer) -> None:
+    """Self-service: a consumer requests from Slack, with every field type, an agreement and a masking
+    exception; then the App Home of a steward and of the consumer."""
+    nora = Consumer(stage, "nora")
+    p.say("Nora runs /marketplace request Customer 360. She has not linked yet: the modal asks first.")
+    await nora.command("request Customer 360")
+    await stage.submit("nora", nora.modal(), {ids.TOKEN_INPUT: stage.sandbox.token_for("nora")})
+
+    p.say("Linked, she lands back in the form: a menu, checkboxes, a short answer, the agreement in full.")
+    await nora.submit(
+        {"Purpose": "Analytics", "Regions needed": ["EU", "NA"], "Justification": "Churn model refresh"}
+    )
+    p.say("Her request is filed with her own token; the modal confirms it and the card reaches the stewards.")
+
+    p.say("Asked again, the modal says she already did; she switches to a masking exception instead.")
+    await nora.command("request Customer 360")
+    await nora.pick_kind("MASKING_EXCEPTION")
+    columns = next(
+        b["element"]
+        for b in nora.modal()["blocks"]
+        if (b.get("element") or {}).get("action_id") == ids.COLUMNS_INPUT
+    )
+    email = next(
+        o["value"] for g in columns["option_groups"] for o in g["options"] if o["text"]["text"] == "email"
+    )
+    await nora.submit(
+        {
+            "Purpose": "Customer support",
+            "Regions needed": ["EU"],
+            "Justification": "Reply to a data subject request",
+            "Masked columns to unmask": [email],
+        }
+    )
+
+    p.say("Sara opens the app's Home: what waits on her, with Approve and Deny. Then Nora opens hers.")
+    await Consumer(stage, "sara").open_home()
+    await nora.open_home()

@@ -124,7 +124,9 @@ async def test_a_second_request_is_said_at_once_and_a_409_after_opening_is_one_s
     assert len(_requests_of(stage, "rick", "Customer 360")) == 1
     await rick.command("request Customer 360")  # and now the modal says so before any form
     assert "already asked" in rick.modal_text()
-    assert rick.modal()["callback_id"] == ids.REQUEST_STATUS_MODAL
+    assert not rick.modal().get("submit")  # no form to file twice; the kind picker stays
+    await rick.pick_kind("MASKING_EXCEPTION")  # a masking exception is another request: its form opens
+    assert "Masked columns to unmask" in rick.modal_text()
 
 
 async def test_a_form_changed_under_an_open_modal_is_refused_by_the_tenant_in_one_sentence(

@@ -106,6 +106,7 @@ class RequestDraft:
     picked_columns: tuple[str, ...] = ()  # MaskedColumnChoice.key values
     dropped: tuple[str, ...] = ()  # labels of earlier answers whose questions are gone (request again)
     notice: str | None = None  # one plain sentence above the form ("no single product is named …")
+    standing: str | None = None  # instead of a form: they already asked, or already have access
 
 
 @dataclass(frozen=True, slots=True)

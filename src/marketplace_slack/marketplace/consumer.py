@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import structlog
@@ -33,19 +34,28 @@ from marketplace_slack.domain.forms import (
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.client import MarketplaceClient
 from marketplace_slack.marketplace.errors import MarketplaceError
-from marketplace_slack.marketplace.gateway import MarketplaceGateway, approver_of, summary_of
+from marketplace_slack.marketplace.gateway import (
+    MarketplaceGateway,
+    approver_of,
+    risk_of,
+    step_of,
+    summary_of,
+)
 
 log = structlog.get_logger(__name__)
 
+_DOMAINS_KEPT = 256
 PICKER_LIMIT = 100  # Slack's most options in one external_select answer
 COLUMNS_LIMIT = 500  # masked columns read for one modal (the count says when a product has more)
 HOME_LIMIT = 50  # requests of each list an App Home reads
+DETAILED = 20  # of those, how many are shown with their stages (and risk, for reviews): a call or two each
 
 
 class ConsumerGateway:
     def __init__(self, client: MarketplaceClient, gateway: MarketplaceGateway) -> None:
         self._client = client
         self._gateway = gateway
+        self._domains: dict[str, str] = {}
 
     async def search_products(self, token: SecretStr | None, query: str) -> list[ProductChoice]:
         """Products whose name holds `query` (all when empty), as the consumer may see them."""
@@ -63,12 +73,15 @@ class ConsumerGateway:
         return found[0] if len(found) == 1 else None
 
     async def product(self, token: SecretStr | None, product_id: str) -> tuple[ProductChoice, ExistingAccess]:
-        """The product, and where the consumer stands with it (their latest request's status)."""
-        raw = await self._as(token).get_data_product_by_id(product_id)
+        """The product (its domain by name), and where the consumer stands with it (their latest
+        request's status)."""
+        client = self._as(token)
+        raw = await client.get_data_product_by_id(product_id)
         status = _status(raw.status)
-        return self._choice(raw), ExistingAccess(
-            status=status, request_id=raw.request_id, expires_at=raw.expiration
-        )
+        choice = self._choice(raw)
+        if choice.domain:
+            choice = replace(choice, domain=await self._domain_name(client, choice.domain))
+        return choice, ExistingAccess(status=status, request_id=raw.request_id, expires_at=raw.expiration)
 
     async def form(self, token: SecretStr | None, product_id: str, kind: RequestKind) -> RequestForm | None:
         """The product's request form for `kind`; None when it has none."""
@@ -109,8 +122,7 @@ class ConsumerGateway:
             policy = raw.data_access_policy
         domain = raw.domains[0] if raw.domains else None
         if domain:
-            with contextlib.suppress(MarketplaceError):  # the id is still better than nothing
-                domain = (await self._client.get_domain(domain)).name
+            domain = await self._domain_name(self._client, domain)
         choice = self._choice(raw)
         return ProductChoice(
             id=choice.id,
@@ -208,7 +220,44 @@ class ConsumerGateway:
                     sort_order=wire.SortOrder.DESC,
                 )
             )
-        return [summary_of(r) for r in waiting.result().data], [summary_of(r) for r in own.result().data]
+        own_requests = [summary_of(r) for r in own.result().data]
+        pending = [r for r in own_requests if r.status is RequestStatus.PENDING][:DETAILED]
+        reviews = [summary_of(r) for r in waiting.result().data]
+        detailed = {
+            r.id: r
+            for r in await asyncio.gather(
+                *(self._detail(client, r, risk=True) for r in reviews[:DETAILED]),
+                *(self._detail(client, r, risk=False) for r in pending),
+            )
+        }
+        return [detailed.get(r.id, r) for r in reviews], [detailed.get(r.id, r) for r in own_requests]
+
+    @staticmethod
+    async def _detail(client: MarketplaceClient, request: AccessRequest, *, risk: bool) -> AccessRequest:
+        """`request` with its stages (who is waiting) and, for a reviewer, its risk; as it was when
+        either cannot be read (a list that shows less beats no list)."""
+        try:
+            records = await client.get_access_request_records(request.id)
+            assessed = await client.get_risk_assessment(request.id) if risk else None
+        except MarketplaceError as exc:
+            log.info("home_detail_unread", error=type(exc).__name__)
+            return request
+        return replace(
+            request,
+            steps=tuple(step_of(r) for r in records.approval_records),
+            risk=risk_of(assessed) if assessed is not None else None,
+        )
+
+    async def _domain_name(self, client: MarketplaceClient, domain_id: str) -> str:
+        """A domain's name (cached: domains are renamed rarely), else its id."""
+        if domain_id not in self._domains:
+            try:
+                self._domains[domain_id] = (await client.get_domain(domain_id)).name
+            except MarketplaceError:
+                return domain_id  # the id is still better than nothing; asked again next time
+            if len(self._domains) > _DOMAINS_KEPT:
+                self._domains.pop(next(iter(self._domains)))
+        return self._domains[domain_id]
 
     def _as(self, token: SecretStr | None) -> MarketplaceClient:
         """The client acting as the token's owner; None: as the app's own account."""

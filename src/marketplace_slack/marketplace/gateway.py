@@ -162,12 +162,12 @@ class MarketplaceGateway:
             requested_by=person(raw.requesting_user),
             created_at=raw.created_at,
             expiration=raw.expiration,
-            steps=tuple(_step(r, person) for r in records.approval_records),
+            steps=tuple(step_of(r, person) for r in records.approval_records),
             answers=answers,
             agreements=tuple(d.name for d in form.data_use_agreements) if form else (),
             columns=columns,
             columns_total=columns_page.meta.total_count if columns_page else 0,
-            risk=_risk(risk) if risk else None,
+            risk=risk_of(risk) if risk else None,
             recent=_recent(recent) if recent else None,
             requested_duration=requested_duration,
             marketplace_url=self.product_url(product_id) if product_id else None,
@@ -200,7 +200,7 @@ class MarketplaceGateway:
         app's own token, and nothing else loaded."""
         records = await self._client.get_access_request_records(request_id)
         found = next((r for r in records.approval_records if r.id == record_id), None)
-        return None if found is None else _step(found)
+        return None if found is None else step_of(found)
 
     async def pending_request_ids(self) -> AsyncIterator[str]:
         async for request in self._client.iter_access_requests(historical=False, page_size=CHANGES_PAGE):
@@ -401,7 +401,9 @@ def _duration(amount: Any, unit: Any) -> Duration | None:
         return None
 
 
-def _step(record: wire.ApprovalRecord, person: Callable[[wire.ImmutaUser], Person] = _person) -> ApprovalStep:
+def step_of(
+    record: wire.ApprovalRecord, person: Callable[[wire.ImmutaUser], Person] = _person
+) -> ApprovalStep:
     return ApprovalStep(
         id=record.id,
         status=_record_status(record.status),
@@ -414,7 +416,7 @@ def _step(record: wire.ApprovalRecord, person: Callable[[wire.ImmutaUser], Perso
     )
 
 
-def _risk(risk: wire.RiskAssessment) -> RiskAssessment:
+def risk_of(risk: wire.RiskAssessment) -> RiskAssessment:
     return RiskAssessment(
         level=str(risk.approval_risk),
         recommendation=str(risk.recommendation) if risk.recommendation is not None else None,

@@ -142,6 +142,14 @@ def request_modal(draft: RequestDraft, *, context: str, allow_for_others: bool =
     `context` becomes private_metadata (opaque, signed by the caller); over 3000 characters is a caller
     bug and raises ValueError. Never part of a form: if any of it cannot be shown, none of it is."""
     about = _about(draft.product) if draft.product is not None else []
+    if draft.standing:
+        # Already asked, or already has access: said instead of a form, with the pickers kept, so
+        # the other kind of request (or another product) is one choice away.
+        url = draft.product.url if draft.product is not None else None
+        said = section_block(escape_lines(draft.standing, SENTENCE_MAX), accessory=link_button(url))
+        return modal_view(
+            ids.REQUEST_MODAL, None, [*_pickers(draft, as_inputs=False), said, *about], context, close="Close"
+        )
     if draft.notice:
         about = [section_block(escape_lines(draft.notice, SENTENCE_MAX)), *about]
     reason = _why_not(draft)

@@ -221,7 +221,11 @@ class SelfService:
             return
         # (Read with the app's account, the standing is the app's own: the tenant's 409 answers then.)
         if start.kind is RequestKind.DATA_ACCESS and existing.blocks_new_request and not filer.through_app:
-            await self._modals.show_request_notice(modal, _standing(product, existing), url=product.url)
+            draft = RequestDraft(product, start.kind, None, standing=_standing(product, existing).text)
+            opened = RequestContext(
+                context.team_id, context.user_id, context.channel, product.id, start.kind.value
+            )
+            await self._modals.show_request_form(modal, draft, context=self._seal.seal_request(opened))
             return
         form = await self._consumer.form(token, product.id, start.kind)
         columns: tuple[MaskedColumnChoice, ...] = ()

@@ -154,7 +154,8 @@ class SandboxState:
 
     def latest_request(self, product: DataProduct, user: User) -> AccessRequest | None:
         mine = [r for r in self.product_requests(product) if r.user is user and r.type == "DATA_ACCESS"]
-        return max(mine, key=lambda r: r.created_at, default=None)
+        # The newest; of several made at one instant (a frozen test clock), the last one made.
+        return max(enumerate(mine), key=lambda pair: (pair[1].created_at, pair[0]), default=(0, None))[1]
 
     # who may do what (the guides' permissions matrix)
 
