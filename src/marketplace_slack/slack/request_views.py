@@ -50,11 +50,7 @@ from marketplace_slack.slack import ids
 from marketplace_slack.slack.limits import (
     INPUT_HINT_MAX,
     INPUT_LABEL_MAX,
-    MODAL_CLOSE_MAX,
-    MODAL_SUBMIT_MAX,
-    MODAL_TITLE_MAX,
     PLACEHOLDER_MAX,
-    PRIVATE_METADATA_MAX,
     SECTION_TEXT_MAX,
     measure,
 )
@@ -90,6 +86,7 @@ from marketplace_slack.slack.request_values import (
     offerable,
     unique_columns,
 )
+from marketplace_slack.slack.views import modal
 from marketplace_slack.workflow import sentences
 from marketplace_slack.workflow.sentences import Sentence
 
@@ -445,19 +442,8 @@ def modal_view(
     *,
     close: str = "Cancel",
 ) -> dict[str, Any]:
-    if measure(private_metadata) > PRIVATE_METADATA_MAX:
-        raise ValueError(f"private_metadata is {measure(private_metadata)} characters; Slack allows 3000")
-    view: dict[str, Any] = {
-        "type": "modal",
-        "callback_id": callback_id,
-        "title": plain(TITLE, MODAL_TITLE_MAX),
-        "close": plain(close, MODAL_CLOSE_MAX),
-        "private_metadata": private_metadata,
-        "blocks": blocks,
-    }
-    if submit is not None:
-        view["submit"] = plain(submit, MODAL_SUBMIT_MAX)
-    return view
+    # Its inputs' block ids are fresh per block already (see the module's docstring).
+    return modal(callback_id, TITLE, submit, blocks, private_metadata, close=close)
 
 
 def _input(

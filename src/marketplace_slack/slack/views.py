@@ -255,6 +255,21 @@ def _modal(
     *,
     close: str = "Cancel",
 ) -> dict[str, Any]:
+    return modal(
+        callback_id, title, submit, _fresh_inputs(callback_id, blocks), private_metadata, close=close
+    )
+
+
+def modal(
+    callback_id: str,
+    title: str,
+    submit: str | None,
+    blocks: list[dict[str, Any]],
+    private_metadata: str,
+    *,
+    close: str = "Cancel",
+) -> dict[str, Any]:
+    """A modal view; a `private_metadata` past Slack's 3000 characters is a caller's bug (ValueError)."""
     if measure(private_metadata) > PRIVATE_METADATA_MAX:
         raise ValueError(f"private_metadata is {measure(private_metadata)} characters; Slack allows 3000")
     view: dict[str, Any] = {
@@ -263,7 +278,7 @@ def _modal(
         "title": plain(title, MODAL_TITLE_MAX),
         "close": plain(close, MODAL_CLOSE_MAX),
         "private_metadata": private_metadata,
-        "blocks": _fresh_inputs(callback_id, blocks),
+        "blocks": blocks,
     }
     if submit is not None:
         view["submit"] = plain(submit, MODAL_SUBMIT_MAX)
