@@ -41,6 +41,7 @@ from marketplace_slack.infra.redaction import keep_secrets
 from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.infra.vault import TokenVault
 from marketplace_slack.marketplace.client import MarketplaceClient
+from marketplace_slack.marketplace.consumer import ConsumerGateway
 from marketplace_slack.marketplace.gateway import MarketplaceGateway
 from marketplace_slack.marketplace.transport import new_http_client
 from marketplace_slack.marketplace.webhooks import (
@@ -53,6 +54,7 @@ from marketplace_slack.slack import listeners
 from marketplace_slack.slack.directory import SlackDirectory
 from marketplace_slack.slack.messenger import SlackMessenger
 from marketplace_slack.slack.pacing import Pacer, only_repeatable
+from marketplace_slack.slack.request_messenger import RequestMessenger
 from marketplace_slack.store.database import open_store
 from marketplace_slack.store.engine import UnsupportedDatabase
 from marketplace_slack.store.repository import Repository
@@ -407,8 +409,16 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
             allow_guests=config.identity.allow_guests, allow_external=config.identity.allow_external
         ),
         link_lifetime=config.links.lifetime,
+        consumer=ConsumerGateway(marketplace, gateway),
+        consumer_slack=RequestMessenger(
+            slack_client, whisper=messenger.whisper, allow_for_others=config.requests.allow_for_others
+        ),
+        marketplace_app_url=str(settings.marketplace_app_url) if config.requests.unfurl_links else None,
+        file_as_app=config.requests.file_as_app,
+        allow_for_others=config.requests.allow_for_others,
     )
     timekeeper.cards = workflow.cards  # its tick retries the cards waiting for a failing channel
+    timekeeper.homes = workflow.home  # and publishes the App Homes gone stale within their throttle
     bolt = AsyncApp(
         client=slack_client,
         # Bolt copies its base logger's level onto every logger it makes (the root's, without one):

@@ -242,6 +242,17 @@ class CardsConfig(_Section):
     show_requester_email: bool = False
 
 
+class RequestsConfig(_Section):
+    # Consumers request access from Slack with their own linked token. With `file_as_app`, the app's
+    # own account files for a consumer who has not linked (found in the Marketplace by their Slack
+    # email), and the card and the audit log say it was filed through Slack for them.
+    file_as_app: bool = False
+    # "Request for someone else" (a users_select in the modal): the request is for that person.
+    allow_for_others: bool = True
+    # Unfurl Marketplace data-product links pasted in Slack (manifest.yml `unfurl_domains`).
+    unfurl_links: bool = True
+
+
 class ConfigFile(_Section):
     routes: list[Annotated[Route, AfterValidator(_route_channel)]] = []
     # Told in a DM when the app cannot post in a channel whose route names no `owner` of its own.
@@ -253,6 +264,7 @@ class ConfigFile(_Section):
     identity: IdentityConfig = IdentityConfig()
     cards: CardsConfig = CardsConfig()
     links: LinksConfig = LinksConfig()
+    requests: RequestsConfig = RequestsConfig()
 
     @field_validator("digests")
     @classmethod

@@ -48,6 +48,8 @@ NEEDED_SCOPES: Final = frozenset(
         "groups:read",
         "im:history",
         "im:write",
+        "links:read",
+        "links:write",
         "usergroups:read",
         "users:read",
         "users:read.email",

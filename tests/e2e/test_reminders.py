@@ -432,7 +432,7 @@ async def test_expiry_notices_seven_days_and_one_day_before_in_the_members_hours
         await _hours(stage, 6)
         seven = stage.slack.messages(dm)[approved_dm:]
         assert len(seven) == 1 and "ends in 7 days" in seven[0].text
-        assert ids.REQUEST_AGAIN in str(seven[0].blocks) and "request-access" in str(seven[0].blocks)
+        assert ids.REQUEST_AGAIN_OPEN in str(seven[0].blocks)
         sent_at = datetime.fromtimestamp(int(seven[0].ts.split(".")[0]), UTC).astimezone(
             ZoneInfo("America/Chicago")
         )

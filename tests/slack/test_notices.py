@@ -209,7 +209,7 @@ def test_expiry_notice_shows_the_time_in_the_members_zone_and_a_request_again_bu
     assert "ends in 7 days" in held_back.text
     assert "ends in 18 hours" in expiry_message(expiry(), now=NOW + timedelta(days=6, hours=6)).text
     assert "2026-12-01 14:00 CET" in body  # 13:00 UTC in Berlin, in the date token's fallback
-    assert ids.REQUEST_AGAIN in body
+    assert ids.REQUEST_AGAIN_OPEN in body  # opens the request modal here, prefilled
     assert_golden("expiry_notice", card.as_message())
 
 

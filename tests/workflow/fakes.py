@@ -143,7 +143,7 @@ class FakeSlack:
 
     # Notices
     async def notify_requester(
-        self, slack_user_id: str, request: AccessRequest, *, look_first: bool = False
+        self, slack_user_id: str, request: AccessRequest, *, look_first: bool = False, as_filer: bool = False
     ) -> None:
         await self._call(
             "notify_requester", user_id=slack_user_id, status=request.status, look_first=look_first

@@ -74,6 +74,7 @@ class ProductChoice:
     domain: str | None = None
     url: str | None = None  # its page in the Marketplace
     request_url: str | None = None  # its request page, where a form too large for Slack is answered
+    stewards: tuple[str, ...] = ()  # who reviews its data access requests, as people read them
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +207,7 @@ def wire_answers(answers: Mapping[str, Answer]) -> dict[str, object]:
 
 
 def carry_over(
-    form: RequestForm, previous: Mapping[str, Answer]
+    form: RequestForm, previous: Mapping[str, Answer], labels: Mapping[str, str] | None = None
 ) -> tuple[dict[str, Answer], tuple[str, ...]]:
     """Earlier answers (request again) on the current form: those still valid, and the dropped ones.
 
@@ -217,7 +218,7 @@ def carry_over(
     for question_id, answer in previous.items():
         question = form.question(question_id)
         if question is None:
-            dropped.append(question_id)
+            dropped.append((labels or {}).get(question_id) or "an earlier question")
             continue
         if _problem(question, answer) in (None, AnswerProblem.REQUIRED):
             kept[question_id] = answer

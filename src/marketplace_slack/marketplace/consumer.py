@@ -1,22 +1,26 @@
 """The Marketplace as a consumer sees it: products to pick, their request forms, filing and cancelling.
 
-Every call here runs with the consumer's own token (`with_token`), so the Marketplace applies its own
-rules to the true requester and records them. Wire forms become `domain.forms` types here; a question
-of a type the app does not know becomes `unsupported`, never a guess.
+Every call here runs with the consumer's own token (`with_token`), so the Marketplace applies its
+own rules to the true requester and records them; a token of None is the app's own account (a
+deployment with `requests.file_as_app`, for consumers who have not linked). Wire forms become
+`domain.forms` types here; a question of a type the app does not know becomes `unsupported`, never a
+guess.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 
 import structlog
 from pydantic import SecretStr
 
-from marketplace_slack.domain import AccessRequest, RequestKind, RequestStatus
+from marketplace_slack.domain import AccessRequest, Duration, DurationUnit, RequestKind, RequestStatus
 from marketplace_slack.domain.forms import (
     Agreement,
+    Answer,
     ExistingAccess,
     MaskedColumnChoice,
     ProductChoice,
@@ -28,7 +32,8 @@ from marketplace_slack.domain.forms import (
 )
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.client import MarketplaceClient
-from marketplace_slack.marketplace.gateway import MarketplaceGateway, summary_of
+from marketplace_slack.marketplace.errors import MarketplaceError
+from marketplace_slack.marketplace.gateway import MarketplaceGateway, approver_of, summary_of
 
 log = structlog.get_logger(__name__)
 
@@ -42,14 +47,14 @@ class ConsumerGateway:
         self._client = client
         self._gateway = gateway
 
-    async def search_products(self, token: SecretStr, query: str) -> list[ProductChoice]:
+    async def search_products(self, token: SecretStr | None, query: str) -> list[ProductChoice]:
         """Products whose name holds `query` (all when empty), as the consumer may see them."""
-        page = await self._client.with_token(token).search_data_products(
+        page = await self._as(token).search_data_products(
             name_filter=query.strip() or None, limit=PICKER_LIMIT
         )
         return [self._choice(p) for p in page.data if not p.suspended]
 
-    async def find_product(self, token: SecretStr, name: str) -> ProductChoice | None:
+    async def find_product(self, token: SecretStr | None, name: str) -> ProductChoice | None:
         """The product `name` names: an exact name (case aside), else the only one whose name holds it."""
         found = await self.search_products(token, name)
         exact = [p for p in found if p.name.casefold() == name.strip().casefold()]
@@ -57,27 +62,27 @@ class ConsumerGateway:
             return exact[0]
         return found[0] if len(found) == 1 else None
 
-    async def product(self, token: SecretStr, product_id: str) -> tuple[ProductChoice, ExistingAccess]:
+    async def product(self, token: SecretStr | None, product_id: str) -> tuple[ProductChoice, ExistingAccess]:
         """The product, and where the consumer stands with it (their latest request's status)."""
-        raw = await self._client.with_token(token).get_data_product_by_id(product_id)
+        raw = await self._as(token).get_data_product_by_id(product_id)
         status = _status(raw.status)
         return self._choice(raw), ExistingAccess(
             status=status, request_id=raw.request_id, expires_at=raw.expiration
         )
 
-    async def form(self, token: SecretStr, product_id: str, kind: RequestKind) -> RequestForm | None:
+    async def form(self, token: SecretStr | None, product_id: str, kind: RequestKind) -> RequestForm | None:
         """The product's request form for `kind`; None when it has none."""
-        forms = await self._client.with_token(token).get_request_forms(product_id)
+        forms = await self._as(token).get_request_forms(product_id)
         typed = [f for f in forms if f.request_type is not None and str(f.request_type) == kind.value]
         if not typed and kind is RequestKind.DATA_ACCESS:
             typed = [f for f in forms if f.request_type is None][:1]  # the reference example omits the type
         return form_of(typed[0], kind) if typed else None
 
     async def masked_columns(
-        self, token: SecretStr, product_id: str
+        self, token: SecretStr | None, product_id: str
     ) -> tuple[tuple[MaskedColumnChoice, ...], int]:
         """The product's masked columns (at most COLUMNS_LIMIT) and how many it has in all."""
-        client = self._client.with_token(token)
+        client = self._as(token)
         columns: list[MaskedColumnChoice] = []
         total, offset = 0, 0
         while len(columns) < COLUMNS_LIMIT:
@@ -91,16 +96,42 @@ class ConsumerGateway:
                 break
         return tuple(columns[:COLUMNS_LIMIT]), max(total, len(columns))
 
-    async def me(self, token: SecretStr) -> str:
-        """The consumer's global user id (`user` of the requests they file for themselves)."""
-        return (await self._client.with_token(token).get_current_user()).global_user_id
+    async def product_card(self, product_id: str) -> ProductChoice:
+        """A product as an unfurl shows it, read with the app's own account (whoever pasted the link
+        may not be linked): its name, description, domain and who reviews its data access requests."""
+        async with asyncio.TaskGroup() as group:
+            product_task = group.create_task(self._client.get_data_product_by_id(product_id))
+            forms_task = group.create_task(self._client.get_request_forms(product_id))
+        raw, forms = product_task.result(), forms_task.result()
+        access = next((f for f in forms if str(f.request_type or "DATA_ACCESS") == "DATA_ACCESS"), None)
+        policy = access.policy if access is not None else None
+        if policy is not None and isinstance(policy.default_event, wire.DataProductPolicyEvent):
+            policy = raw.data_access_policy
+        domain = raw.domains[0] if raw.domains else None
+        if domain:
+            with contextlib.suppress(MarketplaceError):  # the id is still better than nothing
+                domain = (await self._client.get_domain(domain)).name
+        choice = self._choice(raw)
+        return ProductChoice(
+            id=choice.id,
+            name=choice.name,
+            description=choice.description,
+            domain=domain,
+            url=choice.url,
+            request_url=choice.request_url,
+            stewards=reviewers(policy),
+        )
 
-    async def file(self, token: SecretStr, submission: Submission, *, user: str) -> str:
+    async def me(self, token: SecretStr | None) -> str:
+        """The consumer's global user id (`user` of the requests they file for themselves)."""
+        return (await self._as(token).get_current_user()).global_user_id
+
+    async def file(self, token: SecretStr | None, submission: Submission, *, user: str) -> str:
         """File the request as the token's owner, for `user` (a global user id); its id.
 
         Never retried once sent (the client does not retry a create): an ambiguous outcome is for the
         caller to look into, with `find_filed`."""
-        client = self._client.with_token(token)
+        client = self._as(token)
         answers = wire_answers(submission.answers) or None
         if submission.kind is RequestKind.MASKING_EXCEPTION:
             columns = [wire.ColumnRef(column_name=c, source_id=s) for s, c in submission.columns]
@@ -112,20 +143,20 @@ class ConsumerGateway:
         return created.id
 
     async def find_filed(
-        self, token: SecretStr, product_id: str, kind: RequestKind, *, user: str, since: datetime
+        self, token: SecretStr | None, product_id: str, kind: RequestKind, *, user: str, since: datetime
     ) -> str | None:
         """The request `user` has on the product of `kind`, created at or after `since`: after a lost
         answer to `file`, whether it was filed after all."""
-        client = self._client.with_token(token)
+        client = self._as(token)
         page = await client.search_data_product_access_requests(product_id, limit=20, historical=True)
         for raw in page.data:
             if raw.user.global_user_id == user and str(raw.type) == kind.value and raw.created_at >= since:
                 return raw.id
         return None
 
-    async def user_by_email(self, token: SecretStr, email: str) -> str | None:
+    async def user_by_email(self, token: SecretStr | None, email: str) -> str | None:
         """The global user id of the Marketplace user with `email` (ASCII case aside), if exactly one."""
-        found = await self._client.with_token(token).get_immuta_users(filter=email, limit=20)
+        found = await self._as(token).get_immuta_users(filter=email, limit=20)
         wanted = email.strip().lower()
         matches = {u.global_user_id for u in found.users if (u.email or "").strip().lower() == wanted}
         return matches.pop() if len(matches) == 1 else None
@@ -133,16 +164,32 @@ class ConsumerGateway:
     def request_page(self, product_id: str, kind: RequestKind) -> str:
         return self._gateway.request_url(product_id, kind)
 
-    async def cancel(self, token: SecretStr, request_id: str) -> None:
-        await self._client.with_token(token).cancel_access_request(request_id)
+    async def earlier_answers(
+        self, token: SecretStr | None, request_id: str
+    ) -> tuple[str, RequestKind, dict[str, Answer], dict[str, str]]:
+        """An earlier request's product, kind, answers (by question id) and the labels of the questions
+        it answered (from its form version), for "request again"."""
+        client = self._as(token)
+        raw = await client.get_access_request_by_id(request_id)
+        product_id = raw.data_product.id if raw.data_product else (raw.asset.id if raw.asset else "")
+        masking = str(raw.type) == RequestKind.MASKING_EXCEPTION.value
+        kind = RequestKind.MASKING_EXCEPTION if masking else RequestKind.DATA_ACCESS
+        labels: dict[str, str] = {}
+        with contextlib.suppress(MarketplaceError):  # without labels, a dropped answer is still said
+            old = await client.get_request_form_by_version(raw.form_version)
+            labels = {f.id: f.label for f in old.fields if f.id and f.label}
+        return product_id, kind, answers_of(raw.form), labels
 
-    async def request(self, token: SecretStr, request_id: str) -> AccessRequest:
+    async def cancel(self, token: SecretStr | None, request_id: str) -> None:
+        await self._as(token).cancel_access_request(request_id)
+
+    async def request(self, token: SecretStr | None, request_id: str) -> AccessRequest:
         """One request as the consumer may see it, without enrichment."""
-        return summary_of(await self._client.with_token(token).get_access_request_by_id(request_id))
+        return summary_of(await self._as(token).get_access_request_by_id(request_id))
 
-    async def mine(self, token: SecretStr) -> tuple[list[AccessRequest], list[AccessRequest]]:
+    async def mine(self, token: SecretStr | None) -> tuple[list[AccessRequest], list[AccessRequest]]:
         """(requests awaiting the consumer's review, oldest first; their own requests, newest first)."""
-        client = self._client.with_token(token)
+        client = self._as(token)
         async with asyncio.TaskGroup() as group:
             waiting = group.create_task(
                 client.search_access_requests(
@@ -162,6 +209,10 @@ class ConsumerGateway:
                 )
             )
         return [summary_of(r) for r in waiting.result().data], [summary_of(r) for r in own.result().data]
+
+    def _as(self, token: SecretStr | None) -> MarketplaceClient:
+        """The client acting as the token's owner; None: as the app's own account."""
+        return self._client if token is None else self._client.with_token(token)
 
     def _choice(self, raw: wire.DataProduct) -> ProductChoice:
         return ProductChoice(
@@ -198,6 +249,41 @@ def form_of(raw: wire.RequestForm, kind: RequestKind) -> RequestForm:
         agreements=tuple(Agreement(a.id, a.name, a.body) for a in raw.data_use_agreements),
         unsupported=tuple(unsupported),
     )
+
+
+def answers_of(form: object) -> dict[str, Answer]:
+    """A request's `form` (answers keyed by question id) as domain answers; what is not one is left out."""
+    if not isinstance(form, dict):
+        return {}
+    answers: dict[str, Answer] = {}
+    for key, value in form.items():
+        if isinstance(value, str):
+            answers[str(key)] = value
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            answers[str(key)] = tuple(value)
+        elif isinstance(value, dict):
+            amount, unit = value.get("duration"), value.get("durationUnit")
+            if (
+                isinstance(amount, int)
+                and amount >= 1
+                and isinstance(unit, str)
+                and unit in DurationUnit.__members__
+            ):
+                answers[str(key)] = Duration(amount, DurationUnit(unit))
+    return answers
+
+
+def reviewers(policy: wire.Policy | None) -> tuple[str, ...]:
+    """Who a policy's default flow sends requests to, as labels (unique, in order)."""
+    if policy is None or not isinstance(policy.default_event, wire.ReviewEvent):
+        return ()
+    labels: list[str] = []
+    for stage in policy.default_event.params.stages:
+        for approver in (stage.all_of or []) + (stage.any_of or []):
+            label = approver_of(approver).label
+            if label not in labels:
+                labels.append(label)
+    return tuple(labels)
 
 
 def _status(value: object) -> RequestStatus | None:

@@ -38,20 +38,19 @@ def expiry_message(note: ExpiryNote, *, now: datetime) -> Card:
         f"⌛ Your {grant} *{escape(product)}* ends in {left}, on {when}.",
         "If you still need it, request it again now so there is no gap.",
     ]
-    elements: list[dict[str, Any]] = []
-    again = safe_url(note.request_again_url)
-    if again is not None:
-        elements.append(
-            button("Request again", ids.REQUEST_AGAIN, value=note.request_id, url=again, style="primary")
-        )
+    # Request again opens the request modal here, prefilled with this request's answers.
+    elements: list[dict[str, Any]] = [
+        button("Request again", ids.REQUEST_AGAIN_OPEN, value=note.request_id, style="primary")
+    ]
     marketplace = safe_url(note.marketplace_url)
     if marketplace is not None:
         elements.append(
             button("Open in Marketplace", ids.OPEN_IN_MARKETPLACE, value=note.request_id, url=marketplace)
         )
-    blocks: list[dict[str, Any]] = [section_block("\n".join(lines))]
-    if elements:
-        blocks.append({"type": "actions", "elements": elements})
+    blocks: list[dict[str, Any]] = [
+        section_block("\n".join(lines)),
+        {"type": "actions", "elements": elements},
+    ]
     text = escape_clip(f"Your {grant} {product} ends in {left}", FALLBACK_TEXT_MAX)
     return Card(text=text, blocks=blocks)
 

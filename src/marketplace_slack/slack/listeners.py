@@ -21,6 +21,7 @@ from marketplace_slack.slack import ids
 from marketplace_slack.slack.directory import profile_from_user
 from marketplace_slack.slack.limits import FALLBACK_TEXT_MAX
 from marketplace_slack.slack.mrkdwn import sentence_text
+from marketplace_slack.slack.request_views import request_loading_modal
 from marketplace_slack.slack.views import (
     parse_decision_submission,
     parse_link_submission,
@@ -33,7 +34,9 @@ from marketplace_slack.workflow.digests import Digests
 from marketplace_slack.workflow.events import Events
 from marketplace_slack.workflow.identity import IdentityGuard
 from marketplace_slack.workflow.linking import Accounts
+from marketplace_slack.workflow.ports import ModalRef
 from marketplace_slack.workflow.reminders import Reminders
+from marketplace_slack.workflow.self_service import SelfService, Started, resume_of
 from marketplace_slack.workflow.sentences import Sentence
 from marketplace_slack.workflow.service import Workflow
 
@@ -67,8 +70,20 @@ def register(
 ) -> None:
     """Attach every listener the app has to `app`."""
     register_cards(app, workflow.decisions, workflow.accounts, tasks, reminders=reminders)
-    register_modals(app, workflow.decisions, workflow.accounts, tasks)
-    register_commands(app, workflow.accounts, tasks, digests=digests)
+    register_modals(app, workflow.decisions, workflow.accounts, tasks, workflow.self_service)
+    register_commands(app, workflow.accounts, tasks, digests=digests, workflow=workflow)
+    if workflow.self_service is not None and workflow.home is not None:
+        # Imported here: the self-service listeners import this module's `installation_team`.
+        from marketplace_slack.slack.request_listeners import (
+            register_home,
+            register_requests,
+            register_unfurls,
+        )
+
+        register_requests(app, workflow.self_service, tasks)
+        register_home(app, workflow.home, workflow.self_service, tasks)
+        if workflow.unfurls is not None:
+            register_unfurls(app, workflow.unfurls, tasks)
     register_events(app, workflow.accounts, workflow.events, tasks, identity=workflow.identity)
 
 
@@ -124,7 +139,7 @@ def register_cards(
     @app.action({"block_id": _CARD_ACTIONS, "action_id": ids.DURATION})
     @app.action(ids.OPEN_IN_MARKETPLACE)
     @app.action({"block_id": ids.REMINDER_ACTIONS_BLOCK, "action_id": ids.VIEW_REQUEST})
-    @app.action(ids.REQUEST_AGAIN)
+    @app.action(ids.REQUEST_AGAIN)  # the url button of expiry notices sent before self-service
     async def nothing_to_do(ack: AsyncAck) -> None:
         # The picker is read when Approve is clicked, and the links open in the browser; Slack still
         # wants every interaction acknowledged.
@@ -158,7 +173,13 @@ def register_cards(
         )
 
 
-def register_modals(app: AsyncApp, decisions: Decisions, accounts: Accounts, tasks: BackgroundTasks) -> None:
+def register_modals(
+    app: AsyncApp,
+    decisions: Decisions,
+    accounts: Accounts,
+    tasks: BackgroundTasks,
+    service: SelfService | None = None,
+) -> None:
     """Submissions of the Approve, Deny and link-account modals."""
 
     async def decision_submitted(ack: AsyncAck, view: Payload, context: AsyncBoltContext) -> None:
@@ -193,6 +214,22 @@ def register_modals(app: AsyncApp, decisions: Decisions, accounts: Accounts, tas
             await ack(response_action="errors", errors=token)
             return
         keep_handed_secret(token)  # whatever logs it from here on (Bolt included), it is redacted
+        resume = resume_of(_context(view))
+        if resume is not None and service is not None:
+            # Shown for a request: the modal stays open ("Loading…") and lands back in the request.
+            await ack(response_action="update", view=request_loading_modal())
+            tasks.spawn(
+                service.link_then_resume(
+                    modal=ModalRef(str(view.get("id") or ""), None),
+                    team_id=installation_team(context),
+                    user_id=context.user_id or "",
+                    token=SecretStr(token),
+                    channel=_context(view).get("c"),
+                    start=resume,
+                ),
+                name="link-then-request",
+            )
+            return
         await ack()
         tasks.spawn(
             accounts.complete_link(
@@ -206,9 +243,16 @@ def register_modals(app: AsyncApp, decisions: Decisions, accounts: Accounts, tas
 
 
 def register_commands(
-    app: AsyncApp, accounts: Accounts, tasks: BackgroundTasks, *, digests: Digests | None = None
+    app: AsyncApp,
+    accounts: Accounts,
+    tasks: BackgroundTasks,
+    *,
+    digests: Digests | None = None,
+    workflow: Workflow | None = None,
 ) -> None:
-    """`/marketplace link | unlink | digest | help`."""
+    """`/marketplace request [name] | requests | link | unlink | digest | help`."""
+    service = workflow.self_service if workflow is not None else None
+    home = workflow.home if workflow is not None else None
 
     @app.command(ids.SLASH_COMMAND)
     async def slash(
@@ -226,6 +270,21 @@ def register_commands(
                 accounts.unlink(team_id=installation_team(context), user_id=user_id, channel=channel),
                 name="unlink",
             )
+        elif sub == "request" and service is not None:
+            trigger_id = str(command.get("trigger_id") or "")
+            query = str(command.get("text") or "").strip()[len(words[0]) :].strip()
+            tasks.spawn(
+                service.start(
+                    trigger_id=trigger_id,
+                    team_id=installation_team(context),
+                    user_id=user_id,
+                    channel=channel,
+                    start=Started(query=query),
+                ),
+                name="start-request",
+            )
+        elif sub == "requests" and home is not None:
+            tasks.spawn(home.show_requests(installation_team(context), user_id, channel), name="my-requests")
         elif sub == "digest" and digests is not None and channel:
             tasks.spawn(digests.post_now(channel=channel, user_id=user_id), name="digest-now")
         elif sub == "help":
@@ -275,7 +334,8 @@ async def _answer(respond: AsyncRespond, sentence: Sentence) -> None:
 
 
 def _duration_choice(body: Payload) -> str:
-    """The duration picked next to Approve: the live selection, else the picker's initial option."""
+    """The duration picked next to Approve: the live selection, else the picker's initial option; ""
+    where there is no picker (App Home): the form then preselects the requester's answer."""
     values = (body.get("state") or {}).get("values") or {}
     for block in values.values():
         picked = (block.get(ids.DURATION) or {}).get("selected_option")
@@ -285,7 +345,7 @@ def _duration_choice(body: Payload) -> str:
         for element in block.get("elements") or []:
             if element.get("action_id") == ids.DURATION and element.get("initial_option"):
                 return str(element["initial_option"]["value"])
-    return ids.DURATION_INDEFINITE
+    return ids.DURATION_INDEFINITE if body.get("message") else ""
 
 
 def _context(view: Payload) -> dict[str, Any]:

@@ -88,8 +88,15 @@ def _where(request: AccessRequest, step: ApprovalStep) -> str:
     return label
 
 
-def requester_dm(request: AccessRequest, *, now: datetime) -> Card:
-    """The direct message telling the requester how their request ended, with a Marketplace link.
+# The outcomes after which a requester may want to ask again.
+_ASK_AGAIN: Final = frozenset(
+    {RequestStatus.DENIED, RequestStatus.CANCELED, RequestStatus.REVOKED, RequestStatus.EXPIRED}
+)
+
+
+def requester_dm(request: AccessRequest, *, now: datetime, as_filer: bool = False) -> Card:
+    """The direct message telling the requester how their request ended, with a Marketplace link;
+    `as_filer`: the same news for whoever filed it for them.
 
     The deny reason and the decider come from the request's decided steps; `now` only decides
     whether an approval's expiration has already passed.
@@ -100,6 +107,10 @@ def requester_dm(request: AccessRequest, *, now: datetime) -> Card:
     shown = f"*{escape(product)}*"
     yours = f"Your request for {noun} {shown}"
     grant = f"Your access to {shown}" if is_access else f"Your masking exception on {shown}"
+    whose = escape_clip(person_name(request.requester), 300)
+    if as_filer:
+        yours = f"The request you filed for {whose} for {noun} {shown}"
+        grant = f"{whose}'s access to {shown}" if is_access else f"{whose}'s masking exception on {shown}"
 
     status = request.status
     if status is RequestStatus.APPROVED:
@@ -125,20 +136,19 @@ def requester_dm(request: AccessRequest, *, now: datetime) -> Card:
         line = f"🕓 {yours} is waiting for approval."
     else:
         line = f"❔ {yours} is now *{escape_line(request.raw_status, 50) or 'unknown'}*."
-    if request.requested_by.marketplace_id != request.requester.marketplace_id:
+    if request.requested_by.marketplace_id != request.requester.marketplace_id and not as_filer:
         line += f"\n_Requested for you by {escape_clip(person_name(request.requested_by), 300)}._"
 
     blocks = [section_block(line)]
+    elements = []
+    if status in _ASK_AGAIN and not as_filer:
+        # Opens the request modal here, prefilled with this request's answers.
+        elements.append(button("Request again", ids.REQUEST_AGAIN_OPEN, value=request.id))
     url = safe_url(request.marketplace_url)
     if url is not None:
-        blocks.append(
-            {
-                "type": "actions",
-                "elements": [
-                    button("Open in Marketplace", ids.OPEN_IN_MARKETPLACE, url=url, value=request.id)
-                ],
-            }
-        )
+        elements.append(button("Open in Marketplace", ids.OPEN_IN_MARKETPLACE, url=url, value=request.id))
+    if elements:
+        blocks.append({"type": "actions", "elements": elements})
     text = escape_clip(f"Your request for {noun} {product}: {status_badge(request)}", FALLBACK_TEXT_MAX)
     return Card(text=text, blocks=blocks)
 

@@ -41,6 +41,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from marketplace_slack.domain import AccessRequest, ApprovalStep, CardState, Verdict
 from marketplace_slack.infra.clock import Clock
 from marketplace_slack.slack import cards, messages, views
+from marketplace_slack.slack.cards import Card
 from marketplace_slack.slack.digest import render_digest, visible_entries
 from marketplace_slack.slack.expiry import expiry_message
 from marketplace_slack.slack.history import (
@@ -71,6 +72,7 @@ from marketplace_slack.workflow.ports import (
     ModalRef,
     ReminderNote,
     dm_key,
+    filer_dm_key,
     step_key,
 )
 from marketplace_slack.workflow.sentences import Sentence
@@ -213,13 +215,13 @@ class SlackMessenger:
         )
 
     async def notify_requester(
-        self, slack_user_id: str, request: AccessRequest, *, look_first: bool = False
+        self, slack_user_id: str, request: AccessRequest, *, look_first: bool = False, as_filer: bool = False
     ) -> None:
-        message = messages.requester_dm(request, now=self._clock.now())
+        message = messages.requester_dm(request, now=self._clock.now(), as_filer=as_filer)
         channel = await self._dm_channel(slack_user_id)
         await self._post(
             Priority.DECISION,
-            Tag(DM_EVENT, dm_key(request)),
+            Tag(DM_EVENT, filer_dm_key(request) if as_filer else dm_key(request)),
             channel=channel,
             look_first=look_first,
             text=message.text,
@@ -264,8 +266,9 @@ class SlackMessenger:
         context: str,
     ) -> None:
         if verdict is Verdict.APPROVE:
+            initial = initial_duration or views.initial_duration_value(request.requested_duration)
             view = views.approve_modal(
-                request.id, request.product_name, initial_duration=initial_duration, private_metadata=context
+                request.id, request.product_name, initial_duration=initial, private_metadata=context
             )
         else:
             view = views.deny_modal(request.id, request.product_name, private_metadata=context)
@@ -428,6 +431,10 @@ class SlackMessenger:
         if on_adopt is not None:
             await on_adopt(oldest, more)
         return oldest
+
+    async def whisper(self, user_id: str, channel: str | None, message: Card) -> None:
+        """A message only `user_id` sees: ephemeral in `channel`, else (or where refused) a DM."""
+        await self._whisper(user_id, channel, message)
 
     async def _whisper(self, user_id: str, channel: str | None, message: Any) -> None:
         if channel and not channel.startswith("D"):

@@ -226,9 +226,10 @@ def link_modal(*, private_metadata: str = "", lead: Sentence | None = None) -> d
     blocks = [section_block(_sentence(lead))] if lead is not None else []
     blocks += [
         section_block(
-            "Paste a Marketplace *personal access token*. This app uses it only to approve and deny "
-            "requests as you, so the Marketplace checks your permissions and records decisions under "
-            "your name. It is never shown in Slack, and you can revoke it in the Marketplace at any time."
+            "Paste a Marketplace *personal access token*. This app then acts as you: requests and "
+            "decisions. It uses it only to request access, approve and deny as you, so the Marketplace "
+            "checks your permissions and records what you do under your name. It is never shown in "
+            "Slack, and you can revoke it in the Marketplace at any time."
         ),
         _input(
             ids.TOKEN_BLOCK,

@@ -35,8 +35,10 @@ class AuditKind(StrEnum):
     # the Slack account no longer matches it), displaced (another Slack account linked the same
     # Marketplace user), expired.
     LINK_ENDED = "link_ended"
-    # A consumer accepted a data use agreement from Slack. Nothing writes it yet: consumer requests
-    # from Slack come later; the kind is here so the export and its readers already know it.
+    # A consumer filed a request from Slack (`detail`: product, kind, for whom, and whether the app's
+    # own account filed it for them, `requests.file_as_app`).
+    REQUEST = "request"
+    # A consumer accepted a data use agreement from Slack (`detail`: its id and the form version).
     AGREEMENT = "agreement"
 
 

@@ -94,6 +94,12 @@ class OnceMarks(Area):
             )
             return Mark(won=True, taken_over=True) if taken.first() is not None else Mark(won=False)
 
+    async def exists(self, key: str) -> bool:
+        """Whether `key` was ever claimed (and not forgotten)."""
+        async with self._engine.connect() as conn:
+            found = await conn.execute(select(once_marks.c.key).where(once_marks.c.key == key))
+            return found.first() is not None
+
     async def done(self, key: str) -> bool:
         """The action a held mark guards is done: the mark now only says so."""
         async with self._writer.begin() as conn:

@@ -50,6 +50,8 @@ from marketplace_slack.workflow.ports import (
     MessageRef,
     Notices,
     dm_key,
+    filed_key,
+    filer_dm_key,
     step_key,
 )
 from marketplace_slack.workflow.routing import Router
@@ -58,7 +60,16 @@ log = structlog.get_logger(__name__)
 
 # Steps whose determination earns a thread reply, and request outcomes that earn the requester a DM.
 _ANNOUNCED_STEPS = frozenset({RecordStatus.APPROVED, RecordStatus.DENIED})
-_REQUESTER_OUTCOMES = frozenset({RequestStatus.APPROVED, RequestStatus.DENIED})
+# How a request ended, as the people it is for (and whoever filed it for them) are told in a DM.
+_REQUESTER_OUTCOMES = frozenset(
+    {
+        RequestStatus.APPROVED,
+        RequestStatus.DENIED,
+        RequestStatus.CANCELED,
+        RequestStatus.REVOKED,
+        RequestStatus.EXPIRED,
+    }
+)
 
 # A failing channel is tried again a minute after it refused, then after twice as long each time, at
 # most hourly: soon enough that a card follows an invitation quickly, rare enough not to pester Slack.
@@ -147,6 +158,10 @@ class CardKeeper:
             settled = request.status is not RequestStatus.PENDING
             if settled and not await self._store.channels.waits(request.id):
                 # Settled before we ever saw it (auto-approved, canceled at once): nothing to review.
+                # A request filed from Slack still earns its people's DMs; one filed elsewhere that
+                # never had a card (history found by a first reconciliation) does not.
+                if await self._store.marks.exists(filed_key(request.id)):
+                    await self._tell_people(request)
                 return True
             channel = self._channel_for(request)
             claim = await self._store.cards.claim(
@@ -361,14 +376,26 @@ class CardKeeper:
                     )
                 except Exception:  # the DM below goes out regardless
                     log.warning("thread_reply_failed", request_id=request.id, step_id=step.id, exc_info=True)
-        requester = request.requester.slack_user_id
-        if request.status in _REQUESTER_OUTCOMES and requester:
+        await self._tell_people(request)
+
+    async def _tell_people(self, request: AccessRequest) -> None:
+        """The DM of how the request ended, to the person it is for and to whoever filed it for them,
+        each once (a mark per person and outcome)."""
+        if request.status not in _REQUESTER_OUTCOMES:
+            return
+        now = self._clock.now()
+        people = [(request.requester.slack_user_id, dm_key(request), False)]
+        if request.requested_by.marketplace_id != request.requester.marketplace_id:
+            people.append((request.requested_by.slack_user_id, filer_dm_key(request), True))
+        for slack_user_id, key, as_filer in people:
+            if not slack_user_id:
+                continue
             try:
-                async with self._store.once(
-                    dm_key(request), now=now, owner=self._owner, lease=self._lease
-                ) as mark:
+                async with self._store.once(key, now=now, owner=self._owner, lease=self._lease) as mark:
                     if mark:
-                        await self._notices.notify_requester(requester, request, look_first=mark.taken_over)
+                        await self._notices.notify_requester(
+                            slack_user_id, request, look_first=mark.taken_over, as_filer=as_filer
+                        )
             except DeliveryUnknown as unknown:
                 log.warning("requester_dm_unknown", request_id=request.id, reason=unknown.reason)
 

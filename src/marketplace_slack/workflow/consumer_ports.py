@@ -14,6 +14,7 @@ from marketplace_slack.domain import AccessRequest, Person
 from marketplace_slack.domain.forms import RequestDraft
 from marketplace_slack.workflow.ports import ModalRef
 from marketplace_slack.workflow.sentences import Sentence
+from marketplace_slack.workflow.unfurls import UnfurlSlack
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +76,7 @@ class Home(Protocol):
     async def show_requests(self, user_id: str, channel: str | None, snapshot: HomeSnapshot) -> None:
         """The "my requests" part of `snapshot`, as an ephemeral message (a DM when no channel)."""
         ...
+
+
+class ConsumerSlack(RequestModals, Home, UnfurlSlack, Protocol):
+    """Both self-service surfaces at once, as the composition root hands them out."""

@@ -180,6 +180,14 @@ class IdentityGuard:
             await self._end(link, standing)
         return standing.sentence
 
+    async def vouch_unlinked(self, team_id: str, user_id: str) -> tuple[str | None, Sentence | None]:
+        """For someone with no link (the app files for them): their Slack email, when the same rules
+        let them act; else why not. The email is read fresh: it is what finds them in the Marketplace."""
+        profile = await self._identity.profile(user_id, fresh=True)
+        email = profile.email if profile is not None else None
+        standing = assess(profile, email=email, team_id=team_id, policy=self._identity.policy)
+        return (email, None) if standing is Standing.OK else (None, standing.sentence)
+
     async def user_changed(self, team_id: str, profile: SlackProfile) -> None:
         """Slack reports a member changed: end their link if its email changed or they were deactivated."""
         self._identity.observe(profile)

@@ -184,6 +184,16 @@ def dm_key(request: AccessRequest) -> str:
     return f"dm:{request.id}:{request.status.value}"
 
 
+def filer_dm_key(request: AccessRequest) -> str:
+    """The same DM, to whoever filed the request for someone else."""
+    return f"dm:{request.id}:{request.status.value}:filer"
+
+
+def filed_key(request_id: str) -> str:
+    """Marks a request filed from Slack: its people hear how it ended even if it never had a card."""
+    return f"filed:{request_id}"
+
+
 class CardError(Exception):
     """Slack would not take a card where it was meant to go; the workflow decides what happens next."""
 
@@ -273,9 +283,10 @@ class Notices(Protocol):
     # answer, or with `look_first`, it is looked for before it is posted (again); see `Cards`.
 
     async def notify_requester(
-        self, slack_user_id: str, request: AccessRequest, *, look_first: bool = False
+        self, slack_user_id: str, request: AccessRequest, *, look_first: bool = False, as_filer: bool = False
     ) -> None:
-        """Tell the requester, in a DM, how their request ended. Raises DeliveryUnknown."""
+        """Tell the requester (`as_filer`: whoever filed it for them), in a DM, how their request ended.
+        Raises DeliveryUnknown."""
         ...
 
     async def send_reminder(

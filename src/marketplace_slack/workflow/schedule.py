@@ -33,6 +33,7 @@ from marketplace_slack.workflow.routing import Router
 
 if TYPE_CHECKING:
     from marketplace_slack.workflow.cards import CardKeeper
+    from marketplace_slack.workflow.home import HomeService
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +48,7 @@ class DueReport:
     digests: int
     cards: int = 0  # cards that had waited for their channel and are shown now
     links: LinkExpiryReport | None = None  # links warned about and ended
+    homes: int = 0  # App Homes that had gone stale and are published now
 
 
 class Timekeeper:
@@ -68,6 +70,7 @@ class Timekeeper:
         self._clock = clock
         # Set by the composition root once the workflow exists (its observers are the parts above).
         self.cards: CardKeeper | None = None
+        self.homes: HomeService | None = None
 
     async def due_work(self, now: datetime | None = None) -> DueReport:
         """Everything due at `now` (default: the clock's now)."""
@@ -80,6 +83,7 @@ class Timekeeper:
             expiry=await self.expiry.run_due(now),
             digests=await self.digests.run_due(now),
             links=await self.links.run_due(now) if self.links is not None else None,
+            homes=await self.homes.refresh_due() if self.homes is not None else 0,
         )
 
     async def scan_grants(self) -> None:

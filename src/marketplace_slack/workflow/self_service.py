@@ -14,11 +14,12 @@ requests are read to find out whether it was filed, and only then is the consume
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
+from pydantic import SecretStr
 
 from marketplace_slack.domain import RequestKind, RequestStatus
 from marketplace_slack.domain.forms import (
@@ -39,6 +40,7 @@ from marketplace_slack.marketplace.errors import (
     ConflictError,
     MarketplaceError,
     NotFoundError,
+    ServerError,
     UnauthorizedError,
 )
 from marketplace_slack.store.audit import AuditKind
@@ -49,7 +51,7 @@ from marketplace_slack.workflow.consumer_ports import Filed, RequestModals
 from marketplace_slack.workflow.context import ContextSeal, RequestContext
 from marketplace_slack.workflow.identity import IdentityGuard
 from marketplace_slack.workflow.linking import Accounts
-from marketplace_slack.workflow.ports import Directory, Gateway, ModalRef, Replies
+from marketplace_slack.workflow.ports import Directory, Gateway, ModalRef, Replies, filed_key
 from marketplace_slack.workflow.sentences import Sentence
 
 log = structlog.get_logger(__name__)
@@ -66,6 +68,7 @@ class Started:
     product_id: str | None = None
     kind: RequestKind = RequestKind.DATA_ACCESS
     answers: Mapping[str, Answer] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)  # of the questions `answers` answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,22 @@ class Answers:
     columns: tuple[tuple[str, str], ...] = ()
     agreements: tuple[str, ...] = ()
     for_user: str | None = None  # a Slack user id
+
+
+@dataclass(frozen=True, slots=True)
+class Filer:
+    """Who files, and for whom: the consumer with their own link, or (`requests.file_as_app`) the
+    app's own account for a consumer who has not linked, found in the Marketplace by Slack email."""
+
+    team_id: str
+    slack_user_id: str
+    marketplace_user_id: str  # the consumer's
+    token: SecretStr | None  # None: the app's own account
+    link: LinkedAccount | None = None
+
+    @property
+    def through_app(self) -> bool:
+        return self.token is None
 
 
 class SelfService:
@@ -92,7 +111,13 @@ class SelfService:
         store: Repository,
         clock: Clock,
         identity: IdentityGuard | None = None,
+        file_as_app: bool = False,
+        allow_for_others: bool = True,
+        on_filed: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        self._on_filed = on_filed
+        self._file_as_app = file_as_app
+        self.allow_for_others = allow_for_others
         self._accounts = accounts
         self._consumer = consumer
         self._gateway = gateway
@@ -116,13 +141,52 @@ class SelfService:
             return
         await self.show(modal, RequestContext(team_id, user_id, channel), start)
 
-    async def show(self, modal: ModalRef, context: RequestContext, start: Started) -> None:
-        """Turn `modal` into the request form for `start` (after a product or kind changed, too)."""
-        link = await self._usable_link(modal, context, start)
-        if link is None:
+    async def link_then_resume(
+        self,
+        *,
+        modal: ModalRef,
+        team_id: str,
+        user_id: str,
+        token: SecretStr,
+        channel: str | None,
+        start: Started,
+    ) -> None:
+        """The link form shown for a request was submitted: link, then back to the request (its
+        product and kind as they were), or say that the link was not made (its reason is told too)."""
+        await self._accounts.complete_link(team_id=team_id, user_id=user_id, token=token, channel=channel)
+        if await self._accounts.linked(team_id, user_id) is None:
+            await self._modals.show_request_notice(modal, sentences.LINK_NOT_MADE)
+            return
+        await self.show(modal, RequestContext(team_id, user_id, channel), start)
+
+    async def request_again(
+        self, *, trigger_id: str, team_id: str, user_id: str, channel: str | None, request_id: str
+    ) -> None:
+        """ "Request again": the modal of the earlier request's product and kind, prefilled with its
+        answers where the current form still asks the same (the rest are dropped, and said so)."""
+        modal = await self._modals.open_request_loading(trigger_id)
+        if modal is None:
+            await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.FORM_NOT_OPENED)
+            return
+        context = RequestContext(team_id, user_id, channel)
+        filer = await self._usable_link(modal, context, Started())
+        if filer is None:
             return
         try:
-            await self._show(modal, context, start, link)
+            product_id, kind, previous, labels = await self._consumer.earlier_answers(filer.token, request_id)
+        except MarketplaceError:
+            await self._modals.show_request_notice(modal, sentences.REQUEST_GONE)
+            return
+        start = Started(product_id=product_id, kind=kind, answers=previous, labels=labels)
+        await self.show(modal, context, start)
+
+    async def show(self, modal: ModalRef, context: RequestContext, start: Started) -> None:
+        """Turn `modal` into the request form for `start` (after a product or kind changed, too)."""
+        filer = await self._usable_link(modal, context, start)
+        if filer is None:
+            return
+        try:
+            await self._show(modal, context, start, filer)
         except UnauthorizedError:
             await self._accounts.forget(context.team_id, context.user_id)
             await self._modals.show_link_form(
@@ -134,11 +198,10 @@ class SelfService:
             log.warning("request_form_unreadable", error=type(exc).__name__)
             await self._modals.show_request_notice(modal, sentences.MARKETPLACE_UNREACHABLE)
 
-    async def _show(
-        self, modal: ModalRef, context: RequestContext, start: Started, link: LinkedAccount
-    ) -> None:
-        token = link.token
+    async def _show(self, modal: ModalRef, context: RequestContext, start: Started, filer: Filer) -> None:
+        token = filer.token
         product: ProductChoice | None = None
+        existing = ExistingAccess()
         notice: Sentence | None = None
         if start.product_id:
             product, existing = await self._consumer.product(token, start.product_id)
@@ -156,7 +219,8 @@ class SelfService:
                 context=sealed,
             )
             return
-        if start.kind is RequestKind.DATA_ACCESS and existing.blocks_new_request:
+        # (Read with the app's account, the standing is the app's own: the tenant's 409 answers then.)
+        if start.kind is RequestKind.DATA_ACCESS and existing.blocks_new_request and not filer.through_app:
             await self._modals.show_request_notice(modal, _standing(product, existing), url=product.url)
             return
         form = await self._consumer.form(token, product.id, start.kind)
@@ -164,7 +228,7 @@ class SelfService:
         total = 0
         if start.kind is RequestKind.MASKING_EXCEPTION and form is not None:
             columns, total = await self._consumer.masked_columns(token, product.id)
-        answers, dropped = carry(form, start.answers)
+        answers, dropped = carry(form, start.answers, start.labels)
         draft = RequestDraft(
             product, start.kind, form, answers, columns=columns, columns_total=total, dropped=dropped
         )
@@ -199,11 +263,11 @@ class SelfService:
     async def products(self, *, team_id: str, user_id: str, query: str) -> list[ProductChoice]:
         """The picker's options: products whose name holds `query`, read with the consumer's token.
         Empty when they are not linked (the modal asks them to link) or the Marketplace fails."""
-        link = await self._accounts.linked(team_id, user_id)
-        if link is None:
+        filer = await self._quiet_filer(team_id, user_id)
+        if filer is None:
             return []
         try:
-            return await self._consumer.search_products(link.token, query)
+            return await self._consumer.search_products(filer.token, query)
         except MarketplaceError as exc:
             log.warning("product_search_failed", error=type(exc).__name__)
             return []
@@ -211,11 +275,11 @@ class SelfService:
     async def form_for(self, *, team_id: str, user_id: str, raw_context: str) -> RequestForm | None:
         """The form the open modal was built from (for an external select's options)."""
         context = self._seal.open_request(raw_context, team_id=team_id, user_id=user_id)
-        link = await self._accounts.linked(team_id, user_id)
-        if context is None or link is None or not context.product_id:
+        filer = await self._quiet_filer(team_id, user_id)
+        if context is None or filer is None or not context.product_id:
             return None
         try:
-            return await self._consumer.form(link.token, context.product_id, _kind(context.kind))
+            return await self._consumer.form(filer.token, context.product_id, _kind(context.kind))
         except MarketplaceError:
             return None
 
@@ -223,11 +287,11 @@ class SelfService:
         self, *, team_id: str, user_id: str, raw_context: str
     ) -> tuple[MaskedColumnChoice, ...]:
         context = self._seal.open_request(raw_context, team_id=team_id, user_id=user_id)
-        link = await self._accounts.linked(team_id, user_id)
-        if context is None or link is None or not context.product_id:
+        filer = await self._quiet_filer(team_id, user_id)
+        if context is None or filer is None or not context.product_id:
             return ()
         try:
-            return (await self._consumer.masked_columns(link.token, context.product_id))[0]
+            return (await self._consumer.masked_columns(filer.token, context.product_id))[0]
         except MarketplaceError:
             return ()
 
@@ -242,15 +306,10 @@ class SelfService:
             log.warning("request_context_refused", user_id=user_id)
             await self._modals.show_request_notice(modal, sentences.REQUEST_CONTEXT_REFUSED)
             return
-        link = await self._accounts.linked(team_id, user_id)
-        if link is None:
-            await self._modals.show_link_form(
-                modal, sentences.LINK_TO_REQUEST, context=json.dumps({"c": context.channel})
-            )
-            return
-        refused = await self._identity.vouch(link) if self._identity is not None else None
-        if refused is not None:
-            await self._modals.show_request_notice(modal, refused)
+        # Again at submit: the form may have stayed open while the account changed.
+        again = Started(product_id=context.product_id, kind=_kind(context.kind))
+        filer = await self._usable_link(modal, context, again)
+        if filer is None:
             return
         kind = _kind(context.kind)
         submission = Submission(
@@ -262,8 +321,12 @@ class SelfService:
             agreements=answers.agreements,
             for_user=answers.for_user if answers.for_user != user_id else None,
         )
+        if submission.for_user is not None and not self.allow_for_others:
+            # The modal has no picker then: a payload that names someone anyway changes nothing.
+            await self._modals.show_request_notice(modal, sentences.FOR_OTHERS_OFF)
+            return
         try:
-            user = await self._user_for(link, submission)
+            user = await self._user_for(filer, submission)
         except MarketplaceError:
             await self._modals.show_request_notice(modal, sentences.MARKETPLACE_UNREACHABLE)
             return
@@ -271,45 +334,56 @@ class SelfService:
             await self._modals.show_request_notice(modal, sentences.PERSON_NOT_FOUND)
             return
         sent_at = self._clock.now()
-        request_id = await self._file(modal, link, submission, user=user, since=sent_at - _CLOCK_SLACK)
+        request_id = await self._file(modal, filer, submission, user=user, since=sent_at - _CLOCK_SLACK)
         if request_id is None:
             return
-        await self._audit(link, team_id, user_id, request_id, submission)
-        await self._confirm(modal, request_id, submission, link)
+        # Its people hear how it ends, card or not (an auto-approved request never has one).
+        await self._store.marks.claim(filed_key(request_id), now=self._clock.now())
+        await self._audit(filer, request_id, submission, user=user)
+        if self._on_filed is not None:
+            # Its card (or, settled at once, its DMs) now, not only when the webhook comes: the
+            # webhook may have come before the mark above, and may not come at all.
+            try:
+                await self._on_filed(request_id)
+            except MarketplaceError as exc:
+                log.warning("filed_request_not_shown", request_id=request_id, error=type(exc).__name__)
+        await self._confirm(modal, request_id, submission, filer)
 
-    async def _user_for(self, link: LinkedAccount, submission: Submission) -> str | None:
+    async def _user_for(self, filer: Filer, submission: Submission) -> str | None:
         """The Marketplace user the request is for: the consumer, or the Slack user they picked."""
         if submission.for_user is None:
-            return link.marketplace_user_id or await self._consumer.me(link.token)
+            return filer.marketplace_user_id
         email = await self._directory.email_of(submission.for_user)
-        return await self._consumer.user_by_email(link.token, email) if email else None
+        return await self._consumer.user_by_email(filer.token, email) if email else None
 
     async def _file(
-        self, modal: ModalRef, link: LinkedAccount, submission: Submission, *, user: str, since: datetime
+        self, modal: ModalRef, filer: Filer, submission: Submission, *, user: str, since: datetime
     ) -> str | None:
         try:
-            return await self._consumer.file(link.token, submission, user=user)
+            return await self._consumer.file(filer.token, submission, user=user)
         except BadRequestError as exc:
             await self._modals.show_request_notice(modal, sentences.request_refused(exc.message))
         except ConflictError as exc:
             await self._modals.show_request_notice(modal, sentences.request_conflict(exc.message))
         except UnauthorizedError:
-            await self._accounts.forget(link.team_id, link.slack_user_id)
+            if filer.link is not None:
+                await self._accounts.forget(filer.team_id, filer.slack_user_id)
             await self._modals.show_link_form(modal, sentences.RELINK_NEEDED, context="{}")
-        except APIConnectionError:
-            # It may have been filed: find out before saying anything (and never file it twice).
-            return await self._look_for_filed(modal, link, submission, user=user, since=since)
+        except (APIConnectionError, ServerError):
+            # It may have been filed (the answer lost, or a 5xx after the work was done): find out
+            # before saying anything, and never file it twice.
+            return await self._look_for_filed(modal, filer, submission, user=user, since=since)
         except MarketplaceError as exc:
             log.warning("request_not_filed", error=type(exc).__name__)
             await self._modals.show_request_notice(modal, sentences.REQUEST_NOT_FILED)
         return None
 
     async def _look_for_filed(
-        self, modal: ModalRef, link: LinkedAccount, submission: Submission, *, user: str, since: datetime
+        self, modal: ModalRef, filer: Filer, submission: Submission, *, user: str, since: datetime
     ) -> str | None:
         try:
             found = await self._consumer.find_filed(
-                link.token, submission.product_id, submission.kind, user=user, since=since
+                filer.token, submission.product_id, submission.kind, user=user, since=since
             )
         except MarketplaceError:
             await self._modals.show_request_notice(modal, sentences.REQUEST_OUTCOME_UNKNOWN)
@@ -318,29 +392,42 @@ class SelfService:
             await self._modals.show_request_notice(modal, sentences.REQUEST_NOT_FILED)
         return found
 
-    async def _audit(
-        self, link: LinkedAccount, team_id: str, user_id: str, request_id: str, submission: Submission
-    ) -> None:
+    async def _audit(self, filer: Filer, request_id: str, submission: Submission, *, user: str) -> None:
+        """The request filed (through the app's account or the consumer's own), then each agreement
+        accepted, by id and form version."""
+        now = self._clock.now()
+        await self._store.audit.record(
+            kind=AuditKind.REQUEST,
+            at=now,
+            team_id=filer.team_id,
+            slack_user_id=filer.slack_user_id,
+            marketplace_user_id=filer.marketplace_user_id,
+            request_id=request_id,
+            detail={
+                "product_id": submission.product_id,
+                "kind": submission.kind.value,
+                "for": user,
+                "through_app": filer.through_app,
+            },
+        )
         for agreement in submission.agreements:
             await self._store.audit.record(
                 kind=AuditKind.AGREEMENT,
-                at=self._clock.now(),
-                team_id=team_id,
-                slack_user_id=user_id,
-                marketplace_user_id=link.marketplace_user_id,
+                at=now,
+                team_id=filer.team_id,
+                slack_user_id=filer.slack_user_id,
+                marketplace_user_id=filer.marketplace_user_id,
                 request_id=request_id,
                 detail={"agreement_id": agreement, "form_version": submission.form_version},
             )
 
-    async def _confirm(
-        self, modal: ModalRef, request_id: str, submission: Submission, link: LinkedAccount
-    ) -> None:
+    async def _confirm(self, modal: ModalRef, request_id: str, submission: Submission, filer: Filer) -> None:
         try:
             request = await self._gateway.load(request_id, enrich=False)
         except MarketplaceError:
             # Filed, yet the app's own account cannot read it (yet): the consumer's own view suffices.
             try:
-                request = await self._consumer.request(link.token, request_id)
+                request = await self._consumer.request(filer.token, request_id)
             except MarketplaceError:
                 await self._modals.show_request_notice(modal, sentences.request_filed_unread(request_id))
                 return
@@ -350,20 +437,43 @@ class SelfService:
 
     # --- helpers --------------------------------------------------------------------------------
 
-    async def _usable_link(
-        self, modal: ModalRef, context: RequestContext, start: Started
-    ) -> LinkedAccount | None:
+    async def _usable_link(self, modal: ModalRef, context: RequestContext, start: Started) -> Filer | None:
+        """Who files for this person: their link (still theirs, per the identity rules), else the app's
+        account when the deployment allows it; else the modal asks them to link (or says why not)."""
         link = await self._accounts.linked(context.team_id, context.user_id)
-        if link is None:
-            await self._modals.show_link_form(
-                modal, sentences.LINK_TO_REQUEST, context=self._resume(context, start)
-            )
-            return None
-        refused = await self._identity.vouch(link) if self._identity is not None else None
-        if refused is not None:
-            await self._modals.show_request_notice(modal, refused)
-            return None
-        return link
+        if link is not None:
+            refused = await self._identity.vouch(link) if self._identity is not None else None
+            if refused is not None:
+                await self._modals.show_request_notice(modal, refused)
+                return None
+            return Filer(link.team_id, link.slack_user_id, link.marketplace_user_id, link.token, link)
+        if self._file_as_app and self._identity is not None:
+            email, refused = await self._identity.vouch_unlinked(context.team_id, context.user_id)
+            if refused is not None:
+                await self._modals.show_request_notice(modal, refused)
+                return None
+            try:
+                found = await self._consumer.user_by_email(None, email) if email else None
+            except MarketplaceError:
+                await self._modals.show_request_notice(modal, sentences.MARKETPLACE_UNREACHABLE)
+                return None
+            if found is not None:
+                return Filer(context.team_id, context.user_id, found, None)
+        await self._modals.show_link_form(
+            modal, sentences.LINK_TO_REQUEST, context=self._resume(context, start)
+        )
+        return None
+
+    async def _quiet_filer(self, team_id: str, user_id: str) -> Filer | None:
+        """Who files, without a word to anyone (an options list: the modal says the rest)."""
+        link = await self._accounts.linked(team_id, user_id)
+        if link is not None:
+            return Filer(link.team_id, link.slack_user_id, link.marketplace_user_id, link.token, link)
+        if self._file_as_app and self._identity is not None:
+            email, refused = await self._identity.vouch_unlinked(team_id, user_id)
+            found = await self._consumer.user_by_email(None, email) if email and refused is None else None
+            return Filer(team_id, user_id, found, None) if found else None
+        return None
 
     @staticmethod
     def _resume(context: RequestContext, start: Started) -> str:
@@ -392,11 +502,11 @@ def resume_of(raw: Mapping[str, object]) -> Started | None:
 
 
 def carry(
-    form: RequestForm | None, previous: Mapping[str, Answer]
+    form: RequestForm | None, previous: Mapping[str, Answer], labels: Mapping[str, str]
 ) -> tuple[dict[str, Answer], tuple[str, ...]]:
     if form is None or not previous:
         return {}, ()
-    return carry_over(form, previous)
+    return carry_over(form, previous, labels)
 
 
 def _standing(product: ProductChoice, existing: ExistingAccess) -> Sentence:

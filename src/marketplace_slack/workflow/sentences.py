@@ -15,6 +15,7 @@ from enum import StrEnum, auto
 from typing import Final
 
 from marketplace_slack.domain import Refusal
+from marketplace_slack.domain.forms import DURATION_AMOUNT_MAX
 
 
 class Outcome(StrEnum):
@@ -99,6 +100,23 @@ class Outcome(StrEnum):
     CANCEL_REFUSED = auto()
     PERSON_NOT_FOUND = auto()
     REQUEST_FILED_UNREAD = auto()
+    LINK_NOT_MADE = auto()
+    FOR_OTHERS_OFF = auto()
+    # Requesting: the consumer's request modal (slack/request_views.py)
+    REQUEST_FORM_LOADING = auto()
+    REQUEST_SUBMITTING = auto()
+    REQUEST_PICK_PRODUCT = auto()
+    REQUEST_NO_FORM = auto()
+    REQUEST_FORM_UNSUPPORTED = auto()
+    REQUEST_FORM_TOO_LARGE = auto()
+    REQUEST_NO_MASKED_COLUMNS = auto()
+    REQUEST_ANSWERS_DROPPED = auto()
+    REQUEST_DURATION_AMOUNT_INVALID = auto()
+    REQUEST_DURATION_UNIT_NEEDED = auto()
+    REQUEST_AGREEMENT_NEEDED = auto()
+    REQUEST_COLUMNS_NEEDED = auto()
+    REQUEST_FILED = auto()
+    REQUEST_APPROVED_AT_ONCE = auto()
 
 
 # Where a sentence names a Slack user, its text says MENTION and `mention` holds the id: the renderer
@@ -253,7 +271,9 @@ MARKETPLACE_FORBIDDEN: Final = Sentence(
 )
 HELP: Final = Sentence(
     Outcome.HELP,
-    "/marketplace link: link your Marketplace account, so you can approve and deny requests here.\n"
+    "/marketplace request [product]: ask for access to a data product, or for a masking exception.\n"
+    "/marketplace requests: your requests and what became of them.\n"
+    "/marketplace link: link your Marketplace account; the app then acts as you: requests and decisions.\n"
     "/marketplace unlink: forget your linked account and delete its token.\n"
     "/marketplace digest: post the requests waiting for a decision in this channel, now.\n"
     "/marketplace help: this message.",
@@ -377,6 +397,17 @@ REQUEST_CONTEXT_REFUSED: Final = Sentence(
     Outcome.REQUEST_CONTEXT_REFUSED,
     "This form was not opened by you, so nothing was filed. Start a new request with /marketplace request.",
 )
+MARKETPLACE_UNREACHABLE_READ: Final = Sentence(
+    Outcome.MARKETPLACE_UNREACHABLE,
+    "The Marketplace is not answering right now, so your requests cannot be shown. Try again in a minute.",
+)
+FOR_OTHERS_OFF: Final = Sentence(
+    Outcome.FOR_OTHERS_OFF, "Requesting access for someone else is turned off here, so nothing was filed."
+)
+LINK_NOT_MADE: Final = Sentence(
+    Outcome.LINK_NOT_MADE,
+    "Your account was not linked, so the request cannot go on; the message from the app says why.",
+)
 PERSON_NOT_FOUND: Final = Sentence(
     Outcome.PERSON_NOT_FOUND,
     "The person you are requesting for has no Marketplace account with their Slack email, so nothing "
@@ -423,3 +454,104 @@ def request_filed_unread(request_id: str) -> Sentence:
 
 def request_canceled(product: str) -> Sentence:
     return Sentence(Outcome.REQUEST_CANCELED, f"Your request for {product} is canceled.")
+
+
+# --- request modal ---
+# The consumer's request modal. The fixed sentences are outcomes (one each); the functions after them
+# word the modal's own lines (a count, a bound), which are not outcomes and carry no names.
+
+REQUEST_FORM_LOADING: Final = Sentence(Outcome.REQUEST_FORM_LOADING, "Loading the request form…")
+REQUEST_SUBMITTING: Final = Sentence(
+    Outcome.REQUEST_SUBMITTING, "Sending your request to the Marketplace… This takes a few seconds."
+)
+REQUEST_PICK_PRODUCT: Final = Sentence(
+    Outcome.REQUEST_PICK_PRODUCT, "Pick a data product above to see what its request form asks."
+)
+REQUEST_NO_FORM: Final = Sentence(
+    Outcome.REQUEST_NO_FORM,
+    "This data product has no request form of this kind, so it cannot be requested from Slack; "
+    "see its page in the Marketplace.",
+)
+REQUEST_FORM_UNSUPPORTED: Final = Sentence(
+    Outcome.REQUEST_FORM_UNSUPPORTED,
+    "This request form asks questions Slack cannot show, so please answer it in the Marketplace.",
+)
+REQUEST_FORM_TOO_LARGE: Final = Sentence(
+    Outcome.REQUEST_FORM_TOO_LARGE,
+    "This request form is too large for a Slack form, so please answer it in the Marketplace.",
+)
+REQUEST_NO_MASKED_COLUMNS: Final = Sentence(
+    Outcome.REQUEST_NO_MASKED_COLUMNS,
+    "This data product has no masked columns to unmask, so there is no masking exception to request.",
+)
+REQUEST_ANSWERS_DROPPED: Final = Sentence(
+    Outcome.REQUEST_ANSWERS_DROPPED,
+    "These earlier answers were left out because their questions changed:",  # the labels follow
+)
+REQUEST_DURATION_AMOUNT_INVALID: Final = Sentence(
+    Outcome.REQUEST_DURATION_AMOUNT_INVALID, f"Enter a whole number from 1 to {DURATION_AMOUNT_MAX}."
+)
+REQUEST_DURATION_UNIT_NEEDED: Final = Sentence(
+    Outcome.REQUEST_DURATION_UNIT_NEEDED, "Choose hours, days, weeks, months or years."
+)
+REQUEST_AGREEMENT_NEEDED: Final = Sentence(
+    Outcome.REQUEST_AGREEMENT_NEEDED, "Tick the box to accept this agreement; the request needs it."
+)
+REQUEST_COLUMNS_NEEDED: Final = Sentence(
+    Outcome.REQUEST_COLUMNS_NEEDED, "Choose at least one masked column to unmask."
+)
+REQUEST_FILED: Final = Sentence(Outcome.REQUEST_FILED, "Your request is filed.")
+REQUEST_APPROVED_AT_ONCE: Final = Sentence(
+    Outcome.REQUEST_APPROVED_AT_ONCE, "Your request is filed and approved at once."
+)
+
+
+def masked_columns_cut(shown: int, total: int) -> str:
+    """Under the column picker when the product has more masked columns than the modal can offer."""
+    return (
+        f"This data product has {total:,} masked columns; {shown:,} of them can be picked here, "
+        "the others only in the Marketplace."
+    )
+
+
+def duration_at_most(maximum: str) -> str:
+    """The hint under an access duration whose policy says how long it grants at most."""
+    return f"At most {maximum}."
+
+
+# --- app home ---
+# What App Home and the "my requests" list say in their own words. Plain words like every sentence
+# here; `slack/home.py` escapes them when it renders them.
+HOME_START: Final = "Ask for access to a data product; its stewards review it in the Marketplace or here."
+HOME_NOT_LINKED: Final = "Your Slack account is not linked to a Marketplace account."
+HOME_LINK_EXPLAINED: Final = (
+    "Linking lets the app act as you in the Marketplace: requests and decisions you make here are "
+    "made in your name."
+)
+HOME_NOTHING_WAITING: Final = "Nothing is waiting for your review."
+HOME_NO_REQUESTS: Final = "You have no pending or recent requests."
+HOME_NO_ACCESS: Final = "You have no active access from the Marketplace."
+HOME_LINK_TO_SEE: Final = "Link your Marketplace account to see your requests and access here."
+HOME_NOTHING_AT_ALL: Final = "You have no pending or recent requests and no active access."
+HOME_NO_STEP_OPEN: Final = "No step is open for a decision right now."
+HOME_CANCEL_TITLE: Final = "Cancel this request?"
+HOME_UNLINK_TITLE: Final = "Unlink your account?"
+HOME_UNLINK_CONFIRM: Final = (
+    "The app deletes your token and no longer acts as you in the Marketplace until you link again."
+)
+
+
+def home_more(hidden: int) -> str:
+    """The line under a list cut short, so nothing is left out silently."""
+    return f"… and {hidden:,} more; see them all in the Marketplace."
+
+
+def home_cancel_confirm(product: str) -> str:
+    """The confirm dialog of a Cancel button; `product` raw, like every value in a sentence."""
+    return f"Your request for {product} will be canceled, and its approvers will no longer be asked."
+
+
+def home_requests_summary(pending: int, recent: int, active: int) -> str:
+    """The notification line of the "my requests" message."""
+    grants = "active grant" if active == 1 else "active grants"
+    return f"Your requests: {pending} pending, {recent} recently settled, {active} {grants}."

@@ -14,11 +14,14 @@ from pydantic import SecretStr
 
 from marketplace_slack.infra.clock import Clock
 from marketplace_slack.infra.tasks import KeyedLocks
+from marketplace_slack.marketplace.consumer import ConsumerGateway
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow.cards import CardKeeper, RequestObserver
+from marketplace_slack.workflow.consumer_ports import ConsumerSlack
 from marketplace_slack.workflow.context import ContextSeal
 from marketplace_slack.workflow.decisions import Decisions
 from marketplace_slack.workflow.events import Events
+from marketplace_slack.workflow.home import HomeService
 from marketplace_slack.workflow.identity import Identity, IdentityGuard, IdentityPolicy
 from marketplace_slack.workflow.link_expiry import LinkLifetime
 from marketplace_slack.workflow.linking import Accounts
@@ -26,6 +29,8 @@ from marketplace_slack.workflow.ports import Directory, Gateway, Messenger
 from marketplace_slack.workflow.reconciliation import Reconciler, ReconcileReport, SeenVersions
 from marketplace_slack.workflow.recovery import AbandonedDecisions
 from marketplace_slack.workflow.routing import Router
+from marketplace_slack.workflow.self_service import SelfService
+from marketplace_slack.workflow.unfurls import Unfurls
 
 
 class Workflow:
@@ -48,12 +53,67 @@ class Workflow:
         allow_self_approval: bool = False,
         identity_policy: IdentityPolicy | None = None,
         link_lifetime: LinkLifetime | None = None,
+        consumer: ConsumerGateway | None = None,
+        consumer_slack: ConsumerSlack | None = None,
+        marketplace_app_url: str | None = None,
+        file_as_app: bool = False,
+        allow_for_others: bool = True,
     ) -> None:
         """`form_keys` sign the decision forms' context (the app's encryption keys, newest first);
         without them a random key does, which only a single process can check."""
         self._store = store
         self.owner = owner  # this process's name in the claims it holds (infra/owners.py)
         locks = KeyedLocks()  # one per request: a card is never shown by two tasks at once
+        identity = Identity(directory=directory, clock=clock, policy=identity_policy)
+        self.accounts = Accounts(
+            store=store,
+            gateway=gateway,
+            replies=messenger,
+            modals=messenger,
+            directory=directory,
+            clock=clock,
+            notices=messenger,
+            actor_ttl=actor_ttl,
+            identity=identity,
+            lifetime=link_lifetime,
+        )
+        # Every click and submit asks it; `user_change` events go to it too (slack/listeners.py).
+        self.identity = IdentityGuard(
+            identity=identity, linked=self.accounts.linked, forget=self.accounts.forget, replies=messenger
+        )
+        seal = ContextSeal(form_keys) if form_keys else ContextSeal.ephemeral()
+        # Self-service (consumers requesting from Slack, App Home) when a consumer gateway is given.
+        self.home: HomeService | None = None
+        self.self_service: SelfService | None = None
+        self.unfurls: Unfurls | None = None
+        if consumer is not None and consumer_slack is not None:
+            if marketplace_app_url:
+                self.unfurls = Unfurls(consumer=consumer, slack=consumer_slack, app_url=marketplace_app_url)
+            self.home = HomeService(
+                accounts=self.accounts,
+                consumer=consumer,
+                home=consumer_slack,
+                replies=messenger,
+                clock=clock,
+                store=store,
+                identity=self.identity,
+            )
+            self.self_service = SelfService(
+                accounts=self.accounts,
+                consumer=consumer,
+                gateway=gateway,
+                modals=consumer_slack,
+                replies=messenger,
+                directory=directory,
+                seal=seal,
+                store=store,
+                clock=clock,
+                identity=self.identity,
+                file_as_app=file_as_app,
+                allow_for_others=allow_for_others,
+                on_filed=lambda request_id: self.cards.sync_request(request_id),
+            )
+            observers = (*observers, self.home)
         # Whatever path shows a card records the version it showed, so reconciling skips it.
         versions = SeenVersions(store, clock)
         self.cards = CardKeeper(
@@ -78,23 +138,6 @@ class Workflow:
             concurrency=reconcile_concurrency,
             claim_lease=claim_lease,
         )
-        identity = Identity(directory=directory, clock=clock, policy=identity_policy)
-        self.accounts = Accounts(
-            store=store,
-            gateway=gateway,
-            replies=messenger,
-            modals=messenger,
-            directory=directory,
-            clock=clock,
-            notices=messenger,
-            actor_ttl=actor_ttl,
-            identity=identity,
-            lifetime=link_lifetime,
-        )
-        # Every click and submit asks it; `user_change` events go to it too (slack/listeners.py).
-        self.identity = IdentityGuard(
-            identity=identity, linked=self.accounts.linked, forget=self.accounts.forget, replies=messenger
-        )
         self.decisions = Decisions(
             store=store,
             gateway=gateway,
@@ -106,7 +149,7 @@ class Workflow:
             locks=locks,
             claim_lease=claim_lease,
             owner=owner,
-            seal=ContextSeal(form_keys) if form_keys else ContextSeal.ephemeral(),
+            seal=seal,
             allow_self_approval=allow_self_approval,
             identity=self.identity,
         )

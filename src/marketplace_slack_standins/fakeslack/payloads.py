@@ -402,6 +402,23 @@ def view_state(view: Json, answers: Mapping[str, Answer] | None = None) -> dict[
     return values
 
 
+def filled_state(view: Json, answers: Mapping[str, Answer]) -> dict[str, dict[str, Json]]:
+    """Like `view_state`, with `answers` keyed by block id: for forms whose inputs share action ids
+    (one per question type), where an action id cannot say which input is meant."""
+    values = view_state(view)
+    answers = dict(answers)
+    for block in view.get("blocks", []):
+        block_id = block.get("block_id")
+        element = block.get("element")
+        if block.get("type") != "input" or block_id not in answers or not isinstance(element, dict):
+            continue
+        keys = _STATE_KEYS[element.get("type", "")]
+        values[block_id][element["action_id"]][keys[0]] = _selection(element, answers.pop(block_id))
+    if answers:
+        raise ValueError(f"the view has no input blocks {sorted(answers)}")
+    return values
+
+
 def _view_hash() -> str:
     return f"{int(time.time())}.{secrets.token_urlsafe(6)}"
 
