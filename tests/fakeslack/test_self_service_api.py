@@ -20,6 +20,8 @@ from marketplace_slack_standins.fakeslack import (
     global_shortcut,
     link_shared,
     view_block_action,
+    view_state,
+    view_submission,
 )
 from marketplace_slack_standins.fakeslack.install import DEFAULT_SCOPES
 
@@ -168,6 +170,48 @@ async def test_a_bad_options_answer_is_a_violation(
     (violation,) = slack.violations
     assert violation.method == "block_suggestion:product_pick" and violation.surface == "options"
     assert any(complaint in p for p in violation.problems)
+
+
+async def test_only_an_offered_option_can_be_chosen(slack: FakeSlack, client: AsyncWebClient) -> None:
+    view = (await client.views_open(trigger_id=slack.issue_trigger_id("U0SARA"), view=request_modal()))[
+        "view"
+    ]
+    slack.note_delivery(options_load(view), 200, options_body(2))
+    offered = {"text": {"type": "plain_text", "text": "Sales 1"}, "value": "p1"}
+    invented = {"text": {"type": "plain_text", "text": "Payroll"}, "value": "p9"}
+
+    def submit(option: dict[str, Any]) -> dict[str, Any]:
+        state = view_state(view, {"product_pick": option})
+        return view_submission(user_id="U0SARA", team_id=slack.team_id, view=view, state_values=state)
+
+    assert slack.adopt(submit(offered))["view"]["id"] == view["id"]
+    with pytest.raises(ValueError, match="never offered 'p9'"):
+        slack.adopt(submit(invented))
+    pick = view_block_action(
+        user_id="U0SARA", team_id=slack.team_id, view=view, action_id="product_pick", option=invented
+    )
+    with pytest.raises(ValueError, match="never offered"):
+        slack.adopt(pick)
+
+
+async def test_only_the_view_on_screen_can_be_operated(slack: FakeSlack, client: AsyncWebClient) -> None:
+    first = (await client.views_open(trigger_id=slack.issue_trigger_id("U0SARA"), view=request_modal()))[
+        "view"
+    ]
+    pushed = (await client.views_push(trigger_id=slack.issue_trigger_id("U0SARA"), view=request_modal()))[
+        "view"
+    ]
+
+    def click(view: dict[str, Any], user: str = "U0SARA") -> dict[str, Any]:
+        return view_block_action(user_id=user, team_id=slack.team_id, view=view, action_id="refresh_form")
+
+    assert slack.adopt(click(pushed))["container"]["view_id"] == pushed["id"]
+    with pytest.raises(ValueError, match="does not see view"):
+        slack.adopt(click(first))  # under the pushed one
+    with pytest.raises(ValueError, match="does not see view"):
+        slack.adopt(click(pushed, user="U0GINA"))  # someone else's modal
+    with pytest.raises(ValueError, match="does not see view"):
+        slack.adopt(options_load(first))
 
 
 # --- link_shared and chat.unfurl ------------------------------------------------------------------

@@ -5,8 +5,9 @@ purpose with `fail_next`, and assert `violations` is empty to prove every block 
 
 It refuses what Slack refuses, always: posts where the bot is not a member (see `invite`, `archive`,
 `install`), DMs while the messages tab is off, stale or reused trigger ids, malformed message metadata,
-history reads without the `*:history` scope or outside the bot's channels, and calls over Slack's rate
-limits (429 with Retry-After); `monotonic` stands in for the real time those last counts need.
+history reads without the `*:history` scope or outside the bot's channels, unfurls of links no
+link_shared event named, options answers breaking Slack's rules (`violations`), and calls over Slack's
+rate limits (429 with Retry-After); `monotonic` stands in for the real time those last counts need.
 `post_as` puts other people's and other apps' messages in a channel, so history holds more than ours.
 """
 
@@ -41,6 +42,7 @@ from marketplace_slack_standins.fakeslack.api import (
 from marketplace_slack_standins.fakeslack.errors import ApiError, Violation
 from marketplace_slack_standins.fakeslack.install import Install
 from marketplace_slack_standins.fakeslack.interactions import link_domain, link_shared
+from marketplace_slack_standins.fakeslack.offered import OfferedOptions, check_visible
 from marketplace_slack_standins.fakeslack.payloads import app_home_opened, new_trigger_id, user_change
 from marketplace_slack_standins.fakeslack.ratelimits import DEFAULT_CHANNEL_BURST, RateLimiter
 from marketplace_slack_standins.fakeslack.render import describe_call
@@ -140,6 +142,7 @@ class FakeSlack:
         self._latency: dict[str | None, float] = {}
         self._response_urls: dict[str, ResponseTarget] = {}
         self._listeners: list[Callable[[RecordedCall], None]] = []
+        self._offered = OfferedOptions()
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -362,8 +365,13 @@ class FakeSlack:
 
     def adopt(self, payload: Json) -> Json:
         """Make an interaction payload deliverable offline: remember its trigger id and point its
-        response_url at this fake. The user agent does this for every payload it sends."""
+        response_url at this fake. The user agent does this for every payload it sends.
+
+        Refuses (ValueError) what Slack could not send: an action or options load from a view the
+        user does not see, or an external select's option no options load offered."""
         adopted = copy.deepcopy(payload)
+        check_visible(adopted, self.workspace.views)
+        self._offered.check(adopted, self.workspace.views)
         user_id = adopted.get("user", {}).get("id") or adopted.get("user_id")
         if user_id and adopted.get("trigger_id"):
             self.workspace.views.remember_trigger(adopted["trigger_id"], user_id)
@@ -408,8 +416,12 @@ class FakeSlack:
             self.violations.append(Violation(where, "options", tuple(problems)))
             return []
         if "options" in answer:
-            return copy.deepcopy(list(answer["options"]))
-        return [copy.deepcopy(o) for group in answer["option_groups"] for o in group["options"]]
+            offered = copy.deepcopy(list(answer["options"]))
+        else:
+            offered = [copy.deepcopy(o) for group in answer["option_groups"] for o in group["options"]]
+        if isinstance(payload.get("view"), dict):
+            self._offered.note(payload, offered)
+        return offered
 
     def note_event(self, body: Json) -> None:
         """Remember an Events API delivery Slack sends the app (a link_shared event lets the app
