@@ -148,7 +148,8 @@ class Consumer:
             view=view,
             state_values=filled_state(view, by_block),
         )
-        delivery = await self.stage.agent.send_interaction(payload)
+        # Unticked boxes are what no client submits: sent past it, as a forged payload would be.
+        delivery = await self.stage.agent.send_interaction(payload, past_the_client=not agree)
         await self.stage.settle()
         return delivery
 

@@ -151,13 +151,16 @@ class Stage:
         await self.settle()
         return delivery
 
-    async def submit(self, username: str, view: Any, answers: dict[str, Any]) -> Delivery:
-        """`username` fills in an open modal and submits it."""
+    async def submit(
+        self, username: str, view: Any, answers: dict[str, Any], *, past_the_client: bool = False
+    ) -> Delivery:
+        """`username` fills in an open modal and submits it (`past_the_client`: with a required input
+        left empty, as only a forged payload can)."""
         user_id = self.slack_user(username)
         payload = view_submission(
             user_id=user_id, team_id=self.slack.team_id, view=view, state_values=view_state(view, answers)
         )
-        delivery = await self.agent.send_interaction(payload)
+        delivery = await self.agent.send_interaction(payload, past_the_client=past_the_client)
         self.slack.note_delivery(payload, delivery.status, delivery.body)
         await self.settle()
         return delivery

@@ -443,8 +443,9 @@ async def test_expiry_notices_seven_days_and_one_day_before_in_the_members_hours
         notices = stage.slack.messages(dm)[approved_dm:]
         assert len(notices) == 2 and "ends in 18 hours" in notices[1].text
 
-        await stage.advance(timedelta(days=2))  # expired: the card says so, and no more notices
-        assert len(stage.slack.messages(dm)) == approved_dm + 2
+        await stage.advance(timedelta(days=2))  # expired: the card says so, one DM says so, no more notices
+        after = stage.slack.messages(dm)[approved_dm + 2 :]
+        assert [m.text for m in after] == ["Your request for access to Sales Pipeline: ⌛ Expired"]
         assert "Expired" in str((await stage.card(request_id)).blocks)
         assert {r.outcome for r in await stage.app.store.expiry.list(request_id)} == {"sent"}
 

@@ -106,7 +106,7 @@ async def test_click_opens_a_modal_and_submission_updates_the_card(
     [modal] = slack.views("U0SARA")
 
     empty = view_submission(user_id="U0SARA", team_id=slack.team_id, view=modal)
-    refused = await agent.send_interaction(empty)
+    refused = await agent.send_interaction(empty, past_the_client=True)
     assert refused.json() == {"response_action": "errors", "errors": {"mp_reason": "Say why"}}
     assert slack.view_errors(modal["id"]) == {"mp_reason": "Say why"}
     assert slack.views("U0SARA") == [modal]  # Slack keeps the modal open to show the error

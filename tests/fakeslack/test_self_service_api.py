@@ -184,9 +184,10 @@ async def test_only_an_offered_option_can_be_chosen(slack: FakeSlack, client: As
         state = view_state(view, {"product_pick": option})
         return view_submission(user_id="U0SARA", team_id=slack.team_id, view=view, state_values=state)
 
-    assert slack.adopt(submit(offered))["view"]["id"] == view["id"]
+    # (the view's other required inputs are left empty: only the offered check is under test)
+    assert slack.adopt(submit(offered), forged=True)["view"]["id"] == view["id"]
     with pytest.raises(ValueError, match="never offered 'p9'"):
-        slack.adopt(submit(invented))
+        slack.adopt(submit(invented), forged=True)
     pick = view_block_action(
         user_id="U0SARA", team_id=slack.team_id, view=view, action_id="product_pick", option=invented
     )

@@ -26,6 +26,13 @@ def every_sentence() -> list[Sentence]:
         sentences.unknown_command("frobnicate"),
         sentences.channel_unavailable("G0SECURITY", "channel_not_found"),
         sentences.cards_queued(37),
+        sentences.product_not_found("Custmer 360"),
+        sentences.already_have_access("Customer 360", datetime(2027, 3, 3, 14, 0, tzinfo=UTC)),
+        sentences.already_requested("Customer 360"),
+        sentences.request_refused("form field 'Purpose' is required"),
+        sentences.request_conflict("rick already has a PENDING access request"),
+        sentences.request_canceled("Customer 360"),
+        sentences.request_filed_unread("req-1"),
     ]
     return fixed + filled
 

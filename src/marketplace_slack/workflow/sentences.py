@@ -102,6 +102,7 @@ class Outcome(StrEnum):
     REQUEST_FILED_UNREAD = auto()
     LINK_NOT_MADE = auto()
     FOR_OTHERS_OFF = auto()
+    HOME_UNREADABLE = auto()
     # Requesting: the consumer's request modal (slack/request_views.py)
     REQUEST_FORM_LOADING = auto()
     REQUEST_SUBMITTING = auto()
@@ -398,7 +399,7 @@ REQUEST_CONTEXT_REFUSED: Final = Sentence(
     "This form was not opened by you, so nothing was filed. Start a new request with /marketplace request.",
 )
 MARKETPLACE_UNREACHABLE_READ: Final = Sentence(
-    Outcome.MARKETPLACE_UNREACHABLE,
+    Outcome.HOME_UNREADABLE,
     "The Marketplace is not answering right now, so your requests cannot be shown. Try again in a minute.",
 )
 FOR_OTHERS_OFF: Final = Sentence(

@@ -79,10 +79,13 @@ class SlackUserAgent:
             await self._session.close()
             self._session = None
 
-    async def send_interaction(self, payload: dict[str, Any], *, forge: Forgery | None = None) -> Delivery:
-        """block_actions, view_submission, view_closed...: form field `payload` holding the JSON."""
+    async def send_interaction(
+        self, payload: dict[str, Any], *, forge: Forgery | None = None, past_the_client: bool = False
+    ) -> Delivery:
+        """block_actions, view_submission, view_closed...: form field `payload` holding the JSON.
+        `past_the_client`: what Slack's client would not send (a required input left empty)."""
         if self.slack is not None:
-            payload = self.slack.adopt(payload)
+            payload = self.slack.adopt(payload, forged=past_the_client)
         delivery = await self.post(encode_interaction(payload), FORM, forge=forge)
         if self.slack is not None:
             self.slack.note_delivery(payload, delivery.status, delivery.body)

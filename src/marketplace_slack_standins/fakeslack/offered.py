@@ -84,3 +84,31 @@ def _initial_values(view: Mapping[str, Any], action_id: str) -> set[str]:
                 initial = element.get("initial_options") or [element.get("initial_option")]
                 return {str(o["value"]) for o in initial if isinstance(o, Mapping)}
     return set()
+
+
+# What a state entry holds once something is entered, by element type (an empty one holds None, "" or []).
+_ENTERED = (
+    "selected_option",
+    "selected_options",
+    "selected_user",
+    "selected_users",
+    "value",
+    "selected_date",
+)
+
+
+def check_required(payload: Mapping[str, Any], *, forged: bool = False) -> None:
+    """Slack's client does not submit a modal with a required input left empty; a payload that does
+    could only be forged (`forged=True` says the test means it)."""
+    if payload.get("type") != "view_submission" or forged:
+        return
+    view = payload.get("view") or {}
+    values = (view.get("state") or {}).get("values") or {}
+    for block in view.get("blocks") or []:
+        if block.get("type") != "input" or block.get("optional"):
+            continue
+        element = block.get("element") or {}
+        entry = (values.get(block.get("block_id")) or {}).get(element.get("action_id")) or {}
+        if not any(entry.get(key) for key in _ENTERED):
+            label = (block.get("label") or {}).get("text")
+            raise ValueError(f"the required input {label!r} is empty: Slack's client would not submit it")

@@ -42,7 +42,7 @@ from marketplace_slack_standins.fakeslack.api import (
 from marketplace_slack_standins.fakeslack.errors import ApiError, Violation
 from marketplace_slack_standins.fakeslack.install import Install
 from marketplace_slack_standins.fakeslack.interactions import link_domain, link_shared
-from marketplace_slack_standins.fakeslack.offered import OfferedOptions, check_visible
+from marketplace_slack_standins.fakeslack.offered import OfferedOptions, check_required, check_visible
 from marketplace_slack_standins.fakeslack.payloads import app_home_opened, new_trigger_id, user_change
 from marketplace_slack_standins.fakeslack.ratelimits import DEFAULT_CHANNEL_BURST, RateLimiter
 from marketplace_slack_standins.fakeslack.render import describe_call
@@ -363,14 +363,16 @@ class FakeSlack:
         self._response_urls[key] = ResponseTarget(channel, user_id, message_ts)
         return f"{self._origin}/hooks/{key}"
 
-    def adopt(self, payload: Json) -> Json:
+    def adopt(self, payload: Json, *, forged: bool = False) -> Json:
         """Make an interaction payload deliverable offline: remember its trigger id and point its
         response_url at this fake. The user agent does this for every payload it sends.
 
         Refuses (ValueError) what Slack could not send: an action or options load from a view the
-        user does not see, or an external select's option no options load offered."""
+        user does not see, an external select's option no options load offered, or a modal submitted
+        with a required input left empty (unless `forged`: a test sending what no client would)."""
         adopted = copy.deepcopy(payload)
         check_visible(adopted, self.workspace.views)
+        check_required(adopted, forged=forged)
         self._offered.check(adopted, self.workspace.views)
         user_id = adopted.get("user", {}).get("id") or adopted.get("user_id")
         if user_id and adopted.get("trigger_id"):

@@ -335,8 +335,8 @@ class SocketModeAgent:
     ) -> None:
         return None
 
-    async def send_interaction(self, payload: Json) -> Delivery:
-        payload = self.slack.adopt(payload)
+    async def send_interaction(self, payload: Json, *, past_the_client: bool = False) -> Delivery:
+        payload = self.slack.adopt(payload, forged=past_the_client)
         delivery = await self._deliver("interactive", payload)
         self.slack.note_delivery(payload, delivery.status, delivery.body)
         return delivery
