@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
+
 from marketplace_slack.slack import ids
 from marketplace_slack_standins.consumer import Consumer
-from marketplace_slack_standins.stage import Stage
+from marketplace_slack_standins.stage import Stage, open_stage
 
 
 def _requests_of(stage: Stage, username: str, product: str) -> list[Any]:
@@ -227,3 +229,26 @@ async def test_the_product_picker_searches_with_the_consumers_token(stage: Stage
     assert "Sales Pipeline" in [o["text"]["text"] for o in offered]
     await rick.pick_product("Finance Ledger")
     assert "Cost center" in rick.modal_text()
+
+
+async def test_with_file_as_app_the_apps_account_files_for_an_unlinked_consumer(
+    store_database: Any, clock: Any, tmp_path: Any
+) -> None:
+    config = tmp_path / "marketplace-slack.yml"
+    config.write_text(yaml.safe_dump({"requests": {"file_as_app": True}}), encoding="utf-8")
+    extra = {"MPSLACK_DATABASE_SCHEMA": store_database.schema} if store_database.schema else {}
+    async with open_stage(
+        database_url=store_database.url, clock=clock, MPSLACK_CONFIG_FILE=str(config), **extra
+    ) as stage:
+        rick = Consumer(stage, "rick")  # never linked
+        await rick.command("request Customer 360")
+        assert rick.modal()["callback_id"] == ids.REQUEST_MODAL  # no link asked for
+
+        await rick.submit({"Purpose": "Audit", "Regions needed": ["EU"]})
+
+        [filed] = _requests_of(stage, "rick", "Customer 360")
+        assert filed.requesting_user.username == "admin"  # the app's own account filed it
+        assert "waiting for review" in rick.modal_text()
+        [audited] = await _audit(stage, "request")
+        assert audited.detail["through_app"] is True and audited.request_id == filed.id
+        assert stage.slack.violations == [] and stage.app.tasks.failures == 0
