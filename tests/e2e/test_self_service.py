@@ -53,7 +53,8 @@ async def test_a_linked_consumer_files_with_their_own_token_and_every_answer_typ
     )
     answers = sorted(filed.form.values(), key=str)
     assert "Analytics" in answers and ["EU", "NA"] in answers and "Churn study" in answers, form
-    assert await stage.card(filed.id)  # the stewards' card, from the Marketplace's webhook
+    assert await stage.card(filed.id)  # the stewards' card, posted at once
+    assert "View the card" in rick.modal_text()  # where the stewards review it
     [agreed] = await _audit(stage, "agreement")
     assert agreed.request_id == filed.id and agreed.slack_user_id == rick.user_id
     assert agreed.detail["agreement_id"] and agreed.detail["form_version"] == filed.form_version

@@ -137,6 +137,13 @@ class CardKeeper:
             await self.show(request)
             await self.observe(request)
 
+    async def card_url(self, request_id: str) -> str | None:
+        """A link to the request's card, once it is posted (for the consumer's confirmation)."""
+        card = await self._store.cards.get(request_id)
+        if card is None or card.ts is None:
+            return None
+        return await self._cards.permalink(MessageRef(card.channel, card.ts))  # None when Slack says no
+
     async def load(self, request_id: str) -> AccessRequest:
         """The request as a card shows it: with its people found in Slack."""
         return await self._gateway.load(request_id, find_people=self._slack_ids)

@@ -114,8 +114,10 @@ class SelfService:
         file_as_app: bool = False,
         allow_for_others: bool = True,
         on_filed: Callable[[str], Awaitable[None]] | None = None,
+        card_url: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> None:
         self._on_filed = on_filed
+        self._card_url = card_url
         self._file_as_app = file_as_app
         self.allow_for_others = allow_for_others
         self._accounts = accounts
@@ -437,7 +439,9 @@ class SelfService:
                 return
         url = self._consumer.request_page(submission.product_id, submission.kind)
         for_person = request.requester if submission.for_user else None
-        await self._modals.show_request_filed(modal, Filed(request, url=url, for_person=for_person))
+        card = await self._card_url(request_id) if self._card_url is not None else None
+        filed = Filed(request, url=url, card_url=card, for_person=for_person)
+        await self._modals.show_request_filed(modal, filed)
 
     # --- helpers --------------------------------------------------------------------------------
 

@@ -112,6 +112,7 @@ class Workflow:
                 file_as_app=file_as_app,
                 allow_for_others=allow_for_others,
                 on_filed=lambda request_id: self.cards.sync_request(request_id),
+                card_url=lambda request_id: self.cards.card_url(request_id),
             )
             observers = (*observers, self.home)
         # Whatever path shows a card records the version it showed, so reconciling skips it.
