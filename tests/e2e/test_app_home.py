@@ -94,6 +94,20 @@ async def test_a_consumers_home_shows_their_requests_and_cancels_one(stage: Stag
     assert filed.id not in _buttons(rick.home(), ids.CANCEL_REQUEST)
 
 
+async def test_request_data_access_on_home_opens_the_modal_with_the_picker(stage: Stage) -> None:
+    await stage.link("rick")
+    rick = Consumer(stage, "rick")
+    home = await rick.open_home()
+    [value] = _buttons(home, ids.START_REQUEST)
+
+    await rick.click_home(ids.START_REQUEST, value)
+
+    assert rick.modal()["callback_id"] == ids.REQUEST_MODAL
+    assert "Pick a data product" in rick.modal_text()
+    await rick.pick_product("Customer 360")
+    assert "Purpose" in rick.modal_text()
+
+
 async def test_my_requests_in_any_channel(stage: Stage) -> None:
     await stage.link("rick")
     rick = Consumer(stage, "rick")
