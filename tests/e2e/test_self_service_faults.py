@@ -13,6 +13,7 @@ from e2e.marketplace_faults import proxy_before, stage_behind
 from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack.slack import ids
 from marketplace_slack_standins.consumer import Consumer
+from marketplace_slack_standins.fakeslack.payloads import filled_state, view_submission
 from marketplace_slack_standins.faultproxy import Fault, FaultProxy
 from marketplace_slack_standins.sandbox.server import SandboxServer
 from marketplace_slack_standins.stage import Stage
@@ -76,3 +77,39 @@ async def test_a_request_turned_away_before_anything_happened_is_said_and_can_be
     await rick.command("request Customer 360")
     await rick.submit(ANSWERS)
     assert len(_filed(stage)) == 1
+
+
+async def test_a_submission_delivered_twice_files_once(stage: Stage) -> None:
+    # A masking exception: the tenant itself would take a second one, so only the app can stop it.
+    await stage.link("rick")
+    rick = Consumer(stage, "rick")
+    await rick.command("request Customer 360")
+    await rick.pick_kind("MASKING_EXCEPTION")
+    view = rick.modal()
+    columns = next(
+        b for b in view["blocks"] if (b.get("element") or {}).get("action_id") == ids.COLUMNS_INPUT
+    )
+    email = next(o["value"] for g in columns["element"]["option_groups"] for o in g["options"])
+    answers = {**ANSWERS, "Masked columns to unmask": [email]}
+    by_block = {rick.block_of(label): answer for label, answer in answers.items()}
+    agreement = next(
+        b for b in view["blocks"] if (b.get("element") or {}).get("action_id") == ids.AGREEMENT_INPUT
+    )
+    by_block[agreement["block_id"]] = [o["value"] for o in agreement["element"]["options"]]
+    payload = view_submission(
+        user_id=rick.user_id,
+        team_id=stage.slack.team_id,
+        view=view,
+        state_values=filled_state(view, by_block),
+    )
+
+    for _ in range(2):
+        await stage.agent.send_interaction(payload)
+        await stage.settle()
+
+    masking = [
+        r
+        for r in stage.sandbox.state.requests.values()
+        if r.type == "MASKING_EXCEPTION" and r.user.username == "rick"
+    ]
+    assert len(masking) == 1

@@ -26,8 +26,10 @@ MARKS_KEPT: Final = timedelta(days=14)
 # the expiry notice's outcome, the digest slot's grace period, a link's `warned_at` or its deletion;
 # a link's marks name its `linked_at`, so a re-link earns new ones), so after `MARKS_KEPT` they guard
 # nothing. The other kinds are kept: a step's thread reply and the requester's DM come due again
-# whenever the card is shown (a webhook months later), an escalation whenever its step is reminded.
-PRUNED_MARKS: Final = ("reminder:", "expiry:", "digest:", "link:")
+# whenever the card is shown (a webhook months later), an escalation whenever its step is reminded, and
+# a request filed from Slack (`filed:`) earns its DMs whenever it ends. A modal's filing (`filing:`)
+# guards a submission Slack delivers within seconds.
+PRUNED_MARKS: Final = ("reminder:", "expiry:", "digest:", "link:", "filing:")
 # An Events API delivery's mark (`workflow/events.py`) guards only against Slack's retries, which stop
 # after about an hour; a few days' margin covers clock skew and a replica that was down meanwhile.
 EVENT_MARKS: Final = ("event:",)

@@ -339,6 +339,10 @@ class SelfService:
         if user is None:
             await self._modals.show_request_notice(modal, sentences.PERSON_NOT_FOUND)
             return
+        # One filing per modal: a submission delivered twice (a replay, a second replica) files once.
+        if not await self._store.marks.claim(f"filing:{modal.view_id}", now=self._clock.now()):
+            log.info("request_already_filing", view_id=modal.view_id)
+            return
         sent_at = self._clock.now()
         request_id = await self._file(modal, filer, submission, user=user, since=sent_at - _CLOCK_SLACK)
         if request_id is None:
