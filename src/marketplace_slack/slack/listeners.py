@@ -19,8 +19,10 @@ from marketplace_slack.infra.redaction import keep_handed_secret
 from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.slack import ids
 from marketplace_slack.slack.directory import profile_from_user
+from marketplace_slack.slack.installation import installation_team
 from marketplace_slack.slack.limits import FALLBACK_TEXT_MAX
 from marketplace_slack.slack.mrkdwn import sentence_text
+from marketplace_slack.slack.request_listeners import register_home, register_requests, register_unfurls
 from marketplace_slack.slack.request_status import request_loading_modal
 from marketplace_slack.slack.views import (
     parse_decision_submission,
@@ -46,20 +48,6 @@ Payload = dict[str, Any]
 _CARD_ACTIONS = ids.matching(ids.CARD_ACTIONS_BLOCK)
 
 
-def installation_team(context: AsyncBoltContext) -> str:
-    """The workspace a link is kept under, the same for every payload: the one the app is installed in.
-
-    Bolt's `context.team_id` is read from a different field for each kind of payload: a modal's
-    `view.app_installed_team_id` first, a slash command's `team_id` (the workspace it ran in), a
-    click's `team.id`. In an Enterprise Grid organisation or a Slack Connect channel these differ, so a
-    link made from the modal and an unlink from the command were keyed apart, and the unlink deleted
-    nothing. The installation's team, from `auth.test` with the app's one bot token, is the same for
-    all of them; the events that skip `auth.test` (`app_uninstalled`, `tokens_revoked`) name the
-    installation's workspace themselves."""
-    authorized = context.authorize_result
-    return (authorized.team_id if authorized is not None else None) or context.team_id or ""
-
-
 def register(
     app: AsyncApp,
     workflow: Workflow,
@@ -73,13 +61,6 @@ def register(
     register_modals(app, workflow.decisions, workflow.accounts, tasks, workflow.self_service)
     register_commands(app, workflow.accounts, tasks, digests=digests, workflow=workflow)
     if workflow.self_service is not None and workflow.home is not None:
-        # Imported here: the self-service listeners import this module's `installation_team`.
-        from marketplace_slack.slack.request_listeners import (
-            register_home,
-            register_requests,
-            register_unfurls,
-        )
-
         register_requests(app, workflow.self_service, tasks)
         register_home(app, workflow.home, workflow.self_service, tasks)
         if workflow.unfurls is not None:

@@ -17,7 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from marketplace_slack.domain.forms import ProductChoice, RequestForm
 from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.slack import ids
-from marketplace_slack.slack.listeners import installation_team
+from marketplace_slack.slack.installation import installation_team
 from marketplace_slack.slack.request_status import request_submitting_modal
 from marketplace_slack.slack.request_values import (
     RequestAnswers,
