@@ -113,3 +113,21 @@ async def test_a_submission_delivered_twice_files_once(stage: Stage) -> None:
         if r.type == "MASKING_EXCEPTION" and r.user.username == "rick"
     ]
     assert len(masking) == 1
+
+
+async def test_a_cancel_whose_answer_was_lost_is_reported_as_done(stage: Stage, proxy: FaultProxy) -> None:
+    await stage.link("rick")
+    rick = Consumer(stage, "rick")
+    await rick.command("request Customer 360")
+    await rick.submit(ANSWERS)
+    [request_id] = _filed(stage)
+    await rick.open_home()
+    rule = proxy.fault(Fault.DROP_AFTER, method="DELETE", path=r"/api/access-request/[^/]+$", times=1)
+
+    await rick.click_home(ids.CANCEL_REQUEST, request_id)
+
+    assert rule.fired == 1
+    assert stage.sandbox.state.requests[request_id].status == "CANCELED"
+    told = [m.text for m in rick.dms()]
+    assert "Your request for Customer 360 is canceled." in told  # looked up, not "would not cancel"
+    assert not [t for t in told if "would not cancel" in t or "Canceled" in t]

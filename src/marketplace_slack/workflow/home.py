@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 import structlog
+from pydantic import SecretStr
 
 from marketplace_slack.domain import AccessRequest, RequestStatus
 from marketplace_slack.infra.clock import Clock
@@ -128,24 +129,41 @@ class HomeService:
             return
         try:
             request = await self._consumer.request(link.token, request_id)
-            # They canceled it themselves, here: the "your request was canceled" DM would tell them
-            # nothing new. Marked before the call, as the webhook of the cancel may come first.
-            await self._store.marks.claim(
-                f"dm:{request_id}:{RequestStatus.CANCELED.value}", now=self._clock.now()
-            )
-            await self._consumer.cancel(link.token, request_id)
         except UnauthorizedError:
             await self._accounts.relink(team_id, user_id, channel)
             return
         except MarketplaceError as exc:
-            await self._store.marks.forget(f"dm:{request_id}:{RequestStatus.CANCELED.value}")
             log.warning("cancel_refused", request_id=request_id, error=type(exc).__name__)
             await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.CANCEL_REFUSED)
             return
+        # They canceled it themselves, here: the "your request was canceled" DM would tell them
+        # nothing new. Marked before the call, as the webhook of the cancel may come first.
+        key = f"dm:{request_id}:{RequestStatus.CANCELED.value}"
+        marked = await self._store.marks.claim(key, now=self._clock.now())
+        try:
+            await self._consumer.cancel(link.token, request_id)
+        except MarketplaceError as exc:
+            # A lost answer, or a retry's 409 after the first DELETE worked: look before saying no.
+            if isinstance(exc, UnauthorizedError) or not await self._canceled(link.token, request_id):
+                if marked:
+                    await self._store.marks.forget(key)
+                if isinstance(exc, UnauthorizedError):
+                    await self._accounts.relink(team_id, user_id, channel)
+                    return
+                log.warning("cancel_refused", request_id=request_id, error=type(exc).__name__)
+                await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.CANCEL_REFUSED)
+                return
         await self._replies.tell(
             user_id=user_id, channel=channel, sentence=sentences.request_canceled(request.product_name)
         )
         await self.refresh(team_id, user_id)
+
+    async def _canceled(self, token: SecretStr, request_id: str) -> bool:
+        """Whether the request is canceled now (False when that cannot be read either)."""
+        try:
+            return (await self._consumer.request(token, request_id)).status is RequestStatus.CANCELED
+        except MarketplaceError:
+            return False
 
     async def unlink(self, team_id: str, user_id: str) -> None:
         await self._accounts.unlink(team_id=team_id, user_id=user_id, channel=None)
