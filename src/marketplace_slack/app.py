@@ -53,7 +53,7 @@ from marketplace_slack.marketplace.webhooks import (
 from marketplace_slack.slack import listeners
 from marketplace_slack.slack.directory import SlackDirectory
 from marketplace_slack.slack.messenger import SlackMessenger
-from marketplace_slack.slack.pacing import Pacer, only_repeatable
+from marketplace_slack.slack.pacing import LOOKUPS, POSTS, UPDATES, Pacer, only_repeatable, scaled
 from marketplace_slack.slack.request_messenger import RequestMessenger
 from marketplace_slack.store.database import open_store
 from marketplace_slack.store.engine import UnsupportedDatabase
@@ -115,7 +115,13 @@ def build_slack_sender(settings: Settings, tasks: BackgroundTasks) -> Pacer:
         timeout=10,
         retry_handlers=[],  # not None: that would mean slack-sdk's default, which retries connection errors
     )
-    return Pacer(client, backlog=settings.channel_backlog, spawn=tasks.spawn)
+    return Pacer(
+        client,
+        backlog=settings.channel_backlog,
+        spawn=tasks.spawn,
+        posts=scaled(POSTS, settings.slack_rate_scale),
+        updates=scaled(UPDATES, settings.slack_rate_scale),
+    )
 
 
 @dataclass
@@ -371,13 +377,13 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
     gateway = MarketplaceGateway(
         marketplace, app_url=str(settings.marketplace_app_url), account_id=settings.marketplace_account_id
     )
+    sender = build_slack_sender(settings, tasks)
     messenger = SlackMessenger(
-        slack_client,
-        clock,
-        build_slack_sender(settings, tasks),
-        show_requester_email=config.cards.show_requester_email,
+        slack_client, clock, sender, show_requester_email=config.cards.show_requester_email
     )
-    directory = SlackDirectory(slack_client, store, clock)
+    directory = SlackDirectory(
+        slack_client, store, clock, pacer=sender, lookups=scaled(LOOKUPS, settings.slack_rate_scale)
+    )
     owner = owner or new_owner(settings.instance)
     metrics = Metrics.create()
     timekeeper = build_timekeeper(

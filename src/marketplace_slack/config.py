@@ -53,6 +53,7 @@ _EXPECTS: dict[str, str] = {
     "reconcile_seconds": "a number of seconds (at least 30)",
     "tick_seconds": "a number of seconds (5 to 3600)",
     "channel_backlog": "a number of new cards (at least 1)",
+    "slack_rate_scale": "a positive number (1 against Slack itself)",
     "shutdown_grace_seconds": "a number of seconds (0 to 3600)",
     "instance": "a name for this replica, stable across restarts and its own (a pod name), without '/'",
     "config_file": "the path of the YAML configuration file (routes, reminders, digests, expiry)",
@@ -148,6 +149,9 @@ class Settings(BaseSettings):
     instance: str = Field(default_factory=_hostname, alias="MPSLACK_INSTANCE", min_length=1, max_length=200)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="MPSLACK_LOG_LEVEL")
     log_format: Literal["json", "console"] = Field(default="json", alias="MPSLACK_LOG_FORMAT")
+    # Slack's rate limits run this many times faster: for a stand-in Slack scaled alike (a benchmark's
+    # burst in seconds, not minutes). Leave it at 1 against Slack, whose limits are its own.
+    slack_rate_scale: float = Field(default=1.0, alias="MPSLACK_SLACK_RATE_SCALE", gt=0, le=1000)
 
     @field_validator("encryption_keys", mode="before")
     @classmethod

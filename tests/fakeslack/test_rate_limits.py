@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack_standins.fakeslack import FakeSlack, Install
-from marketplace_slack_standins.fakeslack.ratelimits import DEFAULT_CHANNEL_BURST
+from marketplace_slack_standins.fakeslack.ratelimits import DEFAULT_CHANNEL_BURST, RateLimiter
 
 from .conftest import Ticker
 
@@ -147,3 +147,36 @@ async def test_the_sdk_handler_waits_out_a_real_limit(
 
     assert [c.status for c in limited.calls_to("chat.postMessage")][-2:] == [429, 200]
     assert len(limited.messages("C0STEWARDS")) == DEFAULT_CHANNEL_BURST + 1
+
+
+async def test_a_scaled_slack_keeps_its_bursts_and_whole_second_retry_after(
+    clock: FakeClock, ticker: Ticker
+) -> None:
+    install = Install(scopes={"chat:write", "users:read", "users:read.email"}, messages_tab_enabled=True)
+    async with FakeSlack(clock=clock, install=install, monotonic=ticker, rate_scale=20) as fast:
+        fast.invite("C0STEWARDS")
+        client = AsyncWebClient(token=fast.bot_token, base_url=fast.base_url, retry_handlers=[])
+        for n in range(DEFAULT_CHANNEL_BURST):  # the same burst as Slack's
+            await client.chat_postMessage(channel="C0STEWARDS", text=f"card {n}")
+        with pytest.raises(SlackApiError) as raised:
+            await client.chat_postMessage(channel="C0STEWARDS", text="one too many")
+        # Whole seconds, as Slack says it: a client that provokes a 429 at scale 20 loses 20 posts.
+        assert raised.value.response.headers["Retry-After"] == "1"
+
+        ticker.advance(1.01 / 20)  # one post's worth of time at twenty a second
+        assert (await client.chat_postMessage(channel="C0STEWARDS", text="a twentieth later"))["ok"]
+        with pytest.raises(SlackApiError):
+            await client.chat_postMessage(channel="C0STEWARDS", text="too soon again")
+
+        for _ in range(20):  # users.list, tier 2: its burst of twenty is unchanged...
+            await client.users_list()
+        with pytest.raises(SlackApiError):
+            await client.users_list()
+        ticker.advance(3.01 / 20)  # ...and the next one comes twenty times sooner
+        assert (await client.users_list())["ok"]
+        assert len(fast.messages("C0STEWARDS")) == DEFAULT_CHANNEL_BURST + 1
+
+
+def test_a_rate_scale_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        RateLimiter(monotonic=lambda: 0.0, scale=0)

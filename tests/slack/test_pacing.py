@@ -20,10 +20,23 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from marketplace_slack.infra.clock import FakeClock
+from marketplace_slack.slack.directory import SlackDirectory
 from marketplace_slack.slack.messenger import SlackMessenger
-from marketplace_slack.slack.pacing import SUMMARY_EVERY, Pacer, Priority, Rate, TokenBucket
+from marketplace_slack.slack.pacing import (
+    LOOKUPS,
+    POSTS,
+    SUMMARY_EVERY,
+    UPDATES,
+    Pacer,
+    Priority,
+    Rate,
+    TokenBucket,
+    scaled,
+)
+from marketplace_slack.store.repository import Repository
 from marketplace_slack_standins.fakeslack import FakeSlack
 from marketplace_slack_standins.fakeslack.ratelimits import RateLimiter
+from marketplace_slack_standins.fakeslack.workspace import SlackUser
 from marketplace_slack_standins.stage import STEWARDS_CHANNEL, installed_as_declared, invite_everywhere
 
 from .factories import pending_data_access
@@ -121,7 +134,7 @@ class FakeClient:
             )
         ts = args.get("ts") or f"{1700000000 + next(self._ts)}.000100"
         self.calls.append(Call(self.time.now, method, args, 200, ts))
-        return {"ok": True, "channel": args["channel"], "ts": ts}
+        return {"ok": True, "channel": args.get("channel"), "ts": ts}
 
 
 def _in(call: Call, channel: str) -> bool:
@@ -417,3 +430,74 @@ async def test_the_messengers_cards_meet_no_429_from_the_stand_in_slack(clock: F
         assert len({ref.ts for ref in refs}) == 40
         assert len(slack.messages(STEWARDS_CHANNEL)) == 40
         assert slack.violations == []
+
+
+# --- a burst at a scaled pace, and the other Tier 3 calls a burst makes -----------------------------
+
+
+async def test_at_a_scaled_pace_a_thousand_cards_meet_no_429_and_keep_the_pace(time: VirtualTime) -> None:
+    client = FakeClient(time, RateLimiter(monotonic=time.monotonic, scale=20))
+    pacer = pacer_for(client, time, posts=scaled(POSTS, 20), updates=scaled(UPDATES, 20))
+
+    results = await time.gather(card(pacer, C1, n) for n in range(1000))
+
+    assert [c.args["text"] for c in client.posted(C1)] == [f"card {n}" for n in range(1000)]
+    assert len({r["ts"] for r in results}) == 1000
+    assert client.refused() == []
+    assert time.now <= 1.2 * 1000 / 20  # within the burst's goal: 1.2 x the pacing limit
+
+
+async def test_a_burst_of_lookups_is_paced_to_its_tier_in_order_without_one_429(
+    client: FakeClient, time: VirtualTime
+) -> None:
+    pacer = pacer_for(client, time)
+
+    def lookup(n: int) -> Awaitable[Any]:
+        return pacer.call(
+            "users.lookupByEmail", LOOKUPS, lambda: client._call("users.lookupByEmail", {"email": f"p{n}@x"})
+        )
+
+    results = await time.gather(lookup(n) for n in range(200))
+
+    answered = [c for c in client.calls if c.method == "users.lookupByEmail"]
+    assert [c.args["email"] for c in answered] == [f"p{n}@x" for n in range(200)]  # first come first
+    assert len(results) == 200
+    assert client.refused() == []
+    assert time.now <= (200 - LOOKUPS.burst) / LOOKUPS.per_second + 1  # Slack's 50 a minute, no slower
+
+
+async def test_a_lookup_refused_with_429s_is_sent_again_until_answered(
+    client: FakeClient, time: VirtualTime
+) -> None:
+    pacer = pacer_for(client, time)
+    client.fail("users.lookupByEmail", 429, retry_after=3, times=5)
+
+    result = await time.gather(
+        [pacer.call("users.lookupByEmail", LOOKUPS, lambda: client._call("users.lookupByEmail", {}))]
+    )
+
+    assert [c.status for c in client.calls] == [429] * 5 + [200]  # never given up
+    assert result[0]["ok"]
+    assert time.now >= 5 * 3  # each Retry-After waited out
+
+
+async def test_the_directory_looks_a_burst_of_new_people_up_without_one_429(
+    clock: FakeClock, store: Repository
+) -> None:
+    ticker = Ticker()
+    people = [SlackUser(f"UB{n:05d}", f"burst{n}", f"Burst {n}", f"burst{n}@example.com") for n in range(80)]
+    async with FakeSlack(
+        clock=clock, install=installed_as_declared(), monotonic=ticker.monotonic, users=people
+    ) as slack:
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url, retry_handlers=[])
+        pacer = Pacer(client, monotonic=ticker.monotonic, sleep=ticker.sleep, backlog=None)
+        directory = SlackDirectory(client, store, clock, pacer=pacer)
+
+        found = await asyncio.gather(*(directory.slack_id_for_email(p.email) for p in people))
+
+        assert found == [p.id for p in people]  # each person named on their card, none given up
+        lookups = slack.calls_to("users.lookupByEmail")
+        assert [c.status for c in lookups] == [200] * 80
+        again = await directory.slack_id_for_email("BURST7@example.com")  # cached, any case
+        assert again == "UB00007"
+        assert len(slack.calls_to("users.lookupByEmail")) == 80

@@ -9,8 +9,10 @@ from typing import Any
 import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from marketplace_slack.infra.clock import Clock
+from marketplace_slack.slack.pacing import LOOKUPS, Pacer, Rate
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow.ports import SlackPerson, SlackProfile
 
@@ -19,12 +21,22 @@ log = structlog.get_logger(__name__)
 
 class SlackDirectory:
     def __init__(
-        self, client: AsyncWebClient, store: Repository, clock: Clock, *, ttl: timedelta = timedelta(hours=6)
+        self,
+        client: AsyncWebClient,
+        store: Repository,
+        clock: Clock,
+        *,
+        ttl: timedelta = timedelta(hours=6),
+        pacer: Pacer | None = None,
+        lookups: Rate = LOOKUPS,
     ) -> None:
         self._client = client
         self._store = store
         self._clock = clock
         self._ttl = ttl
+        # A burst of cards from people never seen is a burst of lookups: paced, not refused.
+        self._pacer = pacer
+        self._lookups = lookups
 
     @property
     def ttl(self) -> timedelta:
@@ -48,7 +60,7 @@ class SlackDirectory:
                 return None
             return SlackPerson(cached.slack_user_id, cached.tz, cached.display_name)
         try:
-            response = await self._client.users_lookupByEmail(email=email.strip())
+            response = await self._lookup(email.strip())
             user = response.get("user") or {}
             slack_id: str | None = user.get("id")
             name = (user.get("profile") or {}).get("real_name") or user.get("real_name")
@@ -60,6 +72,13 @@ class SlackDirectory:
             slack_id, name, tz = None, None, None
         await self._store.slack_users.save(key, slack_user_id=slack_id, display_name=name, tz=tz, now=now)
         return SlackPerson(slack_id, tz, name) if slack_id else None
+
+    async def _lookup(self, email: str) -> AsyncSlackResponse:
+        if self._pacer is None:
+            return await self._client.users_lookupByEmail(email=email)
+        return await self._pacer.call(
+            "users.lookupByEmail", self._lookups, lambda: self._client.users_lookupByEmail(email=email)
+        )
 
     async def usergroup_members(self, usergroup_id: str) -> list[str]:
         try:

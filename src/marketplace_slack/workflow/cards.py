@@ -20,6 +20,7 @@ the messenger looks for the message before posting (`look_first`). A second card
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -75,6 +76,10 @@ _REQUESTER_OUTCOMES = frozenset(
 # most hourly: soon enough that a card follows an invitation quickly, rare enough not to pester Slack.
 RETRY_FIRST: Final = timedelta(minutes=1)
 RETRY_LONGEST: Final = timedelta(hours=1)
+# Webhooks read at once: a burst of a thousand otherwise queues a thousand reads on the store's
+# connection pool (past its timeout, losing the webhook) and the Marketplace; the cards wait for
+# their turn in the channel after the reads, outside this bound.
+INTAKE: Final = 16
 
 
 class RequestObserver(Protocol):
@@ -99,6 +104,7 @@ class CardKeeper:
         claim_lease: timedelta,
         observers: Sequence[RequestObserver] = (),
         on_channel_failure: Callable[[str, str], None] | None = None,
+        intake: int = INTAKE,
     ) -> None:
         self._store = store
         self._gateway = gateway
@@ -112,25 +118,29 @@ class CardKeeper:
         self._lease = claim_lease
         self._observers = tuple(observers)
         self._on_channel_failure = on_channel_failure  # (channel, reason): the app's metric
+        self._intake = asyncio.Semaphore(intake)
 
     async def on_notification(self, note: Notification) -> None:
         """A webhook delivery: a hint to re-read one request. Repeated deliveries do nothing."""
-        now = self._clock.now()
-        if note.delivery_id and not await self._store.deliveries.mark(
-            note.delivery_id, note.event_type, now=now
-        ):
-            log.info("webhook_duplicate", delivery_id=note.delivery_id, event_type=note.event_type)
-            return
+        async with self._intake:
+            now = self._clock.now()
+            if note.delivery_id and not await self._store.deliveries.mark(
+                note.delivery_id, note.event_type, now=now
+            ):
+                log.info("webhook_duplicate", delivery_id=note.delivery_id, event_type=note.event_type)
+                return
         if not note.is_request_event or not note.access_request_id:
             log.info("webhook_ignored", event_type=note.event_type, delivery_id=note.delivery_id)
             return
-        await self.sync_request(note.access_request_id)
+        await self.sync_request(note.access_request_id, gate=self._intake)
 
-    async def sync_request(self, request_id: str) -> None:
-        """Make the request's card, thread and requester DM true to the Marketplace now."""
+    async def sync_request(self, request_id: str, *, gate: asyncio.Semaphore | None = None) -> None:
+        """Make the request's card, thread and requester DM true to the Marketplace now. `gate` bounds
+        the reads in flight (a burst of webhooks), not the wait for the card's turn in its channel."""
         async with self._locks(request_id):
             try:
-                request = await self.load(request_id)
+                async with gate or contextlib.nullcontext():
+                    request = await self.load(request_id)
             except NotFoundError:
                 log.info("request_not_found", request_id=request_id)
                 return

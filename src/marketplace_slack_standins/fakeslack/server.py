@@ -7,7 +7,8 @@ It refuses what Slack refuses, always: posts where the bot is not a member (see 
 `install`), DMs while the messages tab is off, stale or reused trigger ids, malformed message metadata,
 history reads without the `*:history` scope or outside the bot's channels, unfurls of links no
 link_shared event named, options answers breaking Slack's rules (`violations`), and calls over Slack's
-rate limits (429 with Retry-After); `monotonic` stands in for the real time those last counts need.
+rate limits (429 with Retry-After); `monotonic` stands in for the real time those last counts need,
+and `rate_scale` runs them faster for a benchmark (`ratelimits.py`).
 `post_as` puts other people's and other apps' messages in a channel, so history holds more than ours.
 """
 
@@ -115,6 +116,7 @@ class FakeSlack:
         monotonic: Callable[[], float] = time.monotonic,
         trigger_ttl: float = 3.0,
         channel_burst: int = DEFAULT_CHANNEL_BURST,
+        rate_scale: float = 1.0,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -132,7 +134,7 @@ class FakeSlack:
             trigger_ttl=trigger_ttl,
         )
         self.socket_mode = SocketMode(app_id=app_id)
-        self._limits = RateLimiter(monotonic=monotonic, channel_burst=channel_burst)
+        self._limits = RateLimiter(monotonic=monotonic, channel_burst=channel_burst, scale=rate_scale)
         self.calls: list[RecordedCall] = []
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
