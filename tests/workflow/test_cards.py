@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 
 from marketplace_slack.domain import ApprovalStep, RecordStatus, RequestStatus
 from marketplace_slack.marketplace.webhooks import Notification
+from marketplace_slack.workflow.cards import INTAKE
 
 from .conftest import CHANNEL, LEASE, OMAR, SARA, STEWARDS, World, request
 
@@ -118,3 +122,34 @@ async def test_a_failed_thread_reply_does_not_hold_up_the_dm_and_is_sent_on_the_
     await world.workflow.cards.sync_request("req-1")
     assert world.slack.methods().count("announce_step") == 2
     assert world.slack.methods().count("notify_requester") == 1
+
+
+async def test_a_burst_of_webhooks_is_read_a_few_at_a_time_and_every_one_carded(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [f"req-{n}" for n in range(3 * INTAKE)]
+    for request_id in ids:
+        world.gateway.requests[request_id] = request(request_id)
+    inner, reading, most = world.gateway.load, 0, 0
+    full = asyncio.Event()  # the first reads are held until as many as may run at once have begun
+
+    async def load(*args: Any, **kwargs: Any) -> Any:
+        nonlocal reading, most
+        reading += 1
+        most = max(most, reading)
+        if reading >= INTAKE:
+            full.set()
+        try:
+            await asyncio.wait_for(full.wait(), timeout=10)
+            return await inner(*args, **kwargs)
+        finally:
+            reading -= 1
+
+    monkeypatch.setattr(world.gateway, "load", load)
+    await asyncio.gather(*(world.workflow.cards.on_notification(note(i, delivery=f"d-{i}")) for i in ids))
+
+    assert most == INTAKE  # the store's pool and the Marketplace never see the whole burst at once
+    assert sorted(p["state"].request.id for p in world.slack.of("post_request")) == sorted(ids)
+    for request_id in ids:
+        card = await world.store.cards.get(request_id)
+        assert card is not None and card.ts is not None
