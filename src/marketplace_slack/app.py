@@ -369,7 +369,10 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
     slack_client = build_slack_client(settings)
     tasks = BackgroundTasks()
     gateway = MarketplaceGateway(
-        marketplace, app_url=str(settings.marketplace_app_url), account_id=settings.marketplace_account_id
+        marketplace,
+        app_url=str(settings.marketplace_app_url),
+        account_id=settings.marketplace_account_id,
+        files_as_app=config.requests.file_as_app,
     )
     messenger = SlackMessenger(
         slack_client,
