@@ -422,6 +422,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
     )
     timekeeper.cards = workflow.cards  # its tick retries the cards waiting for a failing channel
     timekeeper.homes = workflow.home  # and publishes the App Homes gone stale within their throttle
+    timekeeper.renewals = workflow.renewals  # and tells consumers who asked that they can request again
     bolt = AsyncApp(
         client=slack_client,
         # Bolt copies its base logger's level onto every logger it makes (the root's, without one):

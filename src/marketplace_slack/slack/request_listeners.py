@@ -185,6 +185,20 @@ def register_home(app: AsyncApp, home: HomeService, service: SelfService, tasks:
             name="cancel-request",
         )
 
+    @app.action(ids.REMIND_RENEWAL)
+    async def remind_clicked(ack: AsyncAck, body: Payload, context: AsyncBoltContext) -> None:
+        await ack()
+        view = body.get("view") or {}
+        tasks.spawn(
+            service.remind_renewal(
+                modal=ModalRef(str(view.get("id") or ""), view.get("hash")),
+                team_id=installation_team(context),
+                user_id=context.user_id or "",
+                raw_context=str(view.get("private_metadata") or ""),
+            ),
+            name="remind-renewal",
+        )
+
     @app.action(ids.REQUEST_AGAIN_OPEN)
     async def again_clicked(ack: AsyncAck, action: Payload, body: Payload, context: AsyncBoltContext) -> None:
         await ack()

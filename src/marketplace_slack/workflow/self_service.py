@@ -223,11 +223,7 @@ class SelfService:
             return
         # (Read with the app's account, the standing is the app's own: the tenant's 409 answers then.)
         if start.kind is RequestKind.DATA_ACCESS and existing.blocks_new_request and not filer.through_app:
-            draft = RequestDraft(product, start.kind, None, standing=_standing(product, existing).text)
-            opened = RequestContext(
-                context.team_id, context.user_id, context.channel, product.id, start.kind.value
-            )
-            await self._modals.show_request_form(modal, draft, context=self._seal.seal_request(opened))
+            await self._show_standing(modal, context, product, existing, start.kind)
             return
         form = await self._consumer.form(token, product.id, start.kind)
         columns: tuple[MaskedColumnChoice, ...] = ()
@@ -247,6 +243,55 @@ class SelfService:
             form.version if form else None,
         )
         await self._modals.show_request_form(modal, draft, context=self._seal.seal_request(opened))
+
+    async def _show_standing(
+        self,
+        modal: ModalRef,
+        context: RequestContext,
+        product: ProductChoice,
+        existing: ExistingAccess,
+        kind: RequestKind,
+    ) -> None:
+        """Already asked, or access they hold: said instead of a form (a second request would only be
+        refused), with "remind me when it ends" for access that ends."""
+        draft = RequestDraft(
+            product,
+            kind,
+            None,
+            standing=_standing(product, existing).text,
+            renewable=_renewable(existing, self._clock.now()),
+        )
+        opened = RequestContext(context.team_id, context.user_id, context.channel, product.id, kind.value)
+        await self._modals.show_request_form(modal, draft, context=self._seal.seal_request(opened))
+
+    async def remind_renewal(self, *, modal: ModalRef, team_id: str, user_id: str, raw_context: str) -> None:
+        """ "Remind me when it ends": the grant is read again with the consumer's own token (nothing in
+        the click is trusted but the signed context's product), and its end is when they hear."""
+        context = self._seal.open_request(raw_context, team_id=team_id, user_id=user_id)
+        if context is None or not context.product_id:
+            await self._modals.show_request_notice(modal, sentences.REQUEST_CONTEXT_REFUSED)
+            return
+        start = Started(product_id=context.product_id, kind=_kind(context.kind))
+        filer = await self._usable_link(modal, context, start)
+        if filer is None:
+            return
+        try:
+            product, existing = await self._consumer.product(filer.token, context.product_id)
+        except MarketplaceError as exc:
+            log.warning("renewal_not_read", error=type(exc).__name__)
+            await self._modals.show_request_notice(modal, sentences.MARKETPLACE_UNREACHABLE)
+            return
+        if not _renewable(existing, self._clock.now()) or existing.request_id is None:
+            # It changed since the modal said so (ended, revoked, made permanent): show what is now.
+            await self.show(modal, RequestContext(team_id, user_id, context.channel), start)
+            return
+        assert existing.expires_at is not None  # (_renewable)
+        await self._store.renewals.schedule(
+            team_id, user_id, existing.request_id, due_at=existing.expires_at, now=self._clock.now()
+        )
+        await self._modals.show_request_notice(
+            modal, sentences.renewal_planned(product.name, existing.expires_at), url=product.url
+        )
 
     async def changed(
         self,
@@ -344,7 +389,9 @@ class SelfService:
             log.info("request_already_filing", view_id=modal.view_id)
             return
         sent_at = self._clock.now()
-        request_id = await self._file(modal, filer, submission, user=user, since=sent_at - _CLOCK_SLACK)
+        request_id = await self._file(
+            modal, context, filer, submission, user=user, since=sent_at - _CLOCK_SLACK
+        )
         if request_id is None:
             return
         # Its people hear how it ends, card or not (an auto-approved request never has one).
@@ -367,14 +414,21 @@ class SelfService:
         return await self._consumer.user_by_email(filer.token, email) if email else None
 
     async def _file(
-        self, modal: ModalRef, filer: Filer, submission: Submission, *, user: str, since: datetime
+        self,
+        modal: ModalRef,
+        context: RequestContext,
+        filer: Filer,
+        submission: Submission,
+        *,
+        user: str,
+        since: datetime,
     ) -> str | None:
         try:
             return await self._consumer.file(filer.token, submission, user=user)
         except BadRequestError as exc:
             await self._modals.show_request_notice(modal, sentences.request_refused(exc.message))
         except ConflictError as exc:
-            await self._modals.show_request_notice(modal, sentences.request_conflict(exc.message))
+            await self._refused_as_conflict(modal, context, filer, submission, exc)
         except UnauthorizedError:
             if filer.link is not None:
                 await self._accounts.forget(filer.team_id, filer.slack_user_id)
@@ -387,6 +441,27 @@ class SelfService:
             log.warning("request_not_filed", error=type(exc).__name__)
             await self._modals.show_request_notice(modal, sentences.REQUEST_NOT_FILED)
         return None
+
+    async def _refused_as_conflict(
+        self,
+        modal: ModalRef,
+        context: RequestContext,
+        filer: Filer,
+        submission: Submission,
+        exc: ConflictError,
+    ) -> None:
+        """A 409: the consumer already has access or already asked. Their own standing, read again, says
+        which (and until when, with "remind me when it ends"); otherwise the tenant's words do."""
+        if submission.for_user is None and not filer.through_app:
+            product: ProductChoice | None
+            try:
+                product, existing = await self._consumer.product(filer.token, submission.product_id)
+            except MarketplaceError:
+                product, existing = None, ExistingAccess()
+            if product is not None and existing.blocks_new_request:
+                await self._show_standing(modal, context, product, existing, submission.kind)
+                return
+        await self._modals.show_request_notice(modal, sentences.request_conflict(exc.message))
 
     async def _look_for_filed(
         self, modal: ModalRef, filer: Filer, submission: Submission, *, user: str, since: datetime
@@ -519,6 +594,14 @@ def carry(
     if form is None or not previous:
         return {}, ()
     return carry_over(form, previous, labels)
+
+
+def _renewable(existing: ExistingAccess, now: datetime) -> bool:
+    return (
+        existing.status is RequestStatus.APPROVED
+        and existing.expires_at is not None
+        and existing.expires_at > now
+    )
 
 
 def _standing(product: ProductChoice, existing: ExistingAccess) -> Sentence:

@@ -90,6 +90,7 @@ class Outcome(StrEnum):
     LINK_TO_REQUEST = auto()
     PRODUCT_NOT_FOUND = auto()
     ALREADY_HAVE_ACCESS = auto()
+    RENEWAL_PLANNED = auto()
     ALREADY_REQUESTED = auto()
     REQUEST_REFUSED = auto()
     REQUEST_CONFLICT = auto()
@@ -424,8 +425,21 @@ def product_not_found(query: str) -> Sentence:
 
 
 def already_have_access(product: str, until: datetime | None) -> Sentence:
-    end = f" until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if until else ""
-    return Sentence(Outcome.ALREADY_HAVE_ACCESS, f"You already have access to {product}{end}.")
+    if until is None:
+        return Sentence(Outcome.ALREADY_HAVE_ACCESS, f"You already have access to {product}.")
+    return Sentence(
+        Outcome.ALREADY_HAVE_ACCESS,
+        f"You already have access to {product} until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC; "
+        "you can request it again once it ends.",
+    )
+
+
+def renewal_planned(product: str, at: datetime) -> Sentence:
+    return Sentence(
+        Outcome.RENEWAL_PLANNED,
+        f"I'll send you a message when your access to {product} ends "
+        f"({at.astimezone(UTC):%Y-%m-%d %H:%M} UTC), with a button to request it again.",
+    )
 
 
 def already_requested(product: str) -> Sentence:
