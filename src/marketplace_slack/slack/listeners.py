@@ -38,7 +38,8 @@ from marketplace_slack.workflow.identity import IdentityGuard
 from marketplace_slack.workflow.linking import Accounts
 from marketplace_slack.workflow.ports import ModalRef
 from marketplace_slack.workflow.reminders import Reminders
-from marketplace_slack.workflow.self_service import SelfService, Started, resume_of
+from marketplace_slack.workflow.request_parts import Started, resume_of
+from marketplace_slack.workflow.self_service import SelfService
 from marketplace_slack.workflow.sentences import Sentence
 from marketplace_slack.workflow.service import Workflow
 

@@ -30,7 +30,8 @@ from marketplace_slack.slack.request_values import (
 )
 from marketplace_slack.workflow.home import HomeService
 from marketplace_slack.workflow.ports import ModalRef
-from marketplace_slack.workflow.self_service import Answers, SelfService, Started
+from marketplace_slack.workflow.request_parts import Answers, Started
+from marketplace_slack.workflow.self_service import SelfService
 from marketplace_slack.workflow.unfurls import Unfurls
 
 log = structlog.get_logger(__name__)
