@@ -13,12 +13,9 @@ import argparse
 import asyncio
 import importlib
 import sys
-from pathlib import Path
 from typing import Final
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from table import Row, render  # noqa: E402  (bench/ is not a package)
+from table import Row, render  # bench/ is on sys.path when a script of it runs
 
 BENCHES: Final = ("scale", "ticks", "burst", "acks", "decisions")
 STORES: Final = ("sqlite", "postgres")
@@ -39,7 +36,9 @@ def _rest(row: Row) -> tuple[float, str, str, float | None, int]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--store", choices=STORES)
     parser.add_argument("--only", default=",".join(BENCHES))
     args = parser.parse_args()
