@@ -20,7 +20,7 @@ from aiohttp import web
 from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.executors.base import run_coroutine_job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -38,12 +38,12 @@ from marketplace_slack.config_file import load_config_file
 from marketplace_slack.infra.clock import Clock, SystemClock
 from marketplace_slack.infra.owners import new_owner
 from marketplace_slack.infra.redaction import keep_secrets
-from marketplace_slack.infra.tasks import BackgroundTasks
+from marketplace_slack.infra.tasks import BackgroundTasks, Lane
 from marketplace_slack.infra.vault import TokenVault
 from marketplace_slack.marketplace.client import MarketplaceClient
 from marketplace_slack.marketplace.consumer import ConsumerGateway
 from marketplace_slack.marketplace.gateway import MarketplaceGateway
-from marketplace_slack.marketplace.transport import new_http_client
+from marketplace_slack.marketplace.transport import BACKGROUND_LIMITS, new_http_client
 from marketplace_slack.marketplace.webhooks import (
     SIGNATURE_HEADER,
     WebhookRejected,
@@ -146,6 +146,21 @@ class Metrics:
     def channel_failed(self, channel: str, reason: str) -> None:
         self.channel_failures.labels(channel=channel, reason=reason).inc()
 
+    def watch(self, tasks: BackgroundTasks) -> None:
+        """Export how much handed-over work waits, and how much was shed, read at each scrape."""
+        queued = Gauge(
+            "marketplace_slack_background_queued",
+            "Clicks, commands and modals waiting for a turn to run",
+            registry=self.registry,
+        )
+        queued.set_function(lambda: tasks.queued)
+        shed = Gauge(
+            "marketplace_slack_background_shed_total",
+            "Clicks answered 'busy' instead of queued, since start",
+            registry=self.registry,
+        )
+        shed.set_function(lambda: tasks.shed)
+
 
 class TrackedExecutor(AsyncIOExecutor):  # type: ignore[misc]
     """Runs the scheduler's coroutine jobs as the app's background tasks, so that stopping waits for a
@@ -166,7 +181,7 @@ class TrackedExecutor(AsyncIOExecutor):  # type: ignore[misc]
                 self._run_job_error(job.id, task.exception(), None)
 
         coro = run_coroutine_job(job, job._jobstore_alias, run_times, self._logger.name)
-        self._tracked.spawn(coro, name=f"job:{job.id}").add_done_callback(finished)
+        self._tracked.spawn(coro, name=f"job:{job.id}", lane=Lane.BACKGROUND).add_done_callback(finished)
 
 
 class Application:
@@ -184,6 +199,7 @@ class Application:
         timekeeper: Timekeeper,
         tasks: BackgroundTasks,
         metrics: Metrics,
+        pools: tuple[httpx.AsyncClient, ...] = (),
     ) -> None:
         self.settings = settings
         self.store = store
@@ -194,6 +210,7 @@ class Application:
         self.timekeeper = timekeeper
         self.tasks = tasks
         self.metrics = metrics
+        self._pools = pools  # the Marketplace's connection pools, shared by every identity: closed last
         self.web = web.Application(client_max_size=MAX_WEBHOOK_BYTES)
         if not settings.socket_mode:  # Slack's payloads come over the socket instead
             self.web.router.add_post("/slack/events", self._slack_events)
@@ -259,7 +276,7 @@ class Application:
             )
             self._scheduler.start()
             # A first pass at start-up picks up whatever happened while the app was down.
-            self.tasks.spawn(self.workflow.reconcile(), name="reconcile-at-start")
+            self.tasks.spawn(self.workflow.reconcile(), name="reconcile-at-start", lane=Lane.BACKGROUND)
         log.info("started", url=self.url, socket_mode=self.settings.socket_mode, owner=self.workflow.owner)
 
     async def stop(self, *, grace: float | None = None) -> None:
@@ -299,6 +316,8 @@ class Application:
             if given_back:
                 log.info("claims_given_back", count=given_back)
         await self.marketplace.aclose()
+        for pool in self._pools:
+            await pool.aclose()
         await self.store.aclose()
         log.info("stopped")
 
@@ -324,7 +343,9 @@ class Application:
             return web.json_response({"ok": False, "error": exc.message}, status=exc.status)
         self.metrics.webhooks.labels(result="accepted").inc()
         # The Marketplace wants an answer within 10 s; the work happens after it.
-        self.tasks.spawn(self.workflow.cards.on_notification(note), name=f"webhook:{note.event_type}")
+        self.tasks.spawn(
+            self.workflow.cards.on_notification(note), name=f"webhook:{note.event_type}", lane=Lane.BACKGROUND
+        )
         return web.json_response({"ok": True}, status=202)
 
     async def _healthz(self, _: web.Request) -> web.Response:
@@ -365,9 +386,12 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
             f"{database_failure(settings.database_url.get_secret_value(), exc)}: {DATABASE_FIX}"
         ) from None
     http = new_http_client(httpx.Timeout(10.0, connect=5.0))
-    marketplace = MarketplaceClient(str(settings.marketplace_url), settings.marketplace_token, http=http)
+    background_http = new_http_client(httpx.Timeout(10.0, connect=5.0), limits=BACKGROUND_LIMITS)
+    marketplace = MarketplaceClient(
+        str(settings.marketplace_url), settings.marketplace_token, http=http, background_http=background_http
+    )
     slack_client = build_slack_client(settings)
-    tasks = BackgroundTasks()
+    tasks = BackgroundTasks(concurrency=settings.background_concurrency, queue=settings.background_queue)
     gateway = MarketplaceGateway(
         marketplace, app_url=str(settings.marketplace_app_url), account_id=settings.marketplace_account_id
     )
@@ -380,6 +404,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
     directory = SlackDirectory(slack_client, store, clock)
     owner = owner or new_owner(settings.instance)
     metrics = Metrics.create()
+    metrics.watch(tasks)
     timekeeper = build_timekeeper(
         config,
         store=store,
@@ -430,7 +455,9 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         # Listeners only ack and hand off, so Bolt can answer as soon as they return (no ack polling).
         process_before_response=True,
     )
-    listeners.register(bolt, workflow, tasks, reminders=timekeeper.reminders, digests=timekeeper.digests)
+    listeners.register(
+        bolt, workflow, tasks, reminders=timekeeper.reminders, digests=timekeeper.digests, replies=messenger
+    )
     return Application(
         settings=settings,
         store=store,
@@ -441,6 +468,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         timekeeper=timekeeper,
         tasks=tasks,
         metrics=metrics,
+        pools=(http, background_http),
     )
 
 
