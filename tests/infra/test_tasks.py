@@ -139,6 +139,7 @@ async def test_urgent_work_is_never_refused_and_goes_first_but_still_waits_for_a
     tasks.offer(gated.work("click"), name="click")
     tasks.offer(gated.work("queued-click"), name="queued-click")
     assert tasks.offer(gated.work("urgent"), name="submit", urgent=True) is not None
+    assert tasks.offer(gated.work("urgent2"), name="submit", urgent=True) is not None
     assert tasks.shed == 0
     await _turns()
     assert gated.started == ["click"]  # the limit holds for urgent work too
@@ -146,9 +147,12 @@ async def test_urgent_work_is_never_refused_and_goes_first_but_still_waits_for_a
     await _turns()
     assert gated.started == ["click", "urgent"]
     gated.open("urgent")
+    await _turns()
+    assert gated.started == ["click", "urgent", "urgent2"]  # urgent ones in their own order
+    gated.open("urgent2")
     gated.open("queued-click")
     await tasks.drain()
-    assert gated.started == ["click", "urgent", "queued-click"]
+    assert gated.started == ["click", "urgent", "urgent2", "queued-click"]
 
 
 @pytest.mark.timeout(10)

@@ -45,40 +45,40 @@ def current_lane() -> Lane:
 
 
 class _Turns:
-    """`limit` turns, handed over first come, first served; `urgent` waiters go to the front."""
+    """`limit` turns, handed over first come, first served; `urgent` waiters before all others."""
 
     def __init__(self, limit: int) -> None:
         self._free = limit
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._others: deque[asyncio.Future[None]] = deque()
 
     @property
     def waiting(self) -> int:
-        return sum(1 for waiter in self._waiters if not waiter.done())
+        return sum(1 for line in (self._urgent, self._others) for waiter in line if not waiter.done())
 
     async def take(self, *, urgent: bool) -> None:
-        if self._free > 0 and not self._waiters:
+        if self._free > 0 and not self._urgent and not self._others:
             self._free -= 1
             return
+        line = self._urgent if urgent else self._others
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if urgent:
-            self._waiters.appendleft(waiter)
-        else:
-            self._waiters.append(waiter)
+        line.append(waiter)
         try:
             await waiter
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self.give_back()  # handed a turn in the same moment it was cancelled: pass it on
             else:
-                self._waiters.remove(waiter)
+                line.remove(waiter)
             raise
 
     def give_back(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)  # the turn passes straight on; `_free` stays as it is
-                return
+        for line in (self._urgent, self._others):
+            while line:
+                waiter = line.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the turn passes straight on; `_free` stays as it is
+                    return
         self._free += 1
 
 
