@@ -10,6 +10,7 @@ import asyncio
 import errno
 import logging
 import signal
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,8 +21,10 @@ from aiohttp import web
 from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.executors.base import run_coroutine_job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -148,18 +151,24 @@ class Metrics:
 
     def watch(self, tasks: BackgroundTasks) -> None:
         """Export how much handed-over work waits, and how much was shed, read at each scrape."""
-        queued = Gauge(
+        self.registry.register(_TasksCollector(tasks))
+
+
+class _TasksCollector(Collector):
+    def __init__(self, tasks: BackgroundTasks) -> None:
+        self._tasks = tasks
+
+    def collect(self) -> Iterable[Metric]:
+        yield GaugeMetricFamily(
             "marketplace_slack_background_queued",
             "Clicks, commands and modals waiting for a turn to run",
-            registry=self.registry,
+            value=self._tasks.queued,
         )
-        queued.set_function(lambda: tasks.queued)
-        shed = Gauge(
-            "marketplace_slack_background_shed_total",
-            "Clicks answered 'busy' instead of queued, since start",
-            registry=self.registry,
+        yield CounterMetricFamily(
+            "marketplace_slack_background_shed",
+            "Clicks and commands answered 'busy' instead of queued, since start",
+            value=self._tasks.shed,
         )
-        shed.set_function(lambda: tasks.shed)
 
 
 class TrackedExecutor(AsyncIOExecutor):  # type: ignore[misc]

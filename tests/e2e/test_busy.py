@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 
 from marketplace_slack.infra.clock import FakeClock
@@ -86,3 +87,7 @@ async def test_clicks_past_the_queue_are_acked_told_busy_and_change_nothing(stag
     ]
     assert formed + len(again) == taken
     assert stage.app.tasks.queued == 0 and not stage.app.tasks.full
+    async with httpx.AsyncClient() as http:  # what operators see
+        metrics = (await http.get(stage.app.metrics_url or "")).text
+    assert f"marketplace_slack_background_shed_total {float(shed)}" in metrics
+    assert "marketplace_slack_background_queued 0.0" in metrics
