@@ -55,6 +55,7 @@ from marketplace_slack.marketplace.webhooks import (
 )
 from marketplace_slack.slack import listeners
 from marketplace_slack.slack.directory import SlackDirectory
+from marketplace_slack.slack.handoff import BusyTeller
 from marketplace_slack.slack.messenger import SlackMessenger
 from marketplace_slack.slack.pacing import Pacer, only_repeatable
 from marketplace_slack.slack.request_messenger import RequestMessenger
@@ -209,6 +210,7 @@ class Application:
         tasks: BackgroundTasks,
         metrics: Metrics,
         pools: tuple[httpx.AsyncClient, ...] = (),
+        busy: BusyTeller | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -220,6 +222,7 @@ class Application:
         self.tasks = tasks
         self.metrics = metrics
         self._pools = pools  # the Marketplace's connection pools, shared by every identity: closed last
+        self._busy = busy
         self.web = web.Application(client_max_size=MAX_WEBHOOK_BYTES)
         if not settings.socket_mode:  # Slack's payloads come over the socket instead
             self.web.router.add_post("/slack/events", self._slack_events)
@@ -327,6 +330,8 @@ class Application:
         await self.marketplace.aclose()
         for pool in self._pools:
             await pool.aclose()
+        if self._busy is not None:
+            await self._busy.aclose()
         await self.store.aclose()
         log.info("stopped")
 
@@ -464,8 +469,9 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         # Listeners only ack and hand off, so Bolt can answer as soon as they return (no ack polling).
         process_before_response=True,
     )
+    busy = BusyTeller(replies=messenger)
     listeners.register(
-        bolt, workflow, tasks, reminders=timekeeper.reminders, digests=timekeeper.digests, replies=messenger
+        bolt, workflow, tasks, reminders=timekeeper.reminders, digests=timekeeper.digests, busy=busy
     )
     return Application(
         settings=settings,
@@ -478,6 +484,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         tasks=tasks,
         metrics=metrics,
         pools=(http, background_http),
+        busy=busy,
     )
 
 

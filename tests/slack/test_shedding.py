@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.slack import ids, listeners
 from marketplace_slack.slack.cards import render_card
+from marketplace_slack.slack.handoff import BusyTeller
 from marketplace_slack.slack.views import approve_modal
 from marketplace_slack.workflow import sentences
 from marketplace_slack_standins.fakeslack import (
@@ -79,10 +80,12 @@ async def full(clock: Any) -> AsyncIterator[Full]:
         async with SlackUserAgent(f"http://{host}:{port}/slack/events", SECRET, slack=slack) as agent:
             rig = Full(slack, agent, tasks)
             part: Any = Recorder(rig.calls)
-            listeners.register_cards(app, part, part, tasks, reminders=part, replies=part)
+            busy = BusyTeller(replies=part)
+            listeners.register_cards(app, part, part, tasks, reminders=part, busy=busy)
             listeners.register_modals(app, part, part, tasks)
-            listeners.register_commands(app, part, tasks, digests=part)
+            listeners.register_commands(app, part, tasks, digests=part, busy=busy)
             yield rig
+            await busy.aclose()
         await rig.empty()
         await runner.cleanup()
 

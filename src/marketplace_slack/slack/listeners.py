@@ -24,7 +24,7 @@ from marketplace_slack.infra.redaction import keep_handed_secret
 from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.slack import ids
 from marketplace_slack.slack.directory import profile_from_user
-from marketplace_slack.slack.handoff import hand_off
+from marketplace_slack.slack.handoff import BusyTeller, hand_off
 from marketplace_slack.slack.installation import installation_team
 from marketplace_slack.slack.limits import FALLBACK_TEXT_MAX
 from marketplace_slack.slack.mrkdwn import sentence_text
@@ -42,7 +42,7 @@ from marketplace_slack.workflow.digests import Digests
 from marketplace_slack.workflow.events import Events
 from marketplace_slack.workflow.identity import IdentityGuard
 from marketplace_slack.workflow.linking import Accounts
-from marketplace_slack.workflow.ports import ModalRef, Replies
+from marketplace_slack.workflow.ports import ModalRef
 from marketplace_slack.workflow.reminders import Reminders
 from marketplace_slack.workflow.self_service import SelfService, Started, resume_of
 from marketplace_slack.workflow.sentences import Sentence
@@ -61,13 +61,13 @@ def register(
     *,
     reminders: Reminders | None = None,
     digests: Digests | None = None,
-    replies: Replies | None = None,
+    busy: BusyTeller | None = None,
 ) -> None:
-    """Attach every listener the app has to `app`. `replies` tells a person their click was shed
-    where the click has no response_url (App Home)."""
-    register_cards(app, workflow.decisions, workflow.accounts, tasks, reminders=reminders, replies=replies)
+    """Attach every listener the app has to `app`. `busy` tells a person their click was shed."""
+    busy = busy or BusyTeller()
+    register_cards(app, workflow.decisions, workflow.accounts, tasks, reminders=reminders, busy=busy)
     register_modals(app, workflow.decisions, workflow.accounts, tasks, workflow.self_service)
-    register_commands(app, workflow.accounts, tasks, digests=digests, workflow=workflow)
+    register_commands(app, workflow.accounts, tasks, digests=digests, workflow=workflow, busy=busy)
     if workflow.self_service is not None and workflow.home is not None:
         register_requests(app, workflow.self_service, tasks)
         register_home(app, workflow.home, workflow.self_service, tasks)
@@ -83,9 +83,10 @@ def register_cards(
     tasks: BackgroundTasks,
     *,
     reminders: Reminders | None = None,
-    replies: Replies | None = None,
+    busy: BusyTeller | None = None,
 ) -> None:
     """Buttons on request cards and on the messages about them (reminders, notices, the link prompt)."""
+    teller = busy or BusyTeller()
 
     async def verdict_clicked(
         ack: AsyncAck,
@@ -114,7 +115,7 @@ def register_cards(
             ),
             name=f"start-{verdict.value.lower()}",
             context=context,
-            replies=replies,
+            busy=teller,
         )
 
     @app.action({"block_id": _CARD_ACTIONS, "action_id": ids.APPROVE})
@@ -154,7 +155,7 @@ def register_cards(
             reminders.snooze(user_id=user_id, record_id=record_id, days=days, channel=context.channel_id),
             name="snooze",
             context=context,
-            replies=replies,
+            busy=teller,
         )
 
     for snooze_id in ids.SNOOZE_DAYS:
@@ -168,7 +169,7 @@ def register_cards(
             accounts.start_link(trigger_id=str(body.get("trigger_id") or ""), channel=context.channel_id),
             name="start-link",
             context=context,
-            replies=replies,
+            busy=teller,
         )
 
 
@@ -251,8 +252,10 @@ def register_commands(
     *,
     digests: Digests | None = None,
     workflow: Workflow | None = None,
+    busy: BusyTeller | None = None,
 ) -> None:
     """`/marketplace request [name] | requests | link | unlink | digest | help`."""
+    teller = busy or BusyTeller()
     service = workflow.self_service if workflow is not None else None
     home = workflow.home if workflow is not None else None
 
@@ -271,6 +274,7 @@ def register_commands(
                 accounts.start_link(trigger_id=trigger_id, channel=channel),
                 name="start-link",
                 context=context,
+                busy=teller,
             )
         elif sub == "unlink":
             hand_off(
@@ -278,6 +282,7 @@ def register_commands(
                 accounts.unlink(team_id=installation_team(context), user_id=user_id, channel=channel),
                 name="unlink",
                 context=context,
+                busy=teller,
             )
         elif sub == "request" and service is not None:
             trigger_id = str(command.get("trigger_id") or "")
@@ -293,6 +298,7 @@ def register_commands(
                 ),
                 name="start-request",
                 context=context,
+                busy=teller,
             )
         elif sub == "requests" and home is not None:
             hand_off(
@@ -300,10 +306,15 @@ def register_commands(
                 home.show_requests(installation_team(context), user_id, channel),
                 name="my-requests",
                 context=context,
+                busy=teller,
             )
         elif sub == "digest" and digests is not None and channel:
             hand_off(
-                tasks, digests.post_now(channel=channel, user_id=user_id), name="digest-now", context=context
+                tasks,
+                digests.post_now(channel=channel, user_id=user_id),
+                name="digest-now",
+                context=context,
+                busy=teller,
             )
         elif sub == "help":
             await _answer(respond, sentences.HELP)
