@@ -119,6 +119,8 @@ class Outcome(StrEnum):
     REQUEST_COLUMNS_NEEDED = auto()
     REQUEST_FILED = auto()
     REQUEST_APPROVED_AT_ONCE = auto()
+    # Too much work already waiting: a click shed rather than queued (infra/tasks.py)
+    BUSY = auto()
 
 
 # Where a sentence names a Slack user, its text says MENTION and `mention` holds the id: the renderer
@@ -570,3 +572,8 @@ def home_requests_summary(pending: int, recent: int, active: int) -> str:
     """The notification line of the "my requests" message."""
     grants = "active grant" if active == 1 else "active grants"
     return f"Your requests: {pending} pending, {recent} recently settled, {active} {grants}."
+
+
+BUSY: Final = Sentence(
+    Outcome.BUSY, "The app is busy right now, so nothing was done; please try again in a minute."
+)
