@@ -20,12 +20,14 @@ from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.slack import ids, listeners
 from marketplace_slack.slack.cards import render_card
 from marketplace_slack.slack.handoff import BusyTeller
+from marketplace_slack.slack.request_listeners import register_requests
 from marketplace_slack.slack.views import approve_modal
 from marketplace_slack.workflow import sentences
 from marketplace_slack_standins.fakeslack import (
     FakeSlack,
     SlackUserAgent,
     block_action,
+    global_shortcut,
     slash_command,
     view_state,
     view_submission,
@@ -84,6 +86,7 @@ async def full(clock: Any) -> AsyncIterator[Full]:
             listeners.register_cards(app, part, part, tasks, reminders=part, busy=busy)
             listeners.register_modals(app, part, part, tasks)
             listeners.register_commands(app, part, tasks, digests=part, busy=busy)
+            register_requests(app, part, tasks, busy=busy)
             yield rig
             await busy.aclose()
         await rig.empty()
@@ -131,6 +134,16 @@ async def test_a_click_without_a_response_url_is_told_through_the_replies(full: 
     assert (await full.agent.send_interaction(payload)).status == 200
     await full.empty()
     assert full.calls == [("tell", {"user_id": "U0SARA", "channel": CHANNEL, "sentence": sentences.BUSY})]
+
+
+async def test_a_request_shortcut_with_no_room_is_told_busy_and_opens_nothing(full: Full) -> None:
+    full.fill()
+    payload = global_shortcut(user_id="U0RICK", team_id=full.slack.team_id, callback_id=ids.REQUEST_SHORTCUT)
+    assert (await full.agent.send_interaction(payload)).status == 200
+    await full.empty()
+    # No channel and no response_url: the Replies port tells them (a DM, where the channel is None).
+    assert full.calls == [("tell", {"user_id": "U0RICK", "channel": None, "sentence": sentences.BUSY})]
+    assert full.tasks.shed == 1
 
 
 async def test_a_command_with_no_room_is_told_busy(full: Full) -> None:

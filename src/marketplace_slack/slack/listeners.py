@@ -70,8 +70,8 @@ def register(
     register_modals(app, workflow.decisions, workflow.accounts, tasks, workflow.self_service)
     register_commands(app, workflow.accounts, tasks, digests=digests, workflow=workflow, busy=busy)
     if workflow.self_service is not None and workflow.home is not None:
-        register_requests(app, workflow.self_service, tasks)
-        register_home(app, workflow.home, workflow.self_service, tasks)
+        register_requests(app, workflow.self_service, tasks, busy=busy)
+        register_home(app, workflow.home, workflow.self_service, tasks, busy=busy)
         if workflow.unfurls is not None:
             register_unfurls(app, workflow.unfurls, tasks)
     register_events(app, workflow.accounts, workflow.events, tasks, identity=workflow.identity)
