@@ -12,9 +12,10 @@ world's own queue, and its message is in the stand-in Slack, so the app can upda
 - First pass: the cursor is dropped and the app (in this process) runs a full pass over the listing;
   every card already shows its request, so it costs the listing's pages and reads nothing.
 - Quiet pass: the next pass, nothing having changed: its Marketplace calls (sandbox counters), its
-  SQL statements (SQLAlchemy's `before_cursor_execute` on the app's engine) and its wall time. Its
-  statements are a fixed handful (cursor, held channels, one look-up of the listed ids, unconfirmed
-  replies, cursor again), so the bound is 10 whatever the queue.
+  SQL statements (SQLAlchemy's `before_cursor_execute` on the app's engine) and its wall time. The
+  statements are a fixed plan whatever the queue (tests/e2e/test_reconcile_scale.py checks they do
+  not grow with it): decision claims to recover, the cursor, held channels, the listed ids' cards and
+  versions, unconfirmed replies, the cursor again; on SQLite each transaction adds its BEGIN.
 - Changed request: the oldest seeded request is canceled in the Marketplace with no webhook to tell
   the app; one pass must show it canceled on its card (in the store and in Slack).
 - Memory: `marketplace-slack serve` in a process of its own on the same store, cursor dropped, so
@@ -23,7 +24,9 @@ world's own queue, and its message is in the stand-in Slack, so the app can upda
   (tables, indexes, TOAST), divided by the cards tracked.
 - Start-up: from exec to /healthz answering 200, median of `--runs`, for `marketplace-slack serve`
   (on the store of 10,000 cards, against the same sandbox and stand-in Slack) and for a bare Bolt
-  app (an `AsyncApp` served by aiohttp, with the same Python).
+  app (an `AsyncApp` served by aiohttp, with the same Python). Both with compiled bytecode, as the
+  Docker image has it (UV_COMPILE_BYTECODE): a bytecode cache in a temporary directory
+  (PYTHONPYCACHEPREFIX, whatever PYTHONDONTWRITEBYTECODE says here), filled by an untimed first run.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ PENDING = 10_000
 RUNS = 5
 PG_URL = os.environ.get("MARKETPLACE_SLACK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 QUIET_CALLS_PER_TRACKED = 0.01  # the issue's goal: a quiet pass costs ≤ 1 % of tracked requests in calls
-QUIET_STATEMENTS = 10
+QUIET_RUNS = 5
 MEMORY_MB = 150
 STARTUP_RATIO = 2
 BARE_BOLT = """
@@ -177,7 +180,7 @@ async def rows(store: str, pending: int = PENDING, runs: int = RUNS) -> list[Row
                 measured = await _in_process(app, sandbox, slack, db, pending)
             finally:
                 await app.stop()
-            env = _serve_env(settings, db)
+            env = _serve_env(settings, db, Path(tmp) / "pycache")
             memory, peak = await _serve_memory(env, db)
             serve = await _startup(["-m", "marketplace_slack.cli", "serve"], env, runs)
             bare = await _startup(["-c", BARE_BOLT], env, runs)
@@ -191,8 +194,8 @@ async def rows(store: str, pending: int = PENDING, runs: int = RUNS) -> list[Row
             bound="≤",
             goal=round(QUIET_CALLS_PER_TRACKED * pending),
         ),
-        Row("quiet pass: SQL statements", measured["statements"], bound="≤", goal=QUIET_STATEMENTS),
-        Row("quiet pass: wall time", measured["quiet_seconds"] * 1000, "ms", digits=1),
+        Row("quiet pass: SQL statements", measured["statements"]),
+        Row("quiet pass: wall time (median)", measured["quiet_seconds"] * 1000, "ms", digits=1),
         Row("changed request corrected in one pass", measured["corrected"], bound="=", goal=1),
         Row(f"resident memory, {tracked:,} tracked", memory, "MB", bound="<", goal=MEMORY_MB, digits=1),
         Row("peak resident memory (start-up pass)", peak, "MB", digits=1),
@@ -218,9 +221,10 @@ async def _in_process(
     await drop_cursor(engine)
     _, first_calls, first_seconds = await timed_pass(app, sandbox)
     statements = Statements(engine)
-    report, quiet_calls, quiet_seconds = await timed_pass(app, sandbox)
+    report, quiet_calls, _ = await timed_pass(app, sandbox)
     event.remove(engine.sync_engine, "before_cursor_execute", statements._seen)
     assert report.checked == 0, report
+    quiet_seconds = statistics.median([(await timed_pass(app, sandbox))[2] for _ in range(QUIET_RUNS)])
 
     oldest = made[0]
     access.cancel(sandbox.state, oldest.user, oldest.id)  # nobody is subscribed: the webhook is lost
@@ -244,10 +248,15 @@ async def _in_process(
     }
 
 
-def _serve_env(settings: Any, db: Database) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MPSLACK_", "MARKETPLACE_", "SLACK_"))}
+def _serve_env(settings: Any, db: Database, pycache: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MPSLACK_", "MARKETPLACE_", "SLACK_")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env.update(
         {
+            "PYTHONPYCACHEPREFIX": str(pycache),
             "MARKETPLACE_URL": str(settings.marketplace_url),
             "MARKETPLACE_TOKEN": settings.marketplace_token.get_secret_value(),
             "MARKETPLACE_WEBHOOK_SIGNING_KEY": settings.webhook_signing_key.get_secret_value(),
@@ -292,9 +301,9 @@ async def _serve_memory(env: dict[str, str], db: Database) -> tuple[float, float
 
 
 async def _startup(argv: list[str], env: dict[str, str], runs: int) -> float:
-    """Median seconds from exec to /healthz answering 200."""
+    """Median seconds from exec to /healthz answering 200, after an untimed run fills the bytecode cache."""
     times = []
-    for _ in range(runs):
+    for _ in range(runs + 1):
         started = time.perf_counter()
         process = await _spawn(argv, env)
         try:
@@ -303,7 +312,7 @@ async def _startup(argv: list[str], env: dict[str, str], runs: int) -> float:
         finally:
             process.terminate()
             await process.wait()
-    return statistics.median(times)
+    return statistics.median(times[1:])
 
 
 async def _spawn(argv: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
