@@ -20,8 +20,8 @@ world's own queue, and its message is in the stand-in Slack, so the app can upda
   the app; one pass must show it canceled on its card (in the store and in Slack).
 - Memory: `marketplace-slack serve` in a process of its own on the same store, cursor dropped, so
   its start-up pass walks everything; its resident memory once that pass is done (and its peak).
-- Store per tracked request: the SQLite file's bytes, or the PostgreSQL schema's relation sizes
-  (tables, indexes, TOAST), divided by the cards tracked.
+- Store per tracked request: the SQLite file's bytes (its write-ahead log checkpointed into it), or
+  the PostgreSQL schema's relation sizes (tables, indexes, TOAST), divided by the cards tracked.
 - Start-up: from exec to /healthz answering 200, median of `--runs`, for `marketplace-slack serve`
   (on the store of 10,000 cards, against the same sandbox and stand-in Slack) and for a bare Bolt
   app (an `AsyncApp` served by aiohttp, with the same Python). Both with compiled bytecode, as the
@@ -149,7 +149,9 @@ async def drop_cursor(engine: AsyncEngine) -> None:
 
 async def store_bytes(db: Database, engine: AsyncEngine) -> int:
     if db.path is not None:
-        return sum(p.stat().st_size for p in db.path.parent.glob(db.path.name + "*"))  # with the WAL
+        async with engine.connect() as conn:  # the write-ahead log's pages into the file, the log emptied
+            await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        return db.path.stat().st_size
     async with engine.connect() as conn:
         size = await conn.scalar(
             text(
@@ -200,9 +202,10 @@ async def rows(store: str, pending: int = PENDING, runs: int = RUNS) -> list[Row
         Row(f"resident memory, {tracked:,} tracked", memory, "MB", bound="<", goal=MEMORY_MB, digits=1),
         Row("peak resident memory (start-up pass)", peak, "MB", digits=1),
         Row("store per tracked request", measured["store_bytes"] / tracked / 1024, "kB", digits=2),
-        Row("start-up / bare Bolt", serve / bare, bound="≤", goal=STARTUP_RATIO, digits=2),
-        Row("start-up, serve (median)", serve * 1000, "ms"),
-        Row("start-up, bare Bolt (median)", bare * 1000, "ms"),
+        Row("start-up / bare Bolt", serve[0] / bare[0], bound="≤", goal=STARTUP_RATIO, digits=2),
+        Row("start-up, serve (median)", serve[0] * 1000, "ms"),
+        Row("start-up, bare Bolt (median)", bare[0] * 1000, "ms"),
+        Row("start-up CPU / bare Bolt", serve[1] / bare[1], digits=2),
     ]
 
 
@@ -300,19 +303,27 @@ async def _serve_memory(env: dict[str, str], db: Database) -> tuple[float, float
         await engine.dispose()
 
 
-async def _startup(argv: list[str], env: dict[str, str], runs: int) -> float:
-    """Median seconds from exec to /healthz answering 200, after an untimed run fills the bytecode cache."""
-    times = []
+async def _startup(argv: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
+    """Median seconds from exec to /healthz answering 200, and of the CPU seconds the process used by
+    then (steadier than the wall clock on a busy machine), after an untimed run fills the bytecode cache."""
+    times: list[float] = []
+    cpu: list[float] = []
     for _ in range(runs + 1):
         started = time.perf_counter()
         process = await _spawn(argv, env)
         try:
             await _healthy(env)
             times.append(time.perf_counter() - started)
+            cpu.append(_cpu_seconds(process.pid))
         finally:
             process.terminate()
             await process.wait()
-    return statistics.median(times[1:])
+    return statistics.median(times[1:]), statistics.median(cpu[1:])
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 async def _spawn(argv: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
