@@ -122,16 +122,18 @@ async def database(store: str, tmp: Path) -> AsyncIterator[Database]:
 
 
 class Statements:
-    """SQL statements the engine sends while counting."""
+    """SQL statements the engine sends between creation and `close`."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.count = 0
+        self._engine = engine
         event.listen(engine.sync_engine, "before_cursor_execute", self._seen)
 
-    def _seen(self, *args: Any) -> None:
+    def _seen(self, *_: Any) -> None:
         self.count += 1
-        if os.environ.get("BENCH_SCALE_SQL"):
-            print(args[2][:160].replace("\n", " "), file=sys.stderr)
+
+    def close(self) -> None:
+        event.remove(self._engine.sync_engine, "before_cursor_execute", self._seen)
 
 
 async def timed_pass(app: Application, sandbox: SandboxServer) -> tuple[Any, int, float]:
@@ -225,7 +227,7 @@ async def _in_process(
     _, first_calls, first_seconds = await timed_pass(app, sandbox)
     statements = Statements(engine)
     report, quiet_calls, _ = await timed_pass(app, sandbox)
-    event.remove(engine.sync_engine, "before_cursor_execute", statements._seen)
+    statements.close()
     assert report.checked == 0, report
     quiet_seconds = statistics.median([(await timed_pass(app, sandbox))[2] for _ in range(QUIET_RUNS)])
 
