@@ -116,6 +116,12 @@ async def marketplace_unreachable(world: World) -> None:
 
 
 async def reload_fails(world: World) -> None:
+    # A later stage waits on st-1: what approving it opened is read after the PUT, and cannot be.
+    steps = (
+        ApprovalStep("st-1", RecordStatus.PENDING, (STEWARDS,)),
+        ApprovalStep("st-2", RecordStatus.BLOCKED, (PRIVACY,), prerequisites=("st-1",)),
+    )
+    world.gateway.requests["req-1"] = request(steps=steps)
     fail = ServerError(503, "unavailable")
     world.gateway.before_fail["decide", "st-1"] = lambda: world.gateway.fail.__setitem__(
         ("load", "req-1"), fail
