@@ -160,7 +160,7 @@ class Decisions:
             actor = await self._accounts.actor(user_id, link.token)
             request = await self._cards.current(request_id)
             if request is None or not self._may_decide(request, actor):
-                # Why not, or the card makes true: said from the request read whole.
+                # A refusal is said, and the card made true, from the request read whole, as before.
                 request = await self._gateway.load(request_id, enrich=False)
         except UnauthorizedError:
             await self._accounts.forget(team_id, user_id)
