@@ -25,7 +25,7 @@ from marketplace_slack.domain import (
     RequestStatus,
     Verdict,
 )
-from marketplace_slack.marketplace.determinations import after_determination
+from marketplace_slack.marketplace.determinations import after_determination, with_slack_ids
 from marketplace_slack.marketplace.errors import MarketplaceError, NotFoundError, UnauthorizedError
 from marketplace_slack.workflow.ports import (
     ChannelUnavailable,
@@ -265,7 +265,8 @@ class FakeGateway:
         self.before_fail: dict[tuple[str, str], Callable[[], None]] = {}
         self.decided: list[tuple[str, str, Decision]] = []  # (token, step id, decision)
         self.listings = 0  # walks of `request_changes` begun
-        self.loaded: list[str] = []  # request ids, each time one is read
+        self.loaded: list[str] = []  # request ids, each time one is read whole
+        self.stepped: list[str] = []  # request ids, each time only their records are read
         self._now = now
 
     def _maybe_fail(self, operation: str, key: str) -> None:
@@ -317,7 +318,7 @@ class FakeGateway:
         *,
         find_people: Callable[[list[str]], Awaitable[Mapping[str, str | None]]] | None = None,
     ) -> tuple[ApprovalStep, ...]:
-        self.loaded.append(request_id)
+        self.stepped.append(request_id)
         self._maybe_fail("load", request_id)
         if request_id not in self.requests:
             raise NotFoundError(404, "no such request")
@@ -331,6 +332,9 @@ class FakeGateway:
         find_people: Callable[[list[str]], Awaitable[Mapping[str, str | None]]] | None = None,
     ) -> AccessRequest:
         """The product's own rules (`determinations`); where they cannot tell, the request is read."""
+        if find_people is not None:
+            emails = [s.decided_by.email for s in answers if s.decided_by and s.decided_by.email]
+            answers = with_slack_ids(answers, dict(await find_people(emails)) if emails else {})
         known = after_determination(request, answers)
         if known is not None:
             return known
