@@ -1,4 +1,5 @@
-"""Request cards: who may post one, where it was posted, what it shows, and its digest line."""
+"""Request cards: who may post one, where it was posted, what it shows (and the snapshot of it a decision
+shows again), and its digest line."""
 
 from __future__ import annotations
 
