@@ -30,7 +30,8 @@ from marketplace_slack.slack.request_values import (
 )
 from marketplace_slack.workflow.home import HomeService
 from marketplace_slack.workflow.ports import ModalRef
-from marketplace_slack.workflow.self_service import Answers, SelfService, Started
+from marketplace_slack.workflow.request_parts import Answers, Started
+from marketplace_slack.workflow.self_service import SelfService
 from marketplace_slack.workflow.unfurls import Unfurls
 
 log = structlog.get_logger(__name__)
@@ -183,6 +184,20 @@ def register_home(app: AsyncApp, home: HomeService, service: SelfService, tasks:
                 context.channel_id,
             ),
             name="cancel-request",
+        )
+
+    @app.action(ids.REMIND_RENEWAL)
+    async def remind_clicked(ack: AsyncAck, body: Payload, context: AsyncBoltContext) -> None:
+        await ack()
+        view = body.get("view") or {}
+        tasks.spawn(
+            service.remind_renewal(
+                modal=ModalRef(str(view.get("id") or ""), view.get("hash")),
+                team_id=installation_team(context),
+                user_id=context.user_id or "",
+                raw_context=str(view.get("private_metadata") or ""),
+            ),
+            name="remind-renewal",
         )
 
     @app.action(ids.REQUEST_AGAIN_OPEN)
