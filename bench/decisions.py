@@ -20,6 +20,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,7 @@ from marketplace_slack.infra.logs import configure
 from marketplace_slack.marketplace.errors import ConflictError
 from marketplace_slack_standins.fakeslack import RecordedCall
 from marketplace_slack_standins.stage import Stage, open_stage
-
-sys.path.insert(0, str(Path(__file__).parent))
-from table import Row, render  # bench/ is not a package: found beside this file
+from table import Row, render  # bench/ is on sys.path when a script of it runs
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DECISIONS = 10
@@ -108,7 +107,7 @@ async def rows(store: str, decisions: int = DECISIONS) -> list[Row]:
             calls = await _one_decision(stage, request_id, verdict)
             most[verdict] = max(most.get(verdict, 0), calls)
     return [
-        Row(f"Marketplace calls, click → updated card ({verdict}, {store})", most[verdict], "", "≤", GOAL)
+        Row(f"Marketplace calls, click → updated card ({verdict})", most[verdict], "", "≤", GOAL)
         for verdict in ("approve", "deny")
         if verdict in most
     ]
@@ -118,7 +117,7 @@ async def main(stores: list[str], decisions: int) -> str:
     configure("WARNING", "console")
     found: list[Row] = []
     for store in stores:
-        found += await rows(store, decisions)
+        found += [replace(row, measure=f"{row.measure} ({store})") for row in await rows(store, decisions)]
     return render(found)
 
 
