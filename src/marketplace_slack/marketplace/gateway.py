@@ -9,7 +9,8 @@ product id or form version); form versions never change, so they are cached.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -37,6 +38,7 @@ from marketplace_slack.domain import (
 )
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.client import MarketplaceClient
+from marketplace_slack.marketplace.determinations import after_determination, with_slack_ids, with_steps
 from marketplace_slack.marketplace.errors import MarketplaceError, NotFoundError
 
 log = structlog.get_logger(__name__)
@@ -208,7 +210,8 @@ class MarketplaceGateway:
     async def whoami(self, token: SecretStr) -> Actor:
         return actor_of(await self._client.with_token(token).get_current_user())
 
-    async def decide(self, token: SecretStr, step_id: str, decision: Decision) -> None:
+    async def decide(self, token: SecretStr, step_id: str, decision: Decision) -> ApprovalStep:
+        """Record `decision` with the steward's own token; returns the record as the PUT answered it."""
         body = wire.UpdateApprovalRecordRequest(
             status=wire.ApprovalRecordStatus.APPROVED
             if decision.verdict is Verdict.APPROVE
@@ -217,7 +220,46 @@ class MarketplaceGateway:
             duration=decision.duration.amount if decision.duration else None,
             duration_unit=wire.DurationUnit(decision.duration.unit.value) if decision.duration else None,
         )
-        await self._client.with_token(token).update_approval_record(step_id, body)
+        return step_of(await self._client.with_token(token).update_approval_record(step_id, body))
+
+    async def steps(
+        self, request_id: str, *, find_people: PeopleFinder | None = None
+    ) -> tuple[ApprovalStep, ...]:
+        """The request's approval records as they stand now: one call, for deciding against them."""
+        records = (await self._client.get_access_request_records(request_id)).approval_records
+        return await _steps(records, find_people)
+
+    async def after_decision(
+        self,
+        request: AccessRequest,
+        answers: Sequence[ApprovalStep],
+        *,
+        find_people: PeopleFinder | None = None,
+    ) -> AccessRequest:
+        """`request` (read just before the PUT) once the Marketplace answered `answers`: from the
+        answers alone where the vendor's rules tell (`determinations`), else with its records and
+        its own status read again (two calls, side by side); the enrichment stays as it was."""
+        if find_people is not None:
+            emails = [s.decided_by.email for s in answers if s.decided_by and s.decided_by.email]
+            answers = with_slack_ids(answers, dict(await find_people(emails)) if emails else {})
+        known = after_determination(request, answers)
+        if known is not None:
+            return known
+        try:
+            async with asyncio.TaskGroup() as group:
+                raw_task = group.create_task(self._client.get_access_request_by_id(request.id))
+                steps_task = group.create_task(self.steps(request.id, find_people=find_people))
+        except BaseExceptionGroup as failures:
+            error = _first_error(failures)
+            raise error from error.__cause__
+        raw = raw_task.result()
+        return replace(
+            with_steps(request, steps_task.result()),
+            status=_request_status(raw.status),
+            raw_status=str(raw.status),
+            expiration=raw.expiration,
+            updated_at=raw.updated_at,
+        )
 
     async def record(self, request_id: str, record_id: str) -> ApprovalStep | None:
         """One approval record as the Marketplace has it now (None: the request has no such record).
@@ -335,6 +377,18 @@ def _needs_domains(records: list[wire.ApprovalRecord]) -> bool:
         for r in records
         for a in r.approvers
     )
+
+
+async def _steps(
+    records: list[wire.ApprovalRecord], find_people: PeopleFinder | None
+) -> tuple[ApprovalStep, ...]:
+    emails = [r.action_by.email for r in records if r.action_by and r.action_by.email]
+    slack_ids = dict(await find_people(emails)) if find_people and emails else {}
+
+    def person(user: wire.ImmutaUser) -> Person:
+        return _person(user, slack_ids.get(user.email.casefold()) if user.email else None)
+
+    return tuple(step_of(r, person) for r in records)
 
 
 async def _find(find_people: PeopleFinder, emails: list[str]) -> Mapping[str, str | None]:

@@ -83,6 +83,7 @@ cards = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("summary", Text()),  # JSON: what a digest lists about the request, as the card last showed it
+    Column("snapshot", Text()),  # JSON: the request as the card last showed it (workflow/cards.py)
     UniqueConstraint("channel", "ts"),
     Index(None, "status"),
 )
