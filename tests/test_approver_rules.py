@@ -21,7 +21,7 @@ from pydantic import TypeAdapter
 from marketplace_slack.domain import Approver, approver_matches, split_domain_permission
 from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack.marketplace import models as wire
-from marketplace_slack.marketplace.gateway import actor_of, approver_of
+from marketplace_slack.marketplace.mapping import actor_of, approver_of
 from marketplace_slack_standins.sandbox import catalog, flows, render
 from marketplace_slack_standins.sandbox import policy as sandbox_policy
 from marketplace_slack_standins.sandbox.model import Domain, Group, User

@@ -114,6 +114,10 @@ async def test_render_updates_and_lookups(store: Repository, clock: FakeClock) -
     assert [c.request_id for c in await store.cards.list(statuses=["PENDING"])] == ["req-0", "req-1"]
     assert [c.request_id for c in await store.cards.list(statuses=["APPROVED", "DENIED"])] == ["req-2"]
     assert await store.cards.list(statuses=[]) == []
+    # Only the ids, for the reconciliation passes that need every card's and nothing else
+    assert await store.cards.request_ids(statuses=["PENDING", "APPROVED"]) == ["req-0", "req-1", "req-2"]
+    assert await store.cards.request_ids(statuses=["PENDING"]) == ["req-0", "req-1"]
+    assert await store.cards.request_ids(statuses=[]) == []
 
     found = await store.cards.find_by_message("C1", "2.1")
     assert found is not None
@@ -154,3 +158,30 @@ async def test_a_claim_of_an_earlier_life_of_this_instance_is_taken_over_at_once
     assert not await store.cards.claim("req-1", "C1", owner="a/new", now=clock.now(), lease=LEASE)
     card = await store.cards.get("req-1")
     assert card is not None and card.claim_owner == "a/new"
+
+
+async def test_a_posted_card_keeps_the_snapshot_it_was_last_shown_with(
+    store: Repository, clock: FakeClock
+) -> None:
+    now = clock.now()
+    assert await store.cards.claim("req-1", "C1", owner="a", now=now, lease=LEASE)
+    assert await store.cards.snapshot("req-1") is None  # claimed, not posted: nothing shown yet
+    await store.cards.posted(
+        "req-1", "C1", "111.1", fingerprint="f1", status="PENDING", now=now, snapshot="s1"
+    )
+    assert await store.cards.snapshot("req-1") == "s1"
+    await store.cards.update_render("req-1", fingerprint="f2", status="APPROVED", now=now, snapshot="s2")
+    assert await store.cards.snapshot("req-1") == "s2"
+    moved = await store.cards.moved(
+        "req-1",
+        old=("C1", "111.1"),
+        new=("C2", "222.2"),
+        fingerprint="f3",
+        status="APPROVED",
+        now=now,
+        snapshot="s3",
+    )
+    assert moved and await store.cards.snapshot("req-1") == "s3"
+    await store.cards.update_render("req-1", fingerprint="f4", status="APPROVED", now=now)
+    assert await store.cards.snapshot("req-1") is None  # shown without one: none is better than an old one
+    assert await store.cards.snapshot("req-unknown") is None

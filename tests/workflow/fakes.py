@@ -6,7 +6,7 @@ workflow had: what it asked the Marketplace, what it said to whom, and what it p
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -19,11 +19,13 @@ from marketplace_slack.domain import (
     ApprovalStep,
     CardState,
     Decision,
+    Duration,
     Person,
     RecordStatus,
     RequestStatus,
     Verdict,
 )
+from marketplace_slack.marketplace.determinations import after_determination, with_slack_ids
 from marketplace_slack.marketplace.errors import MarketplaceError, NotFoundError, UnauthorizedError
 from marketplace_slack.workflow.ports import (
     ChannelUnavailable,
@@ -251,7 +253,9 @@ class FakeGateway:
 
     `fail[(operation, key)]` is raised by the next `load` (key: request id), `whoami` (key: token) or
     `decide` (key: step id), or `("changes", "")` by the next `request_changes`; `before_fail` runs
-    first, e.g. to let someone else decide the step.
+    first, e.g. to let someone else decide the step. A `("load", request id)` failure is raised by
+    any read of that request (`steps` and the reads of `after_decision` too), as it is the request
+    that cannot be read.
     """
 
     def __init__(self, now: Callable[[], datetime]) -> None:
@@ -261,7 +265,8 @@ class FakeGateway:
         self.before_fail: dict[tuple[str, str], Callable[[], None]] = {}
         self.decided: list[tuple[str, str, Decision]] = []  # (token, step id, decision)
         self.listings = 0  # walks of `request_changes` begun
-        self.loaded: list[str] = []  # request ids, each time one is read
+        self.loaded: list[str] = []  # request ids, each time one is read whole
+        self.stepped: list[str] = []  # request ids, each time only their records are read
         self._now = now
 
     def _maybe_fail(self, operation: str, key: str) -> None:
@@ -298,12 +303,50 @@ class FakeGateway:
             raise UnauthorizedError(401, "token not accepted")
         return self.actors[token.get_secret_value()][0]
 
-    async def decide(self, token: SecretStr, step_id: str, decision: Decision) -> None:
+    async def decide(self, token: SecretStr, step_id: str, decision: Decision) -> ApprovalStep:
         self.decided.append((token.get_secret_value(), step_id, decision))
         self._maybe_fail("decide", step_id)
         _, person = self.actors[token.get_secret_value()]
         status = RecordStatus.APPROVED if decision.verdict is Verdict.APPROVE else RecordStatus.DENIED
-        self.settle(step_id, status, person, reason=decision.reason)
+        self.settle(step_id, status, person, reason=decision.reason, duration=decision.duration)
+        request = next(r for r in self.requests.values() if any(s.id == step_id for s in r.steps))
+        return next(s for s in request.steps if s.id == step_id)
+
+    async def steps(
+        self,
+        request_id: str,
+        *,
+        find_people: Callable[[list[str]], Awaitable[Mapping[str, str | None]]] | None = None,
+    ) -> tuple[ApprovalStep, ...]:
+        self.stepped.append(request_id)
+        self._maybe_fail("load", request_id)
+        if request_id not in self.requests:
+            raise NotFoundError(404, "no such request")
+        return self.requests[request_id].steps
+
+    async def after_decision(
+        self,
+        request: AccessRequest,
+        answers: Sequence[ApprovalStep],
+        *,
+        find_people: Callable[[list[str]], Awaitable[Mapping[str, str | None]]] | None = None,
+    ) -> AccessRequest:
+        """The product's own rules (`determinations`); where they cannot tell, the request is read."""
+        if find_people is not None:
+            emails = [s.decided_by.email for s in answers if s.decided_by and s.decided_by.email]
+            answers = with_slack_ids(answers, dict(await find_people(emails)) if emails else {})
+        known = after_determination(request, answers)
+        if known is not None:
+            return known
+        fresh = await self.load(request.id)
+        return replace(
+            request,
+            steps=fresh.steps,
+            status=fresh.status,
+            raw_status=fresh.raw_status,
+            expiration=fresh.expiration,
+            updated_at=fresh.updated_at,
+        )
 
     async def record(self, request_id: str, record_id: str) -> ApprovalStep | None:
         """`fail[("record", record id)]` stands for a look-up that fails too."""
@@ -335,11 +378,20 @@ class FakeGateway:
         self.requests[request_id] = replace(self.requests[request_id], **changes, updated_at=self._now())
         return self.requests[request_id]
 
-    def settle(self, step_id: str, status: RecordStatus, by: Person, *, reason: str | None = None) -> None:
+    def settle(
+        self,
+        step_id: str,
+        status: RecordStatus,
+        by: Person,
+        *,
+        reason: str | None = None,
+        duration: Duration | None = None,
+    ) -> None:
         """Record a determination the way the Marketplace does: the step, then the request's status."""
         request = next(r for r in self.requests.values() if any(s.id == step_id for s in r.steps))
+        kept = duration if status is RecordStatus.APPROVED else None
         steps = tuple(
-            replace(s, status=status, decided_by=by, reason=reason, updated_at=self._now())
+            replace(s, status=status, decided_by=by, reason=reason, duration=kept, updated_at=self._now())
             if s.id == step_id
             else s
             for s in request.steps

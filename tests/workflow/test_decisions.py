@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from cryptography.fernet import Fernet
@@ -18,9 +18,11 @@ from marketplace_slack.domain import (
     DurationUnit,
     Person,
     RecordStatus,
+    RequestStatus,
     Verdict,
 )
 from marketplace_slack.infra.owners import instance_of
+from marketplace_slack.marketplace.determinations import ends
 from marketplace_slack.marketplace.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -116,6 +118,12 @@ async def marketplace_unreachable(world: World) -> None:
 
 
 async def reload_fails(world: World) -> None:
+    # A later stage waits on st-1: what approving it opened is read after the PUT, and cannot be.
+    steps = (
+        ApprovalStep("st-1", RecordStatus.PENDING, (STEWARDS,)),
+        ApprovalStep("st-2", RecordStatus.BLOCKED, (PRIVACY,), prerequisites=("st-1",)),
+    )
+    world.gateway.requests["req-1"] = request(steps=steps)
     fail = ServerError(503, "unavailable")
     world.gateway.before_fail["decide", "st-1"] = lambda: world.gateway.fail.__setitem__(
         ("load", "req-1"), fail
@@ -408,6 +416,24 @@ async def test_a_shown_decision_tells_the_observers(world: World) -> None:
     await world.click(SARA, Verdict.APPROVE)
     await world.submit(SARA, APPROVE)
     assert [r.status.value for r in world.seen] == ["APPROVED"]
+
+
+async def test_a_decision_reads_the_records_twice_and_shows_the_card_from_the_answer(world: World) -> None:
+    await world.link(SARA)
+    await world.posted(request())
+    world.gateway.loaded.clear()
+    await world.click(SARA, Verdict.APPROVE)
+    await world.submit(SARA, APPROVE)
+    assert world.gateway.stepped == ["req-1", "req-1"]  # at the click, and at the submit before the PUT
+    assert world.gateway.loaded == []  # the card's snapshot holds the rest
+    shown = world.slack.cards()[-1].request
+    [step] = world.gateway.requests["req-1"].steps
+    assert step.updated_at is not None and APPROVE.duration is not None
+    assert (shown.status, shown.expiration) == (
+        RequestStatus.APPROVED,
+        ends(step.updated_at, APPROVE.duration),
+    )
+    assert shown.steps == (replace(step, decided_by=replace(SARA, slack_user_id=SLACK_IDS[SARA])),)
 
 
 async def not_linked(world: World) -> None:

@@ -52,8 +52,11 @@ async def test_the_submit_is_refused_again_and_nothing_is_sent(world: World) -> 
     await world.link(OMAR)
     await world.posted(request())
     assert await world.click(OMAR, Verdict.APPROVE)  # Nora's request: the form opens
-    # Read again at the submit, the request turns out to have been filed by Omar (for Nora).
+    # Before the submit, the card learns the request was filed by Omar (for Nora). Who a request is
+    # for and who filed it never change in the Marketplace, so the submit judges them on the card's
+    # snapshot, and the records (which do change) on a fresh read.
     world.gateway.requests["req-1"] = replace(world.gateway.requests["req-1"], requested_by=OMAR)
+    await world.workflow.cards.sync_request("req-1")
     await world.submit(OMAR, APPROVE)
     assert world.slack.outcomes() == [Outcome.OWN_REQUEST]
     assert world.gateway.decided == []

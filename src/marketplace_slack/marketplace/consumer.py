@@ -34,13 +34,8 @@ from marketplace_slack.domain.forms import (
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.client import MarketplaceClient
 from marketplace_slack.marketplace.errors import MarketplaceError
-from marketplace_slack.marketplace.gateway import (
-    MarketplaceGateway,
-    approver_of,
-    risk_of,
-    step_of,
-    summary_of,
-)
+from marketplace_slack.marketplace.gateway import MarketplaceGateway
+from marketplace_slack.marketplace.mapping import approver_of, risk_of, step_of, summary_of
 
 log = structlog.get_logger(__name__)
 

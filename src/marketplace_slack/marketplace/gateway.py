@@ -9,7 +9,8 @@ product id or form version); form versions never change, so they are cached.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -21,23 +22,27 @@ from marketplace_slack.domain import (
     AccessRequest,
     Actor,
     ApprovalStep,
-    Approver,
     Decision,
-    Duration,
-    DurationUnit,
-    FormAnswer,
     MaskedColumn,
     Person,
-    RecentDeterminations,
-    RecordStatus,
     RequestKind,
     RequestStatus,
-    RiskAssessment,
     Verdict,
 )
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.client import MarketplaceClient
+from marketplace_slack.marketplace.determinations import after_determination, with_slack_ids, with_steps
 from marketplace_slack.marketplace.errors import MarketplaceError, NotFoundError
+from marketplace_slack.marketplace.mapping import (
+    actor_of,
+    answers_of,
+    kind_of,
+    person_of,
+    recent_of,
+    request_status_of,
+    risk_of,
+    step_of,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -50,11 +55,22 @@ CHANGES_PAGE = 100  # requests per page of the change listing: a quiet pass read
 
 
 class MarketplaceGateway:
-    def __init__(self, client: MarketplaceClient, *, app_url: str, account_id: str | None = None) -> None:
+    def __init__(
+        self,
+        client: MarketplaceClient,
+        *,
+        app_url: str,
+        account_id: str | None = None,
+        files_as_app: bool = False,
+    ) -> None:
         self._client = client
         self._app_url = app_url.rstrip("/")
         self._account_id = account_id
         self._forms: dict[str, wire.RequestForm | None] = {}
+        # With `requests.file_as_app`, a request the app's own account filed for someone is one filed
+        # through Slack, and its card says so; the account's id is read once, when first needed.
+        self._files_as_app = files_as_app
+        self._own_id: str | None = None
 
     async def load(
         self, request_id: str, *, enrich: bool = True, find_people: PeopleFinder | None = None
@@ -78,7 +94,7 @@ class MarketplaceGateway:
                     else None
                 )
                 raw = await request_task
-                kind = _kind(raw.type)
+                kind = kind_of(raw.type)
                 product_id = raw.data_product.id if raw.data_product else (raw.asset.id if raw.asset else "")
                 columns_task = None
                 form_task = recent_task = product_task = None
@@ -139,9 +155,9 @@ class MarketplaceGateway:
             log.warning("enrichment_failed", error=type(product_error).__name__)
 
         def person(user: wire.ImmutaUser) -> Person:
-            return _person(user, slack_ids.get(user.email.casefold()) if user.email else None)
+            return person_of(user, slack_ids.get(user.email.casefold()) if user.email else None)
 
-        answers, requested_duration = _answers(raw.form, form)
+        answers, requested_duration = answers_of(raw.form, form)
         columns = tuple(
             MaskedColumn(source=c.source_name, column=c.name, tags=tuple(c.tags))
             for c in (columns_page.data if columns_page else [])
@@ -152,7 +168,7 @@ class MarketplaceGateway:
         return AccessRequest(
             id=raw.id,
             kind=kind,
-            status=_request_status(raw.status),
+            status=request_status_of(raw.status),
             raw_status=str(raw.status),
             product_id=product_id,
             product_name=product_name,
@@ -160,6 +176,7 @@ class MarketplaceGateway:
             domain_ids=tuple(dict.fromkeys(product.domains)) if product else (),
             requester=person(raw.user),
             requested_by=person(raw.requesting_user),
+            through_app=await self._through_app(raw),
             created_at=raw.created_at,
             expiration=raw.expiration,
             steps=tuple(step_of(r, person) for r in records.approval_records),
@@ -168,11 +185,25 @@ class MarketplaceGateway:
             columns=columns,
             columns_total=columns_page.meta.total_count if columns_page else 0,
             risk=risk_of(risk) if risk else None,
-            recent=_recent(recent) if recent else None,
+            recent=recent_of(recent) if recent else None,
             requested_duration=requested_duration,
             marketplace_url=self.product_url(product_id) if product_id else None,
             updated_at=raw.updated_at,
         )
+
+    async def _through_app(self, raw: wire.AccessRequest) -> bool:
+        """Whether the app's own account filed this request for its requester (`requests.file_as_app`).
+        Unknown (the account unreadable) counts as no: the card then names the account as the filer."""
+        filer = raw.requesting_user.global_user_id
+        if not self._files_as_app or filer == raw.user.global_user_id:
+            return False
+        if self._own_id is None:
+            try:
+                self._own_id = (await self._client.get_current_user()).global_user_id
+            except MarketplaceError as exc:
+                log.warning("own_account_unread", error=type(exc).__name__)
+                return False
+        return filer == self._own_id
 
     def product_url(self, product_id: str) -> str:
         """The product's page in the Marketplace app, in the deep-link format of the vendor's guides."""
@@ -182,7 +213,8 @@ class MarketplaceGateway:
     async def whoami(self, token: SecretStr) -> Actor:
         return actor_of(await self._client.with_token(token).get_current_user())
 
-    async def decide(self, token: SecretStr, step_id: str, decision: Decision) -> None:
+    async def decide(self, token: SecretStr, step_id: str, decision: Decision) -> ApprovalStep:
+        """Record `decision` with the steward's own token; returns the record as the PUT answered it."""
         body = wire.UpdateApprovalRecordRequest(
             status=wire.ApprovalRecordStatus.APPROVED
             if decision.verdict is Verdict.APPROVE
@@ -191,7 +223,46 @@ class MarketplaceGateway:
             duration=decision.duration.amount if decision.duration else None,
             duration_unit=wire.DurationUnit(decision.duration.unit.value) if decision.duration else None,
         )
-        await self._client.with_token(token).update_approval_record(step_id, body)
+        return step_of(await self._client.with_token(token).update_approval_record(step_id, body))
+
+    async def steps(
+        self, request_id: str, *, find_people: PeopleFinder | None = None
+    ) -> tuple[ApprovalStep, ...]:
+        """The request's approval records as they stand now: one call, for deciding against them."""
+        records = (await self._client.get_access_request_records(request_id)).approval_records
+        return await _steps(records, find_people)
+
+    async def after_decision(
+        self,
+        request: AccessRequest,
+        answers: Sequence[ApprovalStep],
+        *,
+        find_people: PeopleFinder | None = None,
+    ) -> AccessRequest:
+        """`request` (read just before the PUT) once the Marketplace answered `answers`: from the
+        answers alone where the vendor's rules tell (`determinations`), else with its records and
+        its own status read again (two calls, side by side); the enrichment stays as it was."""
+        if find_people is not None:
+            emails = [s.decided_by.email for s in answers if s.decided_by and s.decided_by.email]
+            answers = with_slack_ids(answers, dict(await find_people(emails)) if emails else {})
+        known = after_determination(request, answers)
+        if known is not None:
+            return known
+        try:
+            async with asyncio.TaskGroup() as group:
+                raw_task = group.create_task(self._client.get_access_request_by_id(request.id))
+                steps_task = group.create_task(self.steps(request.id, find_people=find_people))
+        except BaseExceptionGroup as failures:
+            error = _first_error(failures)
+            raise error from error.__cause__
+        raw = raw_task.result()
+        return replace(
+            with_steps(request, steps_task.result()),
+            status=request_status_of(raw.status),
+            raw_status=str(raw.status),
+            expiration=raw.expiration,
+            updated_at=raw.updated_at,
+        )
 
     async def record(self, request_id: str, record_id: str) -> ApprovalStep | None:
         """One approval record as the Marketplace has it now (None: the request has no such record).
@@ -226,7 +297,7 @@ class MarketplaceGateway:
         async for request in pages:
             if since is not None and request.updated_at < since:
                 return
-            yield request.id, _request_status(request.status), request.updated_at
+            yield request.id, request_status_of(request.status), request.updated_at
 
     async def user_email(self, marketplace_user: str) -> str | None:
         """A Marketplace user's email, by global user id or username (USER approvers name either)."""
@@ -280,27 +351,6 @@ async def _attempt(
         return None, exc
 
 
-def summary_of(raw: wire.AccessRequest) -> AccessRequest:
-    """A request as a list shows it: what the request itself says, no records, answers or enrichment."""
-    product_id = raw.data_product.id if raw.data_product else (raw.asset.id if raw.asset else "")
-    name = raw.data_product.name if raw.data_product else (raw.asset.name if raw.asset else product_id)
-    return AccessRequest(
-        id=raw.id,
-        kind=_kind(raw.type),
-        status=_request_status(raw.status),
-        raw_status=str(raw.status),
-        product_id=product_id,
-        product_name=name,
-        domain_id=None,
-        requester=_person(raw.user),
-        requested_by=_person(raw.requesting_user),
-        created_at=raw.created_at,
-        expiration=raw.expiration,
-        steps=(),
-        updated_at=raw.updated_at,
-    )
-
-
 def _needs_domains(records: list[wire.ApprovalRecord]) -> bool:
     """Whether meeting some approver depends on the product's domains (see `domain.approver_matches`)."""
     return any(
@@ -309,6 +359,18 @@ def _needs_domains(records: list[wire.ApprovalRecord]) -> bool:
         for r in records
         for a in r.approvers
     )
+
+
+async def _steps(
+    records: list[wire.ApprovalRecord], find_people: PeopleFinder | None
+) -> tuple[ApprovalStep, ...]:
+    emails = [r.action_by.email for r in records if r.action_by and r.action_by.email]
+    slack_ids = dict(await find_people(emails)) if find_people and emails else {}
+
+    def person(user: wire.ImmutaUser) -> Person:
+        return person_of(user, slack_ids.get(user.email.casefold()) if user.email else None)
+
+    return tuple(step_of(r, person) for r in records)
 
 
 async def _find(find_people: PeopleFinder, emails: list[str]) -> Mapping[str, str | None]:
@@ -322,187 +384,3 @@ def _first_error(failures: BaseExceptionGroup[BaseException]) -> BaseException:
 
 
 # --- wire → domain --------------------------------------------------------------------------------
-
-
-def _kind(value: Any) -> RequestKind:
-    return (
-        RequestKind.MASKING_EXCEPTION
-        if str(value) == RequestKind.MASKING_EXCEPTION.value
-        else RequestKind.DATA_ACCESS
-    )
-
-
-def _request_status(value: Any) -> RequestStatus:
-    try:
-        return RequestStatus(str(value))
-    except ValueError:
-        return RequestStatus.OTHER
-
-
-def _record_status(value: Any) -> RecordStatus:
-    try:
-        return RecordStatus(str(value))
-    except ValueError:
-        return RecordStatus.OTHER
-
-
-def _person(user: wire.ImmutaUser, slack_user_id: str | None = None) -> Person:
-    return Person(
-        slack_user_id=slack_user_id,
-        marketplace_id=user.global_user_id,
-        username=user.username,
-        name=user.name or user.username,
-        email=user.email,
-    )
-
-
-def actor_of(me: wire.CurrentUser) -> Actor:
-    """The caller of `GET /api/auth/user` as the approver rules see them.
-
-    Domain permissions are read from each collection permission's own `collectionId` (the spec does
-    not say what the map's keys are), as "domainId:permission"."""
-    attributes = frozenset(f"{k}={v}" for k, values in (me.authorizations or {}).items() for v in values)
-    return Actor(
-        marketplace_id=me.global_user_id,
-        username=me.username,
-        email=me.email,
-        groups=frozenset(me.groups),
-        permissions=frozenset(str(p) for p in me.global_permissions),
-        attributes=attributes,
-        domain_permissions=frozenset(
-            f"{p.collection_id}:{p.permission}" for held in me.collection_permissions.values() for p in held
-        ),
-    )
-
-
-def approver_of(approver: Any) -> Approver:
-    """One wire approver as the approver rules and a card see it."""
-    kind = str(getattr(approver, "type", "UNKNOWN"))
-    if isinstance(approver, wire.UserApprover):
-        return Approver(kind, approver.display_name or approver.id, approver.id)
-    if isinstance(approver, wire.GroupApprover):
-        return Approver(kind, approver.name, str(approver.id) if approver.id is not None else approver.name)
-    if isinstance(approver, wire.PermissionApprover):
-        return Approver(kind, str(approver.permission), str(approver.permission))
-    if isinstance(approver, wire.DomainPermissionApprover):
-        ref = (
-            f"{approver.domain_id}:{approver.permission}" if approver.domain_id else str(approver.permission)
-        )
-        return Approver(kind, str(approver.permission), ref)
-    if isinstance(approver, wire.AttributeApprover):
-        return Approver(kind, f"{approver.key}: {approver.value}", f"{approver.key}={approver.value}")
-    return Approver(kind, kind.title())
-
-
-def _duration(amount: Any, unit: Any) -> Duration | None:
-    try:
-        return Duration(int(amount), DurationUnit(str(unit))) if amount and unit else None
-    except ValueError:
-        return None
-
-
-def step_of(
-    record: wire.ApprovalRecord, person: Callable[[wire.ImmutaUser], Person] = _person
-) -> ApprovalStep:
-    return ApprovalStep(
-        id=record.id,
-        status=_record_status(record.status),
-        approvers=tuple(approver_of(a) for a in record.approvers),
-        prerequisites=tuple(record.prerequisites),
-        decided_by=person(record.action_by) if record.action_by else None,
-        reason=record.reason or None,
-        duration=_duration(record.duration, record.duration_unit),
-        updated_at=record.updated_at,
-    )
-
-
-def risk_of(risk: wire.RiskAssessment) -> RiskAssessment:
-    return RiskAssessment(
-        level=str(risk.approval_risk),
-        recommendation=str(risk.recommendation) if risk.recommendation is not None else None,
-        n_allowed=risk.n_allowed,
-        n_denied=risk.n_denied,
-        median_days_to_approve=float(risk.median_approval_time_window_in_days)
-        if risk.median_approval_time_window_in_days is not None
-        else None,
-        explanation=risk.explanation,
-        approval_reasons=tuple(risk.approval_reasons or ()),
-        denial_reasons=tuple(risk.denial_reasons or ()),
-        conflict_detected=bool(risk.conflict_detected),
-    )
-
-
-def _recent(recent: wire.RecentDeterminations) -> RecentDeterminations:
-    items = recent.determinations
-    approved = sum(1 for d in items if str(d.status) == "APPROVED")
-    denied = sum(1 for d in items if str(d.status) == "DENIED")
-    last = max(items, key=lambda d: d.updated_at, default=None)
-    return RecentDeterminations(
-        approved=approved,
-        denied=denied,
-        last_actor=(last.action_by.name if last and last.action_by else None),
-        last_status=str(last.status) if last else None,
-        last_at=last.updated_at if last else None,
-    )
-
-
-def _answers(
-    submission: Any, form: wire.RequestForm | None
-) -> tuple[tuple[FormAnswer, ...], Duration | None]:
-    """Pair a submission's values with their questions. The vendor does not publish the submission's
-    shape, so this accepts the plausible ones: `{fieldId: value}`, `{"answers": [...]}` or a list of
-    `{"fieldId"|"id", "value"}`; values may be text, lists, numbers or `{duration, durationUnit}`."""
-    values = _submission_values(submission)
-    fields = {f.id: f for f in (form.fields if form else []) if getattr(f, "id", None)}
-    answers: list[FormAnswer] = []
-    duration: Duration | None = None
-    for field_id, value in values:
-        field = fields.get(field_id)
-        label = getattr(field, "label", None) or field_id
-        if isinstance(field, wire.AccessDurationFormField) or _looks_like_duration(value):
-            duration = _duration_value(value) or duration
-        answers.append(FormAnswer(question=str(label), answer=_answer_text(value)))
-    return tuple(answers), duration
-
-
-def _submission_values(submission: Any) -> list[tuple[str, Any]]:
-    if isinstance(submission, dict):
-        inner = submission.get("answers", submission.get("fields"))
-        if isinstance(inner, list | dict):
-            return _submission_values(inner)
-        return [(str(k), v) for k, v in submission.items()]
-    if isinstance(submission, list):
-        pairs = []
-        for item in submission:
-            if isinstance(item, dict):
-                key = item.get("fieldId") or item.get("id") or item.get("label") or "answer"
-                pairs.append((str(key), item.get("value", item.get("answer"))))
-        return pairs
-    return []
-
-
-def _looks_like_duration(value: Any) -> bool:
-    return isinstance(value, dict) and "duration" in value and ("durationUnit" in value or "unit" in value)
-
-
-def _duration_value(value: Any) -> Duration | None:
-    if isinstance(value, dict):
-        return _duration(value.get("duration"), value.get("durationUnit", value.get("unit")))
-    return None
-
-
-def _answer_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, list):
-        return ", ".join(_answer_text(v) for v in value)
-    if _looks_like_duration(value):
-        parsed = _duration_value(value)
-        return parsed.describe() if parsed else str(value.get("duration"))
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {_answer_text(v)}" for k, v in value.items())
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)

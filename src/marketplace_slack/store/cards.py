@@ -1,4 +1,5 @@
-"""Request cards: who may post one, where it was posted, what it shows, and its digest line."""
+"""Request cards: who may post one, where it was posted, what it shows (and the snapshot of it a decision
+shows again), and its digest line."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from marketplace_slack.store.records import CardRecord
 from marketplace_slack.store.tables import cards
 
 _CLAIM_ROUNDS: Final = 5  # as in base.py: a claim released between our statements is tried again
+# What a `CardRecord` holds: every column but the snapshot, which only a decision reads (`snapshot`).
+_RECORD: Final = tuple(c for c in cards.c if c.name != "snapshot")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +121,9 @@ class Cards(Area):
         status: str,
         now: datetime,
         team_id: str | None = None,
+        snapshot: str | None = None,
     ) -> bool:
-        """Record the posted message. Repeating it for the same message is harmless.
+        """Record the posted message (and `snapshot`, what it shows). Repeating it is harmless.
 
         False means a different message is already recorded for this request (a claimer that
         outlived its lease posted too): the caller should delete the message it just posted.
@@ -132,6 +136,7 @@ class Cards(Area):
             ts=ts,
             fingerprint=fingerprint,
             status=status,
+            snapshot=snapshot,
             posted_at=now,
             created_at=now,
             updated_at=now,
@@ -144,6 +149,7 @@ class Cards(Area):
                 "team_id": func.coalesce(insert.excluded.team_id, cards.c.team_id),
                 "fingerprint": insert.excluded.fingerprint,
                 "status": insert.excluded.status,
+                "snapshot": insert.excluded.snapshot,
                 "posted_at": insert.excluded.posted_at,
                 "updated_at": insert.excluded.updated_at,
             },
@@ -152,14 +158,16 @@ class Cards(Area):
         async with self._writer.begin() as conn:
             return (await conn.execute(stmt)).first() is not None
 
-    async def update_render(self, request_id: str, *, fingerprint: str, status: str, now: datetime) -> bool:
+    async def update_render(
+        self, request_id: str, *, fingerprint: str, status: str, now: datetime, snapshot: str | None = None
+    ) -> bool:
         """Remember what the posted card now shows. False if no posted card is recorded."""
         check_time(now)
         async with self._writer.begin() as conn:
             result = await conn.execute(
                 update(cards)
                 .where(cards.c.request_id == request_id, cards.c.ts.is_not(None))
-                .values(fingerprint=fingerprint, status=status, updated_at=now)
+                .values(fingerprint=fingerprint, status=status, snapshot=snapshot, updated_at=now)
             )
             return result.rowcount > 0
 
@@ -172,6 +180,7 @@ class Cards(Area):
         fingerprint: str,
         status: str,
         now: datetime,
+        snapshot: str | None = None,
     ) -> bool:
         """The card at `old` (channel, ts) could not be updated and was posted again at `new`.
 
@@ -188,6 +197,7 @@ class Cards(Area):
                     ts=new[1],
                     fingerprint=fingerprint,
                     status=status,
+                    snapshot=snapshot,
                     posted_at=now,
                     updated_at=now,
                 )
@@ -214,20 +224,39 @@ class Cards(Area):
     async def get(self, request_id: str) -> CardRecord | None:
         """The card or the pending claim for a request (`record.posted` tells which)."""
         async with self._engine.connect() as conn:
-            row = (await conn.execute(select(cards).where(cards.c.request_id == request_id))).first()
+            row = (await conn.execute(select(*_RECORD).where(cards.c.request_id == request_id))).first()
         return None if row is None else as_record(CardRecord, row)
+
+    async def snapshot(self, request_id: str) -> str | None:
+        """What the posted card last showed, as `posted`/`update_render`/`moved` were told; None when
+        there is no posted card, or it was recorded without one."""
+        async with self._engine.connect() as conn:
+            return await conn.scalar(
+                select(cards.c.snapshot).where(cards.c.request_id == request_id, cards.c.ts.is_not(None))
+            )
 
     async def find_by_message(self, channel: str, ts: str) -> CardRecord | None:
         async with self._engine.connect() as conn:
             row = (
-                await conn.execute(select(cards).where(cards.c.channel == channel, cards.c.ts == ts))
+                await conn.execute(select(*_RECORD).where(cards.c.channel == channel, cards.c.ts == ts))
             ).first()
         return None if row is None else as_record(CardRecord, row)
+
+    async def request_ids(self, *, statuses: Iterable[str]) -> list[str]:
+        """The requests of the posted cards last showing one of `statuses`, oldest card first: what a
+        reconciliation pass needs of every card, without loading 10,000 records to get it."""
+        query = (
+            select(cards.c.request_id)
+            .where(cards.c.ts.is_not(None), cards.c.status.in_([str(s) for s in statuses]))
+            .order_by(cards.c.created_at, cards.c.request_id)
+        )
+        async with self._engine.connect() as conn:
+            return list((await conn.scalars(query)).all())
 
     # Last in the class: below it, `list` in an annotation would name this method.
     async def list(self, *, statuses: Iterable[str] | None = None) -> list[CardRecord]:
         """Posted cards, oldest first, optionally only those last showing one of `statuses`."""
-        query = select(cards).where(cards.c.ts.is_not(None))
+        query = select(*_RECORD).where(cards.c.ts.is_not(None))
         if statuses is not None:
             query = query.where(cards.c.status.in_([str(s) for s in statuses]))
         async with self._engine.connect() as conn:

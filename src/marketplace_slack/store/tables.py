@@ -83,6 +83,7 @@ cards = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("summary", Text()),  # JSON: what a digest lists about the request, as the card last showed it
+    Column("snapshot", Text()),  # JSON: the request as the card last showed it (workflow/cards.py)
     UniqueConstraint("channel", "ts"),
     Index(None, "status"),
 )
@@ -231,6 +232,24 @@ expiry_notices = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("due_at", UTCDateTime()),  # None once done
     Column("outcome", String(32)),  # sent, superseded, stopped, no_slack_user
+    Column("done_at", UTCDateTime()),
+    Column("claim_owner", String(255)),
+    Column("claimed_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index(None, "due_at"),
+)
+
+# "Remind me when I can request again": one row per person and grant they were told is still active;
+# due when the grant ends, then the grant's "it ended" DM goes to them (once, whoever else sends it).
+renewal_reminders = Table(
+    "renewal_reminders",
+    metadata,
+    Column("team_id", String(64), primary_key=True),
+    Column("slack_user_id", String(64), primary_key=True),
+    Column("request_id", String(255), primary_key=True),
+    Column("due_at", UTCDateTime()),  # None once done
+    Column("outcome", String(32)),  # sent, still_active, renewed, gone, no_longer_due
     Column("done_at", UTCDateTime()),
     Column("claim_owner", String(255)),
     Column("claimed_at", UTCDateTime()),

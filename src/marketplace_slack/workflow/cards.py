@@ -15,6 +15,10 @@ tell) keeps its card claim or once-mark held: the message is late, never doubled
 (or at once, for a claim left by an earlier life of this instance) the next show takes it over and
 the messenger looks for the message before posting (`look_first`). A second card that exists anyway
 (a claimer that outlived its lease) is retired: made true, without buttons, pointing to the live one.
+
+Each posted card keeps its snapshot, the request as it last showed it (`repo.cards.snapshot`), so a
+decision reads only the request's records before its PUT and shows the card from the snapshot and
+the PUT's answer (`current`, `after_decision`) instead of reading the whole request again.
 """
 
 from __future__ import annotations
@@ -23,13 +27,16 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 
 import structlog
+from pydantic import TypeAdapter, ValidationError
 
 from marketplace_slack.domain import (
     AccessRequest,
+    ApprovalStep,
     CardState,
     InProgress,
     RecordStatus,
@@ -80,6 +87,9 @@ RETRY_LONGEST: Final = timedelta(hours=1)
 # connection pool (past its timeout, losing the webhook) and the Marketplace; the cards wait for
 # their turn in the channel after the reads, outside this bound.
 INTAKE: Final = 16
+# A card's snapshot is its request as JSON; one written by an older version that no longer reads is
+# no snapshot at all (the request is read instead).
+_SNAPSHOT: Final = TypeAdapter(AccessRequest)
 
 
 class RequestObserver(Protocol):
@@ -158,6 +168,32 @@ class CardKeeper:
         """The request as a card shows it: with its people found in Slack."""
         return await self._gateway.load(request_id, find_people=self._slack_ids)
 
+    async def current(self, request_id: str) -> AccessRequest | None:
+        """The request as its card last showed it, with its approval records read now (one call);
+        None when the card keeps no snapshot (not posted yet, or posted before snapshots were kept).
+
+        For deciding: who may decide what is judged on the records as they stand; what else a card
+        shows changes rarely, and the next read of the whole request brings it up to date."""
+        snapshot = await self.snapshot(request_id)
+        if snapshot is None:
+            return None
+        steps = await self._gateway.steps(request_id, find_people=self._slack_ids)
+        return replace(snapshot, steps=steps)
+
+    async def after_decision(self, request: AccessRequest, answers: Sequence[ApprovalStep]) -> AccessRequest:
+        """`request` (as read before the PUT) once the Marketplace answered `answers`."""
+        return await self._gateway.after_decision(request, answers, find_people=self._slack_ids)
+
+    async def snapshot(self, request_id: str) -> AccessRequest | None:
+        body = await self._store.cards.snapshot(request_id)
+        if body is None:
+            return None
+        try:
+            return _SNAPSHOT.validate_json(body)
+        except ValidationError:
+            log.info("card_snapshot_unreadable", request_id=request_id)
+            return None
+
     async def show(
         self, request: AccessRequest, *, in_progress: InProgress | None = None, notice: str | None = None
     ) -> bool:
@@ -206,7 +242,13 @@ class CardKeeper:
                 await self._store.cards.release(request.id, self._owner)
                 raise
             recorded = await self._store.cards.posted(
-                request.id, ref.channel, ref.ts, fingerprint=fingerprint, status=request.status.value, now=now
+                request.id,
+                ref.channel,
+                ref.ts,
+                fingerprint=fingerprint,
+                status=request.status.value,
+                now=now,
+                snapshot=_snapshot(request),
             )
             if not recorded:
                 # Our claim lapsed mid-post and another worker's card won: ours is made true and inert.
@@ -235,7 +277,11 @@ class CardKeeper:
                 shown = False
             else:
                 await self._store.cards.update_render(
-                    request.id, fingerprint=fingerprint, status=request.status.value, now=now
+                    request.id,
+                    fingerprint=fingerprint,
+                    status=request.status.value,
+                    now=now,
+                    snapshot=_snapshot(request),
                 )
         if in_progress is None:
             # Whatever became of the card: the thread replies and the DM do not depend on it.
@@ -309,6 +355,7 @@ class CardKeeper:
             fingerprint=fingerprint,
             status=request.status.value,
             now=now,
+            snapshot=_snapshot(request),
         ):
             # Another worker posted it again first: ours is made true and inert, theirs is used.
             return await self._retire(new, state)
@@ -421,6 +468,10 @@ class CardKeeper:
         unique = {e.casefold(): e for e in emails if e}
         found = await asyncio.gather(*(self._directory.slack_id_for_email(e) for e in unique.values()))
         return dict(zip(unique, found, strict=True))
+
+
+def _snapshot(request: AccessRequest) -> str:
+    return _SNAPSHOT.dump_json(request).decode()
 
 
 def _fingerprint(state: CardState) -> str:

@@ -5,6 +5,12 @@ form claims each step the steward may decide (so a double click, or two stewards
 determination), shows the decision in progress on the card, PUTs it with the steward's own token, and
 shows the card again from the Marketplace's answer.
 
+Click and submit each judge the steward against the request's records read at that moment, on the
+card's snapshot for the rest (`CardKeeper.current`: one call); a refusal, or a card without a
+snapshot, is judged on the request read whole, as the card would show it. The card after the PUT is
+the snapshot with the PUT's answers (`CardKeeper.after_decision`), so a decision costs the steward's
+identity (cached briefly), two reads of the records and the PUT.
+
 The network may lie about a PUT: the Marketplace can commit it and the answer be lost, late or turned
 into a 5xx, and the client's retry then meets a 409 for the steward's own decision. So after any
 answer that does not say "refused, nothing done", the record is read again before anyone is told
@@ -79,6 +85,13 @@ class _Result:
     outcome: str
     told: Sentence | None = None
     notice: Sentence | None = None  # for the card, seen by everyone in the channel
+    answer: ApprovalStep | None = None  # the record as the PUT's own answer has it
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    notice: Sentence | None
+    answers: tuple[ApprovalStep, ...]  # one per claimed step whose PUT answered 200
 
 
 class Decisions:
@@ -145,7 +158,10 @@ class Decisions:
             return
         try:
             actor = await self._accounts.actor(user_id, link.token)
-            request = await self._gateway.load(request_id, enrich=False)
+            request = await self._cards.current(request_id)
+            if request is None or not self._may_decide(request, actor):
+                # A refusal is said, and the card made true, from the request read whole, as before.
+                request = await self._gateway.load(request_id, enrich=False)
         except UnauthorizedError:
             await self._accounts.forget(team_id, user_id)
             await self._modals.show_link_form(
@@ -206,7 +222,9 @@ class Decisions:
         async with self._locks(request_id):
             try:
                 actor = await self._accounts.actor(user_id, link.token)
-                request = await self._cards.load(request_id)
+                request = await self._cards.current(request_id)
+                if request is None or not self._may_decide(request, actor):
+                    request = await self._cards.load(request_id)
             except UnauthorizedError:
                 await self._accounts.relink(team_id, user_id, channel)
                 return
@@ -234,7 +252,7 @@ class Decisions:
             if not claimed:
                 return
             await self._cards.show(request, in_progress=InProgress(decision.verdict, user_id))
-            notice = await self._send(
+            sent = await self._send(
                 claimed,
                 request,
                 decision,
@@ -245,13 +263,21 @@ class Decisions:
                 channel=channel,
             )
             try:
-                request = await self._cards.load(request_id)
+                if sent.answers and len(sent.answers) == len(claimed):
+                    request = await self._cards.after_decision(request, sent.answers)
+                else:  # something was looked up or nothing landed: the card follows the whole request
+                    request = await self._cards.load(request_id)
             except MarketplaceError:
                 # The decision may or may not be recorded; reconciliation will make the card true.
                 log.warning("reload_after_decision_failed", request_id=request_id)
                 return
-            await self._cards.show(request, notice=notice.text if notice else None)
+            await self._cards.show(request, notice=sent.notice.text if sent.notice else None)
             await self._cards.observe(request)
+
+    def _may_decide(self, request: AccessRequest, actor: Actor) -> bool:
+        if self._cards.notify_only(request):
+            return False
+        return eligibility(request, actor, allow_self_approval=self._allow_self_approval).refusal is None
 
     async def _claim(
         self, step: ApprovalStep, request_id: str, decision: Decision, *, user_id: str, channel: str | None
@@ -334,11 +360,15 @@ class Decisions:
         user_id: str,
         team_id: str,
         channel: str | None,
-    ) -> Sentence | None:
-        """PUT each claimed record; tell the steward what became of it. Returns a card notice."""
+    ) -> _Sent:
+        """PUT each claimed record; tell the steward what became of it. Returns a card notice and the
+        PUTs' answers."""
         notice: Sentence | None = None
+        answers: list[ApprovalStep] = []
         for step in steps:
             result = await self._put(step, request, decision, token, actor=actor)
+            if result.answer is not None:
+                answers.append(result.answer)
             if result.outcome == UNAUTHORIZED:
                 await self._accounts.relink(team_id, user_id, channel)
             if result.outcome in _FINISHED:
@@ -360,7 +390,7 @@ class Decisions:
             notice = result.notice or notice
             if result.told:
                 await self._tell(user_id, channel, result.told)
-        return notice
+        return _Sent(notice, tuple(answers))
 
     async def _put(
         self,
@@ -378,8 +408,7 @@ class Decisions:
         record is read before anyone is told: decided by this steward is a success whatever the last
         attempt said; still waiting, a refusal is passed on as the Marketplace gave it."""
         try:
-            await self._gateway.decide(token, step.id, decision)
-            return _Result(OUTCOME_OK)
+            return _Result(OUTCOME_OK, answer=await self._gateway.decide(token, step.id, decision))
         except UnauthorizedError:
             return _Result(UNAUTHORIZED)
         except ForbiddenError as exc:

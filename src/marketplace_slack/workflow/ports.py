@@ -9,7 +9,7 @@ behind this seam is what lets the workflow be read, and tested, without Block Ki
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -397,7 +397,29 @@ class Gateway(Protocol):
 
     async def whoami(self, token: SecretStr) -> Actor: ...
 
-    async def decide(self, token: SecretStr, step_id: str, decision: Decision) -> None: ...
+    async def decide(self, token: SecretStr, step_id: str, decision: Decision) -> ApprovalStep:
+        """Record a determination with the steward's token; the record as the PUT's answer has it."""
+        ...
+
+    async def steps(
+        self,
+        request_id: str,
+        *,
+        find_people: Callable[[list[str]], Awaitable[Mapping[str, str | None]]] | None = None,
+    ) -> tuple[ApprovalStep, ...]:
+        """The request's approval records as they stand now (one call)."""
+        ...
+
+    async def after_decision(
+        self,
+        request: AccessRequest,
+        answers: Sequence[ApprovalStep],
+        *,
+        find_people: Callable[[list[str]], Awaitable[Mapping[str, str | None]]] | None = None,
+    ) -> AccessRequest:
+        """`request` once the Marketplace answered `answers`: read again only where its rules do not
+        tell what the determination did to the request."""
+        ...
 
     async def record(self, request_id: str, record_id: str) -> ApprovalStep | None:
         """One approval record as it stands now; None when the request has no such record."""
