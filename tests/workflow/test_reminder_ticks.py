@@ -121,7 +121,7 @@ async def test_a_quiet_reminder_tick_asks_the_marketplace_nothing_and_the_store_
 
     other = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'more.db'}", vault)
     try:
-        more_calls, more_statements, more_planning = await quiet_tick_cost(other, FakeClock(), 500)
+        more_calls, more_statements, more_planning = await quiet_tick_cost(other, FakeClock(), 300)
     finally:
         await other.aclose()
     assert more_calls == 0 and more_planning == 1
@@ -208,7 +208,7 @@ async def test_a_quiet_expiry_tick_asks_the_marketplace_nothing_and_the_store_th
         owner=OWNER,
     )
     counts = []
-    for total in (50, 500):
+    for total in (50, 300):
         for n in range(len(counts) * 50, total):
             await store.expiry.schedule(
                 f"grant-{n}", expires_at=clock.now() + timedelta(days=30), leads=(7, 1), now=clock.now()
