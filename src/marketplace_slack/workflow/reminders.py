@@ -120,10 +120,10 @@ class Reminders:
             return
         await self._track(request, self._clock.now())
 
-    async def _track(self, request: AccessRequest, now: datetime) -> None:
+    async def _track(self, request: AccessRequest, now: datetime, *, snapshot: bool = True) -> None:
         open_steps = self._open_steps(request, now)
-        snapshot = snapshot_json(request) if open_steps else None
-        await self._store.reminders.track_steps(request.id, open_steps, now=now, snapshot=snapshot)
+        text = snapshot_json(request) if open_steps and snapshot else None
+        await self._store.reminders.track_steps(request.id, open_steps, now=now, snapshot=text)
 
     def _open_steps(self, request: AccessRequest, now: datetime) -> dict[str, datetime]:
         if request.status is not RequestStatus.PENDING or self._mode(request) == "off":
@@ -171,7 +171,7 @@ class Reminders:
             if request is None or not opened.keys() <= self._open_steps(request, now).keys():
                 # Tracked before snapshots were kept, or the snapshot disagrees with the tracking:
                 # the Marketplace settles it, once (its answer is tracked, snapshot included).
-                request = await self._fresh(request_id, now)
+                request = await self._fresh(request_id, now, snapshot=True)
             if request is None:
                 return
             mode = self._mode(request)
@@ -403,14 +403,18 @@ class Reminders:
 
     # --- helpers -------------------------------------------------------------------------------------
 
-    async def _fresh(self, request_id: str, now: datetime) -> AccessRequest | None:
-        """The request as the Marketplace has it now (and tracking brought up to date), or None if gone."""
+    async def _fresh(self, request_id: str, now: datetime, *, snapshot: bool = False) -> AccessRequest | None:
+        """The request as the Marketplace has it now (and tracking brought up to date), or None if gone.
+
+        Its snapshot is kept only where asked (planning a step that has none): this load is not the
+        card's (no people, maybe no domains), and writing it would only be undone when the card is
+        next shown."""
         try:
             request = await self._gateway.load(request_id, enrich=False)
         except NotFoundError:
             await self._store.reminders.track_steps(request_id, {}, now=now)
             return None
-        await self._track(request, now)
+        await self._track(request, now, snapshot=snapshot)
         return request
 
     def _note(
