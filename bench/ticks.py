@@ -296,6 +296,14 @@ async def rows(store: str, *, pending: int = 5000, due: int = 100) -> list[Row]:
         due_expiry = await measure(stage, timekeeper.expiry.run_due)
 
         clock.advance(REPLAN_EVERY)  # every step's look for new stewards, in batches of 500 a tick
+        async with stage.app.store.engine.begin() as conn:
+            # Reminders whose send failed (Slack's conversations.open limit) would be tried again in
+            # this tick; moved on, so the row measures planning alone.
+            await conn.execute(
+                update(reminders)
+                .where(reminders.c.next_due_at <= clock.now())
+                .values(next_due_at=clock.now() + timedelta(days=1), claim_owner=None, claimed_at=None)
+            )
         replan = await measure(stage, timekeeper.reminders.run_due)
         await stage.settle()
 
