@@ -11,6 +11,8 @@ must not touch. Each tick is measured with nothing due, then with the real ones 
 Marketplace calls the sandbox served and the SQL statements the app's engine ran (SQLAlchemy's
 `before_cursor_execute`). A replanning tick (every step is looked at again every few hours) is shown
 too; its Marketplace calls are per person approving (cached), not per request.
+
+BENCH_ROUTES=1 prints each tick's Marketplace routes and report; BENCH_LOG=WARNING shows the app's log.
 """
 
 from __future__ import annotations
