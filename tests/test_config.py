@@ -319,3 +319,14 @@ def test_serve_says_in_one_line_that_the_metrics_port_is_taken(
         f"marketplace-slack: port {port} on 127.0.0.1 is already in use: stop what listens there "
         "or set MPSLACK_METRICS_PORT to a free port"
     )
+
+
+def test_background_limits_have_defaults_and_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("MPSLACK_BACKGROUND_CONCURRENCY", "MPSLACK_BACKGROUND_QUEUE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = _load(**GOOD)
+    assert (settings.background_concurrency, settings.background_queue) == (16, 64)  # type: ignore[attr-defined]
+    chosen = _load(**GOOD, MPSLACK_BACKGROUND_CONCURRENCY="4", MPSLACK_BACKGROUND_QUEUE="0")
+    assert (chosen.background_concurrency, chosen.background_queue) == (4, 0)  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match="MPSLACK_BACKGROUND_CONCURRENCY is invalid"):
+        _load(**GOOD, MPSLACK_BACKGROUND_CONCURRENCY="0")

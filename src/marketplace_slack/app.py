@@ -10,6 +10,7 @@ import asyncio
 import errno
 import logging
 import signal
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -21,7 +22,9 @@ from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.executors.base import run_coroutine_job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -38,12 +41,12 @@ from marketplace_slack.config_file import load_config_file
 from marketplace_slack.infra.clock import Clock, SystemClock
 from marketplace_slack.infra.owners import new_owner
 from marketplace_slack.infra.redaction import keep_secrets
-from marketplace_slack.infra.tasks import BackgroundTasks
+from marketplace_slack.infra.tasks import BackgroundTasks, Lane
 from marketplace_slack.infra.vault import TokenVault
 from marketplace_slack.marketplace.client import MarketplaceClient
 from marketplace_slack.marketplace.consumer import ConsumerGateway
 from marketplace_slack.marketplace.gateway import MarketplaceGateway
-from marketplace_slack.marketplace.transport import new_http_client
+from marketplace_slack.marketplace.transport import BACKGROUND_LIMITS, new_http_client
 from marketplace_slack.marketplace.webhooks import (
     SIGNATURE_HEADER,
     WebhookRejected,
@@ -52,6 +55,7 @@ from marketplace_slack.marketplace.webhooks import (
 )
 from marketplace_slack.slack import listeners
 from marketplace_slack.slack.directory import SlackDirectory
+from marketplace_slack.slack.handoff import BusyTeller
 from marketplace_slack.slack.messenger import SlackMessenger
 from marketplace_slack.slack.pacing import Pacer, only_repeatable
 from marketplace_slack.slack.request_messenger import RequestMessenger
@@ -146,6 +150,27 @@ class Metrics:
     def channel_failed(self, channel: str, reason: str) -> None:
         self.channel_failures.labels(channel=channel, reason=reason).inc()
 
+    def watch(self, tasks: BackgroundTasks) -> None:
+        """Export how much handed-over work waits, and how much was shed, read at each scrape."""
+        self.registry.register(_TasksCollector(tasks))
+
+
+class _TasksCollector(Collector):
+    def __init__(self, tasks: BackgroundTasks) -> None:
+        self._tasks = tasks
+
+    def collect(self) -> Iterable[Metric]:
+        yield GaugeMetricFamily(
+            "marketplace_slack_background_queued",
+            "Clicks, commands and modals waiting for a turn to run",
+            value=self._tasks.queued,
+        )
+        yield CounterMetricFamily(
+            "marketplace_slack_background_shed",
+            "Clicks and commands answered 'busy' instead of queued, since start",
+            value=self._tasks.shed,
+        )
+
 
 class TrackedExecutor(AsyncIOExecutor):  # type: ignore[misc]
     """Runs the scheduler's coroutine jobs as the app's background tasks, so that stopping waits for a
@@ -166,7 +191,7 @@ class TrackedExecutor(AsyncIOExecutor):  # type: ignore[misc]
                 self._run_job_error(job.id, task.exception(), None)
 
         coro = run_coroutine_job(job, job._jobstore_alias, run_times, self._logger.name)
-        self._tracked.spawn(coro, name=f"job:{job.id}").add_done_callback(finished)
+        self._tracked.spawn(coro, name=f"job:{job.id}", lane=Lane.BACKGROUND).add_done_callback(finished)
 
 
 class Application:
@@ -184,6 +209,8 @@ class Application:
         timekeeper: Timekeeper,
         tasks: BackgroundTasks,
         metrics: Metrics,
+        pools: tuple[httpx.AsyncClient, ...] = (),
+        busy: BusyTeller | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -194,6 +221,8 @@ class Application:
         self.timekeeper = timekeeper
         self.tasks = tasks
         self.metrics = metrics
+        self._pools = pools  # the Marketplace's connection pools, shared by every identity: closed last
+        self._busy = busy
         self.web = web.Application(client_max_size=MAX_WEBHOOK_BYTES)
         if not settings.socket_mode:  # Slack's payloads come over the socket instead
             self.web.router.add_post("/slack/events", self._slack_events)
@@ -259,7 +288,7 @@ class Application:
             )
             self._scheduler.start()
             # A first pass at start-up picks up whatever happened while the app was down.
-            self.tasks.spawn(self.workflow.reconcile(), name="reconcile-at-start")
+            self.tasks.spawn(self.workflow.reconcile(), name="reconcile-at-start", lane=Lane.BACKGROUND)
         log.info("started", url=self.url, socket_mode=self.settings.socket_mode, owner=self.workflow.owner)
 
     async def stop(self, *, grace: float | None = None) -> None:
@@ -299,6 +328,10 @@ class Application:
             if given_back:
                 log.info("claims_given_back", count=given_back)
         await self.marketplace.aclose()
+        for pool in self._pools:
+            await pool.aclose()
+        if self._busy is not None:
+            await self._busy.aclose()
         await self.store.aclose()
         log.info("stopped")
 
@@ -324,7 +357,9 @@ class Application:
             return web.json_response({"ok": False, "error": exc.message}, status=exc.status)
         self.metrics.webhooks.labels(result="accepted").inc()
         # The Marketplace wants an answer within 10 s; the work happens after it.
-        self.tasks.spawn(self.workflow.cards.on_notification(note), name=f"webhook:{note.event_type}")
+        self.tasks.spawn(
+            self.workflow.cards.on_notification(note), name=f"webhook:{note.event_type}", lane=Lane.BACKGROUND
+        )
         return web.json_response({"ok": True}, status=202)
 
     async def _healthz(self, _: web.Request) -> web.Response:
@@ -365,11 +400,17 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
             f"{database_failure(settings.database_url.get_secret_value(), exc)}: {DATABASE_FIX}"
         ) from None
     http = new_http_client(httpx.Timeout(10.0, connect=5.0))
-    marketplace = MarketplaceClient(str(settings.marketplace_url), settings.marketplace_token, http=http)
+    background_http = new_http_client(httpx.Timeout(10.0, connect=5.0), limits=BACKGROUND_LIMITS)
+    marketplace = MarketplaceClient(
+        str(settings.marketplace_url), settings.marketplace_token, http=http, background_http=background_http
+    )
     slack_client = build_slack_client(settings)
-    tasks = BackgroundTasks()
+    tasks = BackgroundTasks(concurrency=settings.background_concurrency, queue=settings.background_queue)
     gateway = MarketplaceGateway(
-        marketplace, app_url=str(settings.marketplace_app_url), account_id=settings.marketplace_account_id
+        marketplace,
+        app_url=str(settings.marketplace_app_url),
+        account_id=settings.marketplace_account_id,
+        files_as_app=config.requests.file_as_app,
     )
     messenger = SlackMessenger(
         slack_client,
@@ -380,6 +421,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
     directory = SlackDirectory(slack_client, store, clock)
     owner = owner or new_owner(settings.instance)
     metrics = Metrics.create()
+    metrics.watch(tasks)
     timekeeper = build_timekeeper(
         config,
         store=store,
@@ -419,6 +461,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
     )
     timekeeper.cards = workflow.cards  # its tick retries the cards waiting for a failing channel
     timekeeper.homes = workflow.home  # and publishes the App Homes gone stale within their throttle
+    timekeeper.renewals = workflow.renewals  # and tells consumers who asked that they can request again
     bolt = AsyncApp(
         client=slack_client,
         # Bolt copies its base logger's level onto every logger it makes (the root's, without one):
@@ -430,7 +473,10 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         # Listeners only ack and hand off, so Bolt can answer as soon as they return (no ack polling).
         process_before_response=True,
     )
-    listeners.register(bolt, workflow, tasks, reminders=timekeeper.reminders, digests=timekeeper.digests)
+    busy = BusyTeller(replies=messenger)
+    listeners.register(
+        bolt, workflow, tasks, reminders=timekeeper.reminders, digests=timekeeper.digests, busy=busy
+    )
     return Application(
         settings=settings,
         store=store,
@@ -441,6 +487,8 @@ async def build(settings: Settings, *, clock: Clock | None = None, owner: str | 
         timekeeper=timekeeper,
         tasks=tasks,
         metrics=metrics,
+        pools=(http, background_http),
+        busy=busy,
     )
 
 

@@ -54,6 +54,8 @@ _EXPECTS: dict[str, str] = {
     "tick_seconds": "a number of seconds (5 to 3600)",
     "channel_backlog": "a number of new cards (at least 1)",
     "shutdown_grace_seconds": "a number of seconds (0 to 3600)",
+    "background_concurrency": "a number of tasks (1 to 10000)",
+    "background_queue": "a number of tasks (0 to 100000)",
     "instance": "a name for this replica, stable across restarts and its own (a pod name), without '/'",
     "config_file": "the path of the YAML configuration file (routes, reminders, digests, expiry)",
 }
@@ -146,6 +148,14 @@ class Settings(BaseSettings):
     # Names this replica in the claims it holds; a restart under the same name resolves its own
     # earlier claims at once (infra/owners.py), so two live processes must never share one.
     instance: str = Field(default_factory=_hostname, alias="MPSLACK_INSTANCE", min_length=1, max_length=200)
+    # What people hand over (clicks, commands, modals) runs at most this many at once, and at most
+    # MPSLACK_BACKGROUND_QUEUE more wait their turn; past that a click is answered "busy, try again in
+    # a minute" instead of queued, so the acks of the next clicks never wait behind a pile of work.
+    # At a healthy Marketplace's pace (a click's work in about half a second) 16 turns clear 64 waiting
+    # clicks in about 2 s, inside the 3 s a click's trigger id lasts to open its modal; a longer queue
+    # would mostly hold clicks whose modal can no longer open.
+    background_concurrency: int = Field(default=16, alias="MPSLACK_BACKGROUND_CONCURRENCY", ge=1, le=10000)
+    background_queue: int = Field(default=64, alias="MPSLACK_BACKGROUND_QUEUE", ge=0, le=100000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="MPSLACK_LOG_LEVEL")
     log_format: Literal["json", "console"] = Field(default="json", alias="MPSLACK_LOG_FORMAT")
 

@@ -129,6 +129,8 @@ async def test_request_again_is_said_while_active_and_prefilled_after_expiry(sta
     assert filed.id in _buttons(home, ids.REQUEST_AGAIN_OPEN)
     await rick.click_home(ids.REQUEST_AGAIN_OPEN, filed.id)
     assert "already have access" in rick.modal_text()  # not a second request the tenant would refuse
+    await rick.choose(ids.REMIND_RENEWAL)  # also told by the card keeper when it ends: once, not twice
+    assert "I'll send you a message when your access to Web Analytics ends" in rick.modal_text()
 
     await stage.advance(filed.expiration - stage.clock.now() + timedelta(hours=1))
     assert stage.sandbox.state.requests[filed.id].status == "EXPIRED"
@@ -138,6 +140,41 @@ async def test_request_again_is_said_while_active_and_prefilled_after_expiry(sta
     block = rick.block_of("Project name")
     element = next(b for b in rick.modal()["blocks"] if b.get("block_id") == block)["element"]
     assert element.get("initial_value") == "Atlas"  # the earlier answer, on the current form
+
+
+async def test_refused_while_active_it_says_until_when_and_the_reminder_comes_when_it_ends(
+    stage: Stage,
+) -> None:
+    await stage.link("rick")
+    rick = Consumer(stage, "rick")
+    await rick.command("request Web Analytics")
+    assert rick.block_of("Project name")  # the form is open...
+    granted_id = await stage.request_access("rick", "Web Analytics")  # ...and meanwhile, in the Marketplace
+    await stage.settle()
+    grant = stage.sandbox.state.requests[granted_id]
+    assert grant.status == "APPROVED" and grant.expiration is not None
+
+    await rick.submit({"Project name": "Atlas"})  # the tenant refuses a second one (409)
+    text = rick.modal_text()
+    assert f"until {grant.expiration:%Y-%m-%d %H:%M} UTC" in text and "request it again once it ends" in text
+    standing = rick.modal()
+    await rick.choose(ids.REMIND_RENEWAL, view=standing)
+    await rick.choose(ids.REMIND_RENEWAL, view=standing)  # clicked twice (or delivered twice)
+    assert "I'll send you a message when your access to Web Analytics ends" in rick.modal_text()
+    [planned] = await stage.app.store.renewals.list()
+    assert planned.request_id == granted_id and planned.due_at == grant.expiration
+
+    await stage.advance(grant.expiration - stage.clock.now() - timedelta(hours=1))
+    assert not [m for m in rick.dms() if "Expired" in m.text]  # not before it ends
+    await stage.advance(timedelta(hours=2))
+    assert stage.sandbox.state.requests[granted_id].status == "EXPIRED"
+    [notice] = [m for m in rick.dms() if "Expired" in m.text]  # a grant no card showed: the reminder
+    assert request_id_of(notice) == granted_id  # Request again, prefilled from this grant
+    [done] = await stage.app.store.renewals.list()
+    assert done.outcome == "sent"  # the reminder sent it: nothing else would have
+    await stage.advance(timedelta(days=1))
+    assert len([m for m in rick.dms() if "Expired" in m.text]) == 1
+    assert stage.slack.violations == [] and stage.app.tasks.failures == 0
 
 
 async def test_a_pasted_product_link_unfurls_with_request_access(stage: Stage) -> None:

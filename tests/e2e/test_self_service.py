@@ -252,4 +252,8 @@ async def test_with_file_as_app_the_apps_account_files_for_an_unlinked_consumer(
         assert "waiting for review" in rick.modal_text()
         [audited] = await _audit(stage, "request")
         assert audited.detail["through_app"] is True and audited.request_id == filed.id
+        card = await stage.card(filed.id)
+        summary = str(card.blocks[1])
+        assert f"Filed through Slack for <@{stage.slack_user('rick')}>" in summary
+        assert "admin" not in summary.casefold()
         assert stage.slack.violations == [] and stage.app.tasks.failures == 0

@@ -138,6 +138,14 @@ def test_who_asked_for_whom() -> None:
     assert "<@U0NORA> requested a masking exception" in _json(masking_exception())
 
 
+def test_a_request_the_apps_account_filed_says_it_was_filed_through_slack() -> None:
+    state = requested_for_someone_else()
+    through_app = replace(state, request=replace(state.request, through_app=True))
+    text = _json(through_app)
+    assert "<@U0NORA> requested access\\nFiled through Slack for <@U0NORA> · Submitted" in text
+    assert "Rick Moreno" not in text  # the app's account, not a person, filed it
+
+
 def test_fallback_text_names_without_mentions() -> None:
     card = render_card(requested_for_someone_else(), now=NOW)
     assert card.text == "Data access request: Customer 360 for Nora Quinn (🕓 Pending)"

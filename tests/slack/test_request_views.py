@@ -690,3 +690,19 @@ def test_a_changed_agreement_text_is_a_fresh_box_to_tick() -> None:
     after = request_modal(_draft(_form(agreements=(changed,))), context=CONTEXT)
     tick = ids.AGREEMENT_BLOCK + TERMS.id
     assert _only(before, tick)["block_id"] != _only(after, tick)["block_id"]
+
+
+def test_access_that_ends_is_said_instead_of_a_form_with_a_reminder_offered() -> None:
+    said = "You already have access to *Customer 360* until 2026-12-30 09:00 UTC; you can request it again."
+    ending = _valid(request_modal(_draft(None, standing=said, renewable=True), context=CONTEXT))
+    assert "submit" not in ending  # nothing to file: the tenant would refuse it
+    [remind] = [
+        e
+        for b in ending["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == ids.REMIND_RENEWAL
+    ]
+    assert remind["text"]["text"] == "Remind me when it ends"
+    forever = _valid(request_modal(_draft(None, standing="You already have access."), context=CONTEXT))
+    assert ids.REMIND_RENEWAL not in _texts(forever)

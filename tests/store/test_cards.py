@@ -114,6 +114,10 @@ async def test_render_updates_and_lookups(store: Repository, clock: FakeClock) -
     assert [c.request_id for c in await store.cards.list(statuses=["PENDING"])] == ["req-0", "req-1"]
     assert [c.request_id for c in await store.cards.list(statuses=["APPROVED", "DENIED"])] == ["req-2"]
     assert await store.cards.list(statuses=[]) == []
+    # Only the ids, for the reconciliation passes that need every card's and nothing else
+    assert await store.cards.request_ids(statuses=["PENDING", "APPROVED"]) == ["req-0", "req-1", "req-2"]
+    assert await store.cards.request_ids(statuses=["PENDING"]) == ["req-0", "req-1"]
+    assert await store.cards.request_ids(statuses=[]) == []
 
     found = await store.cards.find_by_message("C1", "2.1")
     assert found is not None

@@ -28,6 +28,7 @@ def every_sentence() -> list[Sentence]:
         sentences.cards_queued(37),
         sentences.product_not_found("Custmer 360"),
         sentences.already_have_access("Customer 360", datetime(2027, 3, 3, 14, 0, tzinfo=UTC)),
+        sentences.renewal_planned("Customer 360", datetime(2027, 3, 3, 14, 0, tzinfo=UTC)),
         sentences.already_requested("Customer 360"),
         sentences.request_refused("form field 'Purpose' is required"),
         sentences.request_conflict("rick already has a PENDING access request"),

@@ -202,6 +202,9 @@ class AccessRequest:
     # Every domain the product is built on (`domain_id` is the first), for the approver rules; not shown
     # on a card, so not in the fingerprint's repr. Left empty, it is `domain_id` alone.
     domain_ids: tuple[str, ...] = field(default=(), repr=False)
+    # Filed by the app's own account for `requester` (`requests.file_as_app`): "filed through Slack".
+    # A request's filer never changes, so it stays out of the fingerprint (no re-render on upgrade).
+    through_app: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.domain_ids and self.domain_id:

@@ -107,6 +107,7 @@ class RequestDraft:
     dropped: tuple[str, ...] = ()  # labels of earlier answers whose questions are gone (request again)
     notice: str | None = None  # one plain sentence above the form ("no single product is named …")
     standing: str | None = None  # instead of a form: they already asked, or already have access
+    renewable: bool = False  # with `standing`: access that ends, so "remind me when it ends" is offered
 
 
 @dataclass(frozen=True, slots=True)

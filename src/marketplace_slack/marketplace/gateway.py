@@ -50,11 +50,22 @@ CHANGES_PAGE = 100  # requests per page of the change listing: a quiet pass read
 
 
 class MarketplaceGateway:
-    def __init__(self, client: MarketplaceClient, *, app_url: str, account_id: str | None = None) -> None:
+    def __init__(
+        self,
+        client: MarketplaceClient,
+        *,
+        app_url: str,
+        account_id: str | None = None,
+        files_as_app: bool = False,
+    ) -> None:
         self._client = client
         self._app_url = app_url.rstrip("/")
         self._account_id = account_id
         self._forms: dict[str, wire.RequestForm | None] = {}
+        # With `requests.file_as_app`, a request the app's own account filed for someone is one filed
+        # through Slack, and its card says so; the account's id is read once, when first needed.
+        self._files_as_app = files_as_app
+        self._own_id: str | None = None
 
     async def load(
         self, request_id: str, *, enrich: bool = True, find_people: PeopleFinder | None = None
@@ -160,6 +171,7 @@ class MarketplaceGateway:
             domain_ids=tuple(dict.fromkeys(product.domains)) if product else (),
             requester=person(raw.user),
             requested_by=person(raw.requesting_user),
+            through_app=await self._through_app(raw),
             created_at=raw.created_at,
             expiration=raw.expiration,
             steps=tuple(step_of(r, person) for r in records.approval_records),
@@ -173,6 +185,20 @@ class MarketplaceGateway:
             marketplace_url=self.product_url(product_id) if product_id else None,
             updated_at=raw.updated_at,
         )
+
+    async def _through_app(self, raw: wire.AccessRequest) -> bool:
+        """Whether the app's own account filed this request for its requester (`requests.file_as_app`).
+        Unknown (the account unreadable) counts as no: the card then names the account as the filer."""
+        filer = raw.requesting_user.global_user_id
+        if not self._files_as_app or filer == raw.user.global_user_id:
+            return False
+        if self._own_id is None:
+            try:
+                self._own_id = (await self._client.get_current_user()).global_user_id
+            except MarketplaceError as exc:
+                log.warning("own_account_unread", error=type(exc).__name__)
+                return False
+        return filer == self._own_id
 
     def product_url(self, product_id: str) -> str:
         """The product's page in the Marketplace app, in the deep-link format of the vendor's guides."""

@@ -1,5 +1,9 @@
-"""The transport every Marketplace operation goes through: one connection pool, the caller's token,
-retries (:mod:`.retry`), errors (:mod:`.errors`), and parsing into wire models."""
+"""The transport every Marketplace operation goes through: a connection pool per lane, the caller's
+token, retries (:mod:`.retry`), errors (:mod:`.errors`), and parsing into wire models.
+
+Interactive work (a click, a modal) and background work (reconciliation, reminder ticks, webhooks)
+each have a pool of their own (`infra.tasks.Lane` says which is running), so a reconciliation holding
+every connection of a slow tenant never leaves a click waiting for one."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import structlog
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from marketplace_slack import __version__
+from marketplace_slack.infra.tasks import Lane, current_lane
 from marketplace_slack.marketplace.errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -46,14 +51,26 @@ MAX_ERROR_BODY_CHARS = 2000
 USER_AGENT = f"marketplace-slack/{__version__}"
 
 
-def new_http_client(timeout: httpx.Timeout | float = 10.0) -> httpx.AsyncClient:
-    """The connection pool every identity's calls share, with a cookie jar that keeps nothing.
+# Background work is throttled (reconciliation's own concurrency) and nobody waits on it in Slack:
+# fewer connections for it leave the tenant's capacity to the interactive pool (httpx's default, 100).
+BACKGROUND_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
+
+
+def new_http_client(
+    timeout: httpx.Timeout | float = 10.0, *, limits: httpx.Limits | None = None
+) -> httpx.AsyncClient:
+    """A connection pool every identity's calls share, with a cookie jar that keeps nothing.
 
     The app's token and every steward's token go through one pool; a cookie a tenant sets on one
     identity's answer (a web session, a load balancer's affinity) must never ride along with another's.
     """
     jar = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    return httpx.AsyncClient(timeout=timeout, headers={"User-Agent": USER_AGENT}, cookies=jar)
+    return httpx.AsyncClient(
+        timeout=timeout,
+        headers={"User-Agent": USER_AGENT},
+        cookies=jar,
+        limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
 
 
 def _query(params: Mapping[str, Any]) -> dict[str, str | list[str]]:
@@ -122,6 +139,7 @@ class Transport:
         token: SecretStr | str | None = None,
         *,
         http: httpx.AsyncClient | None = None,
+        background_http: httpx.AsyncClient | None = None,
         timeout: float = 10.0,
         max_retries: int = 3,
         backoff_base: float = 0.25,
@@ -138,6 +156,8 @@ class Transport:
         self._rng = rng or random.Random()
         self._owns_http = http is None
         self._http = http if http is not None else new_http_client(self._timeout)
+        # Without a pool of its own for background work (a CLI command, a test), both lanes share one.
+        self._background_http = background_http if background_http is not None else self._http
 
     @property
     def base_url(self) -> str:
@@ -155,9 +175,12 @@ class Transport:
         return clone
 
     async def aclose(self) -> None:
-        """Close the HTTP client if this client created it."""
+        """Close the HTTP client if this client created it (pools it was given are their maker's)."""
         if self._owns_http:
             await self._http.aclose()
+
+    def _pool(self) -> httpx.AsyncClient:
+        return self._background_http if current_lane() is Lane.BACKGROUND else self._http
 
     async def __aenter__(self) -> Self:
         return self
@@ -245,7 +268,7 @@ class Transport:
     ) -> httpx.Response | _Failure:
         """One try: the successful response, or what went wrong and whether trying again is safe."""
         try:
-            response = await self._http.request(
+            response = await self._pool().request(
                 op.method,
                 url,
                 params=query,

@@ -206,6 +206,10 @@ def _header(request: AccessRequest) -> str:
 def _summary(request: AccessRequest, *, show_email: bool) -> str:
     verb = "requested access" if request.kind is RequestKind.DATA_ACCESS else "requested a masking exception"
     requester = person(request.requester, with_email=show_email)
+    if request.through_app:
+        # The app's own account filed it (`requests.file_as_app`): the Marketplace's filer is the app.
+        filed = f"Filed through Slack for {requester} · Submitted {date(request.created_at)}"
+        return f"{requester} {verb}\n{filed}"
     if request.requested_by.marketplace_id == request.requester.marketplace_id:
         who = f"{requester} {verb}"
     else:

@@ -74,6 +74,7 @@ COLUMNS_INPUT: Final = "mp_req_columns_input"  # multi_static_select, external p
 CANCEL_REQUEST: Final = "mp_cancel_request"  # button with a confirm dialog; value: the request id
 REQUEST_AGAIN_OPEN: Final = "mp_request_again_open"  # button; value: the earlier request's id
 UNLINK_ACCOUNT: Final = "mp_unlink_account"  # App Home
+REMIND_RENEWAL: Final = "mp_remind_renewal"  # button in the "already have access until …" modal
 
 
 # --- block ids that change per rendering ------------------------------------------------------------

@@ -4,6 +4,11 @@ Nothing here decides policy. Each listener takes what Bolt extracted (`action`, 
 `context.user_id` / `channel_id`, and the workspace from `installation_team`), acks within Slack's 3
 seconds, and starts the workflow in the background. They are registered by surface: cards (and the
 messages about them), modals, the slash command, and events.
+
+What a person started is offered to the background (`handoff.hand_off`), which may refuse it when too
+much already waits: then the person is told the app is busy, and nothing was done. A submitted modal
+finishes work a click already began and is never refused (`urgent`). Events are the app's own to
+handle (an uninstall, a changed member) and are never refused either.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from marketplace_slack.infra.redaction import keep_handed_secret
 from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.slack import ids
 from marketplace_slack.slack.directory import profile_from_user
+from marketplace_slack.slack.handoff import BusyTeller, hand_off
 from marketplace_slack.slack.installation import installation_team
 from marketplace_slack.slack.limits import FALLBACK_TEXT_MAX
 from marketplace_slack.slack.mrkdwn import sentence_text
@@ -38,7 +44,8 @@ from marketplace_slack.workflow.identity import IdentityGuard
 from marketplace_slack.workflow.linking import Accounts
 from marketplace_slack.workflow.ports import ModalRef
 from marketplace_slack.workflow.reminders import Reminders
-from marketplace_slack.workflow.self_service import SelfService, Started, resume_of
+from marketplace_slack.workflow.request_parts import Started, resume_of
+from marketplace_slack.workflow.self_service import SelfService
 from marketplace_slack.workflow.sentences import Sentence
 from marketplace_slack.workflow.service import Workflow
 
@@ -55,14 +62,16 @@ def register(
     *,
     reminders: Reminders | None = None,
     digests: Digests | None = None,
+    busy: BusyTeller | None = None,
 ) -> None:
-    """Attach every listener the app has to `app`."""
-    register_cards(app, workflow.decisions, workflow.accounts, tasks, reminders=reminders)
+    """Attach every listener the app has to `app`. `busy` tells a person their click was shed."""
+    busy = busy or BusyTeller()
+    register_cards(app, workflow.decisions, workflow.accounts, tasks, reminders=reminders, busy=busy)
     register_modals(app, workflow.decisions, workflow.accounts, tasks, workflow.self_service)
-    register_commands(app, workflow.accounts, tasks, digests=digests, workflow=workflow)
+    register_commands(app, workflow.accounts, tasks, digests=digests, workflow=workflow, busy=busy)
     if workflow.self_service is not None and workflow.home is not None:
-        register_requests(app, workflow.self_service, tasks)
-        register_home(app, workflow.home, workflow.self_service, tasks)
+        register_requests(app, workflow.self_service, tasks, busy=busy)
+        register_home(app, workflow.home, workflow.self_service, tasks, busy=busy)
         if workflow.unfurls is not None:
             register_unfurls(app, workflow.unfurls, tasks)
     register_events(app, workflow.accounts, workflow.events, tasks, identity=workflow.identity)
@@ -75,8 +84,10 @@ def register_cards(
     tasks: BackgroundTasks,
     *,
     reminders: Reminders | None = None,
+    busy: BusyTeller | None = None,
 ) -> None:
     """Buttons on request cards and on the messages about them (reminders, notices, the link prompt)."""
+    teller = busy or BusyTeller()
 
     async def verdict_clicked(
         ack: AsyncAck,
@@ -91,7 +102,8 @@ def register_cards(
         if not request_id or not user_id:
             await _answer(respond, sentences.BUTTON_WITHOUT_REQUEST)
             return
-        tasks.spawn(
+        hand_off(
+            tasks,
             decisions.start(
                 team_id=installation_team(context),
                 user_id=user_id,
@@ -103,6 +115,8 @@ def register_cards(
                 duration_choice=_duration_choice(body),
             ),
             name=f"start-{verdict.value.lower()}",
+            context=context,
+            busy=teller,
         )
 
     @app.action({"block_id": _CARD_ACTIONS, "action_id": ids.APPROVE})
@@ -137,9 +151,12 @@ def register_cards(
             await _answer(respond, sentences.BUTTON_WITHOUT_REQUEST)
             return
         days = ids.SNOOZE_DAYS[str(action.get("action_id"))]
-        tasks.spawn(
+        hand_off(
+            tasks,
             reminders.snooze(user_id=user_id, record_id=record_id, days=days, channel=context.channel_id),
             name="snooze",
+            context=context,
+            busy=teller,
         )
 
     for snooze_id in ids.SNOOZE_DAYS:
@@ -148,9 +165,12 @@ def register_cards(
     @app.action(ids.LINK_ACCOUNT)
     async def link_clicked(ack: AsyncAck, body: Payload, context: AsyncBoltContext) -> None:
         await ack()
-        tasks.spawn(
+        hand_off(
+            tasks,
             accounts.start_link(trigger_id=str(body.get("trigger_id") or ""), channel=context.channel_id),
             name="start-link",
+            context=context,
+            busy=teller,
         )
 
 
@@ -178,11 +198,12 @@ def register_modals(
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        tasks.spawn(
+        tasks.offer(
             decisions.submit(
                 team_id=installation_team(context), user_id=user_id, decision=parsed, context=metadata
             ),
             name="submit-decision",
+            urgent=True,
         )
 
     app.view(ids.APPROVE_MODAL)(decision_submitted)
@@ -199,7 +220,7 @@ def register_modals(
         if resume is not None and service is not None:
             # Shown for a request: the modal stays open ("Loading…") and lands back in the request.
             await ack(response_action="update", view=request_loading_modal())
-            tasks.spawn(
+            tasks.offer(
                 service.link_then_resume(
                     modal=ModalRef(str(view.get("id") or ""), None),
                     team_id=installation_team(context),
@@ -209,10 +230,11 @@ def register_modals(
                     start=resume,
                 ),
                 name="link-then-request",
+                urgent=True,
             )
             return
         await ack()
-        tasks.spawn(
+        tasks.offer(
             accounts.complete_link(
                 team_id=installation_team(context),
                 user_id=context.user_id or "",
@@ -220,6 +242,7 @@ def register_modals(
                 channel=_context(view).get("c"),
             ),
             name="complete-link",
+            urgent=True,
         )
 
 
@@ -230,8 +253,10 @@ def register_commands(
     *,
     digests: Digests | None = None,
     workflow: Workflow | None = None,
+    busy: BusyTeller | None = None,
 ) -> None:
     """`/marketplace request [name] | requests | link | unlink | digest | help`."""
+    teller = busy or BusyTeller()
     service = workflow.self_service if workflow is not None else None
     home = workflow.home if workflow is not None else None
 
@@ -245,16 +270,26 @@ def register_commands(
         user_id, channel = context.user_id or "", context.channel_id
         if sub == "link":
             trigger_id = str(command.get("trigger_id") or "")
-            tasks.spawn(accounts.start_link(trigger_id=trigger_id, channel=channel), name="start-link")
+            hand_off(
+                tasks,
+                accounts.start_link(trigger_id=trigger_id, channel=channel),
+                name="start-link",
+                context=context,
+                busy=teller,
+            )
         elif sub == "unlink":
-            tasks.spawn(
+            hand_off(
+                tasks,
                 accounts.unlink(team_id=installation_team(context), user_id=user_id, channel=channel),
                 name="unlink",
+                context=context,
+                busy=teller,
             )
         elif sub == "request" and service is not None:
             trigger_id = str(command.get("trigger_id") or "")
             query = str(command.get("text") or "").strip()[len(words[0]) :].strip()
-            tasks.spawn(
+            hand_off(
+                tasks,
                 service.start(
                     trigger_id=trigger_id,
                     team_id=installation_team(context),
@@ -263,11 +298,25 @@ def register_commands(
                     start=Started(query=query),
                 ),
                 name="start-request",
+                context=context,
+                busy=teller,
             )
         elif sub == "requests" and home is not None:
-            tasks.spawn(home.show_requests(installation_team(context), user_id, channel), name="my-requests")
+            hand_off(
+                tasks,
+                home.show_requests(installation_team(context), user_id, channel),
+                name="my-requests",
+                context=context,
+                busy=teller,
+            )
         elif sub == "digest" and digests is not None and channel:
-            tasks.spawn(digests.post_now(channel=channel, user_id=user_id), name="digest-now")
+            hand_off(
+                tasks,
+                digests.post_now(channel=channel, user_id=user_id),
+                name="digest-now",
+                context=context,
+                busy=teller,
+            )
         elif sub == "help":
             await _answer(respond, sentences.HELP)
         else:

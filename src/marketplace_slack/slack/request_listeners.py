@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from marketplace_slack.domain.forms import ProductChoice, RequestForm
 from marketplace_slack.infra.tasks import BackgroundTasks
 from marketplace_slack.slack import ids
+from marketplace_slack.slack.handoff import BusyTeller, hand_off
 from marketplace_slack.slack.installation import installation_team
 from marketplace_slack.slack.request_status import request_submitting_modal
 from marketplace_slack.slack.request_values import (
@@ -30,7 +31,8 @@ from marketplace_slack.slack.request_values import (
 )
 from marketplace_slack.workflow.home import HomeService
 from marketplace_slack.workflow.ports import ModalRef
-from marketplace_slack.workflow.self_service import Answers, SelfService, Started
+from marketplace_slack.workflow.request_parts import Answers, Started
+from marketplace_slack.workflow.self_service import SelfService
 from marketplace_slack.workflow.unfurls import Unfurls
 
 log = structlog.get_logger(__name__)
@@ -42,19 +44,23 @@ T = TypeVar("T")
 OPTIONS_BUDGET: Final = 2.0
 
 
-def register_requests(app: AsyncApp, service: SelfService, tasks: BackgroundTasks) -> None:
-    """`/marketplace request` is the command's; everything from the modal on is here."""
+def register_requests(
+    app: AsyncApp, service: SelfService, tasks: BackgroundTasks, *, busy: BusyTeller | None = None
+) -> None:
+    """`/marketplace request` is the command's; everything from the modal on is here. A click the app
+    is too busy to take is answered with `busy` (see handoff.py)."""
+    busy = busy or BusyTeller()
 
     @app.shortcut(ids.REQUEST_SHORTCUT)
     async def shortcut(ack: AsyncAck, body: Payload, context: AsyncBoltContext) -> None:
         await ack()
-        _start(service, tasks, body, context, Started())
+        _start(service, tasks, body, context, Started(), busy)
 
     @app.action(ids.START_REQUEST)
     async def start_clicked(ack: AsyncAck, action: Payload, body: Payload, context: AsyncBoltContext) -> None:
         await ack()
         product_id = str(action.get("value") or "") or None
-        _start(service, tasks, body, context, Started(product_id=product_id))
+        _start(service, tasks, body, context, Started(product_id=product_id), busy)
 
     async def picked(ack: AsyncAck, body: Payload, context: AsyncBoltContext) -> None:
         await ack()
@@ -71,7 +77,8 @@ def register_requests(app: AsyncApp, service: SelfService, tasks: BackgroundTask
         product = decode_value(encoded) if encoded else None
         kind = chosen[ids.REQUEST_KIND_INPUT]
         modal = ModalRef(str(view.get("id") or ""), view.get("hash"))
-        tasks.spawn(
+        hand_off(
+            tasks,
             service.changed(
                 modal=modal,
                 team_id=installation_team(context),
@@ -81,6 +88,8 @@ def register_requests(app: AsyncApp, service: SelfService, tasks: BackgroundTask
                 kind=kind,
             ),
             name="request-changed",
+            context=context,
+            busy=busy,
         )
 
     app.action(ids.REQUEST_PRODUCT_INPUT)(picked)
@@ -134,7 +143,8 @@ def register_requests(app: AsyncApp, service: SelfService, tasks: BackgroundTask
         # The form becomes "Submitting…" in the ack itself; the filing's outcome replaces it.
         await ack(response_action="update", view=request_submitting_modal())
         modal = ModalRef(str(view.get("id") or ""), None)
-        tasks.spawn(
+        # Never refused: the form holds what the person typed, and its click was let in.
+        tasks.offer(
             service.submit(
                 modal=modal,
                 team_id=installation_team(context),
@@ -143,6 +153,7 @@ def register_requests(app: AsyncApp, service: SelfService, tasks: BackgroundTask
                 answers=Answers(parsed.answers, parsed.columns, parsed.agreements, parsed.for_user),
             ),
             name="file-request",
+            urgent=True,
         )
 
 
@@ -162,7 +173,16 @@ def register_unfurls(app: AsyncApp, unfurls: Unfurls, tasks: BackgroundTasks) ->
         )
 
 
-def register_home(app: AsyncApp, home: HomeService, service: SelfService, tasks: BackgroundTasks) -> None:
+def register_home(
+    app: AsyncApp,
+    home: HomeService,
+    service: SelfService,
+    tasks: BackgroundTasks,
+    *,
+    busy: BusyTeller | None = None,
+) -> None:
+    busy = busy or BusyTeller()
+
     @app.event("app_home_opened")
     async def home_opened(event: Payload, context: AsyncBoltContext) -> None:
         if event.get("tab") not in (None, "home"):
@@ -175,7 +195,8 @@ def register_home(app: AsyncApp, home: HomeService, service: SelfService, tasks:
         ack: AsyncAck, action: Payload, body: Payload, context: AsyncBoltContext
     ) -> None:
         await ack()
-        tasks.spawn(
+        hand_off(
+            tasks,
             home.cancel(
                 installation_team(context),
                 context.user_id or "",
@@ -183,12 +204,32 @@ def register_home(app: AsyncApp, home: HomeService, service: SelfService, tasks:
                 context.channel_id,
             ),
             name="cancel-request",
+            context=context,
+            busy=busy,
+        )
+
+    @app.action(ids.REMIND_RENEWAL)
+    async def remind_clicked(ack: AsyncAck, body: Payload, context: AsyncBoltContext) -> None:
+        await ack()
+        view = body.get("view") or {}
+        hand_off(
+            tasks,
+            service.remind_renewal(
+                modal=ModalRef(str(view.get("id") or ""), view.get("hash")),
+                team_id=installation_team(context),
+                user_id=context.user_id or "",
+                raw_context=str(view.get("private_metadata") or ""),
+            ),
+            name="remind-renewal",
+            context=context,
+            busy=busy,
         )
 
     @app.action(ids.REQUEST_AGAIN_OPEN)
     async def again_clicked(ack: AsyncAck, action: Payload, body: Payload, context: AsyncBoltContext) -> None:
         await ack()
-        tasks.spawn(
+        hand_off(
+            tasks,
             service.request_again(
                 trigger_id=str(body.get("trigger_id") or ""),
                 team_id=installation_team(context),
@@ -197,18 +238,32 @@ def register_home(app: AsyncApp, home: HomeService, service: SelfService, tasks:
                 request_id=str(action.get("value") or ""),
             ),
             name="request-again",
+            context=context,
+            busy=busy,
         )
 
     @app.action(ids.UNLINK_ACCOUNT)
     async def unlink_clicked(ack: AsyncAck, context: AsyncBoltContext) -> None:
         await ack()
-        tasks.spawn(home.unlink(installation_team(context), context.user_id or ""), name="unlink-home")
+        hand_off(
+            tasks,
+            home.unlink(installation_team(context), context.user_id or ""),
+            name="unlink-home",
+            context=context,
+            busy=busy,
+        )
 
 
 def _start(
-    service: SelfService, tasks: BackgroundTasks, body: Payload, context: AsyncBoltContext, start: Started
+    service: SelfService,
+    tasks: BackgroundTasks,
+    body: Payload,
+    context: AsyncBoltContext,
+    start: Started,
+    busy: BusyTeller,
 ) -> None:
-    tasks.spawn(
+    hand_off(
+        tasks,
         service.start(
             trigger_id=str(body.get("trigger_id") or ""),
             team_id=installation_team(context),
@@ -217,6 +272,8 @@ def _start(
             start=start,
         ),
         name="start-request",
+        context=context,
+        busy=busy,
     )
 
 

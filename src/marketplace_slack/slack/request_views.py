@@ -143,10 +143,12 @@ def request_modal(draft: RequestDraft, *, context: str, allow_for_others: bool =
         # Already asked, or already has access: said instead of a form, with the pickers kept, so
         # the other kind of request (or another product) is one choice away.
         url = draft.product.url if draft.product is not None else None
-        said = section_block(escape_lines(draft.standing, SENTENCE_MAX), accessory=link_button(url))
-        return modal_view(
-            ids.REQUEST_MODAL, None, [*_pickers(draft, as_inputs=False), said, *about], context, close="Close"
-        )
+        said = [section_block(escape_lines(draft.standing, SENTENCE_MAX), accessory=link_button(url))]
+        if draft.renewable:
+            remind = button("Remind me when it ends", ids.REMIND_RENEWAL, value="remind")
+            said.append({"type": "actions", "elements": [remind]})
+        blocks = [*_pickers(draft, as_inputs=False), *said, *about]
+        return modal_view(ids.REQUEST_MODAL, None, blocks, context, close="Close")
     if draft.notice:
         about = [section_block(escape_lines(draft.notice, SENTENCE_MAX)), *about]
     reason = _why_not(draft)

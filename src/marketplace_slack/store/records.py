@@ -194,6 +194,18 @@ class ExpiryRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class RenewalRecord:
+    team_id: str
+    slack_user_id: str
+    request_id: str
+    due_at: datetime | None
+    outcome: str | None
+    done_at: datetime | None
+    claim_owner: str | None
+    claimed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class ChannelFailure:
     """A channel the app cannot post in, since `first_failed_at`; `waiting`: the cards held for it."""
 

@@ -1,6 +1,6 @@
 """The async repository the app uses: one engine, an attribute per area of what it keeps.
 
-`repo.cards`, `repo.links`, `repo.decisions`, `repo.audit`, `repo.reminders`, `repo.expiry`,
+`repo.cards`, `repo.links`, `repo.decisions`, `repo.audit`, `repo.reminders`, `repo.expiry`, `repo.renewals`,
 `repo.slack_users`, `repo.marks` (once-marks), `repo.deliveries` (webhook deliveries seen),
 `repo.channels` (channels the app cannot post in, and the cards waiting for them) and
 `repo.cursors` (where reconciliation resumes, and the request versions cards show) each
@@ -27,6 +27,7 @@ from marketplace_slack.store.expiry import Expiry
 from marketplace_slack.store.links import Links
 from marketplace_slack.store.marks import Deliveries, Mark, OnceMarks
 from marketplace_slack.store.reminders import ReminderSchedules
+from marketplace_slack.store.renewals import Renewals
 from marketplace_slack.store.slack_users import SlackUsers
 from marketplace_slack.store.tables import cards, decision_claims, once_marks
 
@@ -47,6 +48,7 @@ class Repository:
         self.audit = Audit(engine)
         self.reminders = ReminderSchedules(engine)
         self.expiry = Expiry(engine)
+        self.renewals = Renewals(engine)
         self.slack_users = SlackUsers(engine)
         self.marks = OnceMarks(engine)
         self.deliveries = Deliveries(engine)

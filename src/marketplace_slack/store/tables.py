@@ -241,6 +241,24 @@ expiry_notices = Table(
     Index(None, "due_at"),
 )
 
+# "Remind me when I can request again": one row per person and grant they were told is still active;
+# due when the grant ends, then the grant's "it ended" DM goes to them (once, whoever else sends it).
+renewal_reminders = Table(
+    "renewal_reminders",
+    metadata,
+    Column("team_id", String(64), primary_key=True),
+    Column("slack_user_id", String(64), primary_key=True),
+    Column("request_id", String(255), primary_key=True),
+    Column("due_at", UTCDateTime()),  # None once done
+    Column("outcome", String(32)),  # sent, still_active, renewed, gone, no_longer_due
+    Column("done_at", UTCDateTime()),
+    Column("claim_owner", String(255)),
+    Column("claimed_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index(None, "due_at"),
+)
+
 # Channels the app could not post in, one row per failure episode (deleted when the channel works
 # again), so the operator and readiness see it and the retry knows when to try next.
 channel_failures = Table(

@@ -135,8 +135,8 @@ class Reconciler:
             # The first pass reads every card anyway: it starts the sweep's clock.
             await self._store.cursors.claim_sweep(CURSOR, now=now, every=self._sweep_every)
             if complete:
-                unlisted = await self._store.cards.list(statuses=UNSETTLED)
-                swept = [c.request_id for c in unlisted if c.request_id not in listing]
+                unlisted = await self._store.cards.request_ids(statuses=UNSETTLED)
+                swept = [i for i in unlisted if i not in listing]
         elif self._sweep_due(cursor, now) and await self._store.cursors.claim_sweep(
             CURSOR, now=now, every=self._sweep_every
         ):
@@ -172,7 +172,7 @@ class Reconciler:
             listed = False
         else:
             listed = True
-        shown = [c.request_id for c in await self._store.cards.list(statuses=[RequestStatus.PENDING.value])]
+        shown = await self._store.cards.request_ids(statuses=[RequestStatus.PENDING.value])
         unlisted = [i for i in shown if i not in pending] if listed else []
         known = await self._store.cursors.known(pending)
         uncarded = [i for i in pending if i not in known or known[i].card_status is None]

@@ -29,6 +29,7 @@ from marketplace_slack.workflow.link_expiry import LinkExpiry, LinkExpiryReport
 from marketplace_slack.workflow.ports import Directory, Messenger
 from marketplace_slack.workflow.pruning import Pruner
 from marketplace_slack.workflow.reminders import ReminderReport, Reminders
+from marketplace_slack.workflow.renewals import RenewalReminders, RenewalReport
 from marketplace_slack.workflow.routing import Router
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class DueReport:
     cards: int = 0  # cards that had waited for their channel and are shown now
     links: LinkExpiryReport | None = None  # links warned about and ended
     homes: int = 0  # App Homes that had gone stale and are published now
+    renewals: RenewalReport | None = None  # "you can request again" reminders
 
 
 class Timekeeper:
@@ -71,6 +73,7 @@ class Timekeeper:
         # Set by the composition root once the workflow exists (its observers are the parts above).
         self.cards: CardKeeper | None = None
         self.homes: HomeService | None = None
+        self.renewals: RenewalReminders | None = None
 
     async def due_work(self, now: datetime | None = None) -> DueReport:
         """Everything due at `now` (default: the clock's now)."""
@@ -84,6 +87,7 @@ class Timekeeper:
             digests=await self.digests.run_due(now),
             links=await self.links.run_due(now) if self.links is not None else None,
             homes=await self.homes.refresh_due() if self.homes is not None else 0,
+            renewals=await self.renewals.run_due(now) if self.renewals is not None else None,
         )
 
     async def scan_grants(self) -> None:

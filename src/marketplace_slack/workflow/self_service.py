@@ -13,24 +13,20 @@ requests are read to find out whether it was filed, and only then is the consume
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import structlog
 from pydantic import SecretStr
 
-from marketplace_slack.domain import RequestKind, RequestStatus
+from marketplace_slack.domain import RequestKind
 from marketplace_slack.domain.forms import (
-    Answer,
     ExistingAccess,
     MaskedColumnChoice,
     ProductChoice,
     RequestDraft,
     RequestForm,
     Submission,
-    carry_over,
 )
 from marketplace_slack.infra.clock import Clock
 from marketplace_slack.marketplace.consumer import ConsumerGateway
@@ -44,57 +40,29 @@ from marketplace_slack.marketplace.errors import (
     UnauthorizedError,
 )
 from marketplace_slack.store.audit import AuditKind
-from marketplace_slack.store.records import LinkedAccount
 from marketplace_slack.store.repository import Repository
 from marketplace_slack.workflow import sentences
 from marketplace_slack.workflow.consumer_ports import Filed, RequestModals
 from marketplace_slack.workflow.context import ContextSeal, RequestContext
+from marketplace_slack.workflow.filers import Filers
 from marketplace_slack.workflow.identity import IdentityGuard
 from marketplace_slack.workflow.linking import Accounts
 from marketplace_slack.workflow.ports import Directory, Gateway, ModalRef, Replies, filed_key
+from marketplace_slack.workflow.request_parts import (
+    Answers,
+    Filer,
+    Started,
+    carry,
+    kind_of,
+    renewable,
+    standing_of,
+)
 from marketplace_slack.workflow.sentences import Sentence
 
 log = structlog.get_logger(__name__)
 
 # A request filed a little before our clock says we sent it is still ours (clocks differ).
 _CLOCK_SLACK = timedelta(minutes=2)
-
-
-@dataclass(frozen=True, slots=True)
-class Started:
-    """Where a request modal starts: a name typed on the command, or a product (a button, request again)."""
-
-    query: str = ""
-    product_id: str | None = None
-    kind: RequestKind = RequestKind.DATA_ACCESS
-    answers: Mapping[str, Answer] = field(default_factory=dict)
-    labels: Mapping[str, str] = field(default_factory=dict)  # of the questions `answers` answered
-
-
-@dataclass(frozen=True, slots=True)
-class Answers:
-    """A submitted request modal, as the listener parsed it (local checks passed)."""
-
-    answers: Mapping[str, Answer]
-    columns: tuple[tuple[str, str], ...] = ()
-    agreements: tuple[str, ...] = ()
-    for_user: str | None = None  # a Slack user id
-
-
-@dataclass(frozen=True, slots=True)
-class Filer:
-    """Who files, and for whom: the consumer with their own link, or (`requests.file_as_app`) the
-    app's own account for a consumer who has not linked, found in the Marketplace by Slack email."""
-
-    team_id: str
-    slack_user_id: str
-    marketplace_user_id: str  # the consumer's
-    token: SecretStr | None  # None: the app's own account
-    link: LinkedAccount | None = None
-
-    @property
-    def through_app(self) -> bool:
-        return self.token is None
 
 
 class SelfService:
@@ -118,7 +86,6 @@ class SelfService:
     ) -> None:
         self._on_filed = on_filed
         self._card_url = card_url
-        self._file_as_app = file_as_app
         self.allow_for_others = allow_for_others
         self._accounts = accounts
         self._consumer = consumer
@@ -129,7 +96,9 @@ class SelfService:
         self._seal = seal
         self._store = store
         self._clock = clock
-        self._identity = identity
+        self._filers = Filers(
+            accounts=accounts, consumer=consumer, modals=modals, identity=identity, file_as_app=file_as_app
+        )
 
     # --- opening and changing the modal ---------------------------------------------------------
 
@@ -171,7 +140,7 @@ class SelfService:
             await self._replies.tell(user_id=user_id, channel=channel, sentence=sentences.FORM_NOT_OPENED)
             return
         context = RequestContext(team_id, user_id, channel)
-        filer = await self._usable_link(modal, context, Started())
+        filer = await self._filers.usable(modal, context, Started())
         if filer is None:
             return
         try:
@@ -184,7 +153,7 @@ class SelfService:
 
     async def show(self, modal: ModalRef, context: RequestContext, start: Started) -> None:
         """Turn `modal` into the request form for `start` (after a product or kind changed, too)."""
-        filer = await self._usable_link(modal, context, start)
+        filer = await self._filers.usable(modal, context, start)
         if filer is None:
             return
         try:
@@ -192,7 +161,7 @@ class SelfService:
         except UnauthorizedError:
             await self._accounts.forget(context.team_id, context.user_id)
             await self._modals.show_link_form(
-                modal, sentences.RELINK_NEEDED, context=self._resume(context, start)
+                modal, sentences.RELINK_NEEDED, context=self._filers.resume(context, start)
             )
         except NotFoundError:
             await self._modals.show_request_notice(modal, sentences.REQUEST_GONE)
@@ -223,11 +192,7 @@ class SelfService:
             return
         # (Read with the app's account, the standing is the app's own: the tenant's 409 answers then.)
         if start.kind is RequestKind.DATA_ACCESS and existing.blocks_new_request and not filer.through_app:
-            draft = RequestDraft(product, start.kind, None, standing=_standing(product, existing).text)
-            opened = RequestContext(
-                context.team_id, context.user_id, context.channel, product.id, start.kind.value
-            )
-            await self._modals.show_request_form(modal, draft, context=self._seal.seal_request(opened))
+            await self._show_standing(modal, context, product, existing, start.kind)
             return
         form = await self._consumer.form(token, product.id, start.kind)
         columns: tuple[MaskedColumnChoice, ...] = ()
@@ -248,6 +213,61 @@ class SelfService:
         )
         await self._modals.show_request_form(modal, draft, context=self._seal.seal_request(opened))
 
+    async def _show_standing(
+        self,
+        modal: ModalRef,
+        context: RequestContext,
+        product: ProductChoice,
+        existing: ExistingAccess,
+        kind: RequestKind,
+    ) -> None:
+        """Already asked, or access they hold: said instead of a form (a second request would only be
+        refused), with "remind me when it ends" for access that ends."""
+        draft = RequestDraft(
+            product,
+            kind,
+            None,
+            standing=standing_of(product, existing).text,
+            renewable=renewable(existing, self._clock.now()),
+        )
+        opened = RequestContext(context.team_id, context.user_id, context.channel, product.id, kind.value)
+        await self._modals.show_request_form(modal, draft, context=self._seal.seal_request(opened))
+
+    async def remind_renewal(self, *, modal: ModalRef, team_id: str, user_id: str, raw_context: str) -> None:
+        """ "Remind me when it ends": the grant is read again with the consumer's own token (nothing in
+        the click is trusted but the signed context's product), and its end is when they hear."""
+        context = self._seal.open_request(raw_context, team_id=team_id, user_id=user_id)
+        if context is None or not context.product_id:
+            await self._modals.show_request_notice(modal, sentences.REQUEST_CONTEXT_REFUSED)
+            return
+        start = Started(product_id=context.product_id, kind=kind_of(context.kind))
+        filer = await self._filers.usable(modal, context, start)
+        if filer is None:
+            return
+        if filer.through_app:
+            # The app's account would read its own standing, not theirs: their grant needs their link.
+            await self._modals.show_link_form(
+                modal, sentences.LINK_TO_REQUEST, context=self._filers.resume(context, start)
+            )
+            return
+        try:
+            product, existing = await self._consumer.product(filer.token, context.product_id)
+        except MarketplaceError as exc:
+            log.warning("renewal_not_read", error=type(exc).__name__)
+            await self._modals.show_request_notice(modal, sentences.MARKETPLACE_UNREACHABLE)
+            return
+        if not renewable(existing, self._clock.now()) or existing.request_id is None:
+            # It changed since the modal said so (ended, revoked, made permanent): show what is now.
+            await self.show(modal, RequestContext(team_id, user_id, context.channel), start)
+            return
+        assert existing.expires_at is not None  # (_renewable)
+        await self._store.renewals.schedule(
+            team_id, user_id, existing.request_id, due_at=existing.expires_at, now=self._clock.now()
+        )
+        await self._modals.show_request_notice(
+            modal, sentences.renewal_planned(product.name, existing.expires_at), url=product.url
+        )
+
     async def changed(
         self,
         *,
@@ -263,13 +283,13 @@ class SelfService:
         if context is None:
             await self._modals.show_request_notice(modal, sentences.REQUEST_CONTEXT_REFUSED)
             return
-        start = Started(product_id=product_id or context.product_id, kind=_kind(kind or context.kind))
+        start = Started(product_id=product_id or context.product_id, kind=kind_of(kind or context.kind))
         await self.show(modal, RequestContext(team_id, user_id, context.channel), start)
 
     async def products(self, *, team_id: str, user_id: str, query: str) -> list[ProductChoice]:
         """The picker's options: products whose name holds `query`, read with the consumer's token.
         Empty when they are not linked (the modal asks them to link) or the Marketplace fails."""
-        filer = await self._quiet_filer(team_id, user_id)
+        filer = await self._filers.quiet(team_id, user_id)
         if filer is None:
             return []
         try:
@@ -281,11 +301,11 @@ class SelfService:
     async def form_for(self, *, team_id: str, user_id: str, raw_context: str) -> RequestForm | None:
         """The form the open modal was built from (for an external select's options)."""
         context = self._seal.open_request(raw_context, team_id=team_id, user_id=user_id)
-        filer = await self._quiet_filer(team_id, user_id)
+        filer = await self._filers.quiet(team_id, user_id)
         if context is None or filer is None or not context.product_id:
             return None
         try:
-            return await self._consumer.form(filer.token, context.product_id, _kind(context.kind))
+            return await self._consumer.form(filer.token, context.product_id, kind_of(context.kind))
         except MarketplaceError:
             return None
 
@@ -293,7 +313,7 @@ class SelfService:
         self, *, team_id: str, user_id: str, raw_context: str
     ) -> tuple[MaskedColumnChoice, ...]:
         context = self._seal.open_request(raw_context, team_id=team_id, user_id=user_id)
-        filer = await self._quiet_filer(team_id, user_id)
+        filer = await self._filers.quiet(team_id, user_id)
         if context is None or filer is None or not context.product_id:
             return ()
         try:
@@ -313,11 +333,11 @@ class SelfService:
             await self._modals.show_request_notice(modal, sentences.REQUEST_CONTEXT_REFUSED)
             return
         # Again at submit: the form may have stayed open while the account changed.
-        again = Started(product_id=context.product_id, kind=_kind(context.kind))
-        filer = await self._usable_link(modal, context, again)
+        again = Started(product_id=context.product_id, kind=kind_of(context.kind))
+        filer = await self._filers.usable(modal, context, again)
         if filer is None:
             return
-        kind = _kind(context.kind)
+        kind = kind_of(context.kind)
         submission = Submission(
             product_id=context.product_id,
             kind=kind,
@@ -344,7 +364,9 @@ class SelfService:
             log.info("request_already_filing", view_id=modal.view_id)
             return
         sent_at = self._clock.now()
-        request_id = await self._file(modal, filer, submission, user=user, since=sent_at - _CLOCK_SLACK)
+        request_id = await self._file(
+            modal, context, filer, submission, user=user, since=sent_at - _CLOCK_SLACK
+        )
         if request_id is None:
             return
         # Its people hear how it ends, card or not (an auto-approved request never has one).
@@ -367,14 +389,21 @@ class SelfService:
         return await self._consumer.user_by_email(filer.token, email) if email else None
 
     async def _file(
-        self, modal: ModalRef, filer: Filer, submission: Submission, *, user: str, since: datetime
+        self,
+        modal: ModalRef,
+        context: RequestContext,
+        filer: Filer,
+        submission: Submission,
+        *,
+        user: str,
+        since: datetime,
     ) -> str | None:
         try:
             return await self._consumer.file(filer.token, submission, user=user)
         except BadRequestError as exc:
             await self._modals.show_request_notice(modal, sentences.request_refused(exc.message))
         except ConflictError as exc:
-            await self._modals.show_request_notice(modal, sentences.request_conflict(exc.message))
+            await self._refused_as_conflict(modal, context, filer, submission, exc)
         except UnauthorizedError:
             if filer.link is not None:
                 await self._accounts.forget(filer.team_id, filer.slack_user_id)
@@ -387,6 +416,27 @@ class SelfService:
             log.warning("request_not_filed", error=type(exc).__name__)
             await self._modals.show_request_notice(modal, sentences.REQUEST_NOT_FILED)
         return None
+
+    async def _refused_as_conflict(
+        self,
+        modal: ModalRef,
+        context: RequestContext,
+        filer: Filer,
+        submission: Submission,
+        exc: ConflictError,
+    ) -> None:
+        """A 409: the consumer already has access or already asked. Their own standing, read again, says
+        which (and until when, with "remind me when it ends"); otherwise the tenant's words do."""
+        if submission.for_user is None and not filer.through_app:
+            product: ProductChoice | None
+            try:
+                product, existing = await self._consumer.product(filer.token, submission.product_id)
+            except MarketplaceError:
+                product, existing = None, ExistingAccess()
+            if product is not None and existing.blocks_new_request:
+                await self._show_standing(modal, context, product, existing, submission.kind)
+                return
+        await self._modals.show_request_notice(modal, sentences.request_conflict(exc.message))
 
     async def _look_for_filed(
         self, modal: ModalRef, filer: Filer, submission: Submission, *, user: str, since: datetime
@@ -446,90 +496,3 @@ class SelfService:
         card = await self._card_url(request_id) if self._card_url is not None else None
         filed = Filed(request, url=url, card_url=card, for_person=for_person)
         await self._modals.show_request_filed(modal, filed)
-
-    # --- helpers --------------------------------------------------------------------------------
-
-    async def _usable_link(self, modal: ModalRef, context: RequestContext, start: Started) -> Filer | None:
-        """Who files for this person: their link (still theirs, per the identity rules), else the app's
-        account when the deployment allows it; else the modal asks them to link (or says why not)."""
-        link = await self._accounts.linked(context.team_id, context.user_id)
-        if link is not None:
-            refused = await self._identity.vouch(link) if self._identity is not None else None
-            if refused is not None:
-                await self._modals.show_request_notice(modal, refused)
-                return None
-            return Filer(link.team_id, link.slack_user_id, link.marketplace_user_id, link.token, link)
-        if self._file_as_app and self._identity is not None:
-            email, refused = await self._identity.vouch_unlinked(context.team_id, context.user_id)
-            if refused is not None:
-                await self._modals.show_request_notice(modal, refused)
-                return None
-            try:
-                found = await self._consumer.user_by_email(None, email) if email else None
-            except MarketplaceError:
-                await self._modals.show_request_notice(modal, sentences.MARKETPLACE_UNREACHABLE)
-                return None
-            if found is not None:
-                return Filer(context.team_id, context.user_id, found, None)
-        await self._modals.show_link_form(
-            modal, sentences.LINK_TO_REQUEST, context=self._resume(context, start)
-        )
-        return None
-
-    async def _quiet_filer(self, team_id: str, user_id: str) -> Filer | None:
-        """Who files, without a word to anyone (an options list: the modal says the rest)."""
-        link = await self._accounts.linked(team_id, user_id)
-        if link is not None:
-            return Filer(link.team_id, link.slack_user_id, link.marketplace_user_id, link.token, link)
-        if self._file_as_app and self._identity is not None:
-            email, refused = await self._identity.vouch_unlinked(team_id, user_id)
-            found = await self._consumer.user_by_email(None, email) if email and refused is None else None
-            return Filer(team_id, user_id, found, None) if found else None
-        return None
-
-    @staticmethod
-    def _resume(context: RequestContext, start: Started) -> str:
-        """The link form's context: where to come back to once linked (nothing typed is lost)."""
-        return json.dumps(
-            {
-                "c": context.channel,
-                "resume": "request",
-                "q": start.query,
-                "p": start.product_id,
-                "k": start.kind.value,
-            }
-        )
-
-
-def resume_of(raw: Mapping[str, object]) -> Started | None:
-    """The request a link form was shown for, to open again once linked; None for a plain link form."""
-    if raw.get("resume") != "request":
-        return None
-    query, product, kind = raw.get("q"), raw.get("p"), raw.get("k")
-    return Started(
-        query=query if isinstance(query, str) else "",
-        product_id=product if isinstance(product, str) and product else None,
-        kind=_kind(kind if isinstance(kind, str) else None),
-    )
-
-
-def carry(
-    form: RequestForm | None, previous: Mapping[str, Answer], labels: Mapping[str, str]
-) -> tuple[dict[str, Answer], tuple[str, ...]]:
-    if form is None or not previous:
-        return {}, ()
-    return carry_over(form, previous, labels)
-
-
-def _standing(product: ProductChoice, existing: ExistingAccess) -> Sentence:
-    if existing.status is RequestStatus.APPROVED:
-        return sentences.already_have_access(product.name, existing.expires_at)
-    return sentences.already_requested(product.name)
-
-
-def _kind(value: str | None) -> RequestKind:
-    return (
-        RequestKind.MASKING_EXCEPTION
-        if value == RequestKind.MASKING_EXCEPTION.value
-        else RequestKind.DATA_ACCESS
-    )

@@ -90,6 +90,7 @@ class Outcome(StrEnum):
     LINK_TO_REQUEST = auto()
     PRODUCT_NOT_FOUND = auto()
     ALREADY_HAVE_ACCESS = auto()
+    RENEWAL_PLANNED = auto()
     ALREADY_REQUESTED = auto()
     REQUEST_REFUSED = auto()
     REQUEST_CONFLICT = auto()
@@ -118,6 +119,8 @@ class Outcome(StrEnum):
     REQUEST_COLUMNS_NEEDED = auto()
     REQUEST_FILED = auto()
     REQUEST_APPROVED_AT_ONCE = auto()
+    # Too much work already waiting: a click shed rather than queued (infra/tasks.py)
+    BUSY = auto()
 
 
 # Where a sentence names a Slack user, its text says MENTION and `mention` holds the id: the renderer
@@ -424,8 +427,21 @@ def product_not_found(query: str) -> Sentence:
 
 
 def already_have_access(product: str, until: datetime | None) -> Sentence:
-    end = f" until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if until else ""
-    return Sentence(Outcome.ALREADY_HAVE_ACCESS, f"You already have access to {product}{end}.")
+    if until is None:
+        return Sentence(Outcome.ALREADY_HAVE_ACCESS, f"You already have access to {product}.")
+    return Sentence(
+        Outcome.ALREADY_HAVE_ACCESS,
+        f"You already have access to {product} until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC; "
+        "you can request it again once it ends.",
+    )
+
+
+def renewal_planned(product: str, at: datetime) -> Sentence:
+    return Sentence(
+        Outcome.RENEWAL_PLANNED,
+        f"I'll send you a message when your access to {product} ends "
+        f"({at.astimezone(UTC):%Y-%m-%d %H:%M} UTC), with a button to request it again.",
+    )
 
 
 def already_requested(product: str) -> Sentence:
@@ -556,3 +572,8 @@ def home_requests_summary(pending: int, recent: int, active: int) -> str:
     """The notification line of the "my requests" message."""
     grants = "active grant" if active == 1 else "active grants"
     return f"Your requests: {pending} pending, {recent} recently settled, {active} {grants}."
+
+
+BUSY: Final = Sentence(
+    Outcome.BUSY, "The app is busy right now, so nothing was done; please try again in a minute."
+)

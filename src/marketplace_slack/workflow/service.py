@@ -28,6 +28,7 @@ from marketplace_slack.workflow.linking import Accounts
 from marketplace_slack.workflow.ports import Directory, Gateway, Messenger
 from marketplace_slack.workflow.reconciliation import Reconciler, ReconcileReport, SeenVersions
 from marketplace_slack.workflow.recovery import AbandonedDecisions
+from marketplace_slack.workflow.renewals import RenewalReminders
 from marketplace_slack.workflow.routing import Router
 from marketplace_slack.workflow.self_service import SelfService
 from marketplace_slack.workflow.unfurls import Unfurls
@@ -158,6 +159,9 @@ class Workflow:
             store=store, cards=self.cards, clock=clock, locks=locks, owner=owner, claim_lease=claim_lease
         )
         self.events = Events(store=store, clock=clock)
+        self.renewals = RenewalReminders(
+            store=store, gateway=gateway, notices=messenger, clock=clock, owner=owner, lease=claim_lease
+        )
 
     async def reconcile(self) -> ReconcileReport:
         """One reconciliation pass (the scheduler's job, and the app's first act at start-up): first the

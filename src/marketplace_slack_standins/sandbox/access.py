@@ -70,7 +70,25 @@ def request_access(
                     f"{user.username} already has a {other.status} access request ({other.id}) "
                     f"for {product.name}"
                 )
+    request = open_request(state, caller, product, user, version, form, kind=kind, columns=picked, now=now)
+    state.emit(Event(REQUEST_CREATED, product.id, request.id))
+    return request
 
+
+def open_request(
+    state: SandboxState,
+    caller: User,
+    product: DataProduct,
+    user: User,
+    version: FormVersion,
+    form: Any,
+    *,
+    kind: RequestType,
+    columns: list[tuple[int, str]],
+    now: datetime,
+) -> AccessRequest:
+    """The request made and its review flow started, answers and conflicts checked already (by
+    `request_access`, or by a bulk seeder that knows its requesters are new): no event emitted."""
     request = AccessRequest(
         id=state.ids.cuid(),
         product_id=product.id,
@@ -82,8 +100,10 @@ def request_access(
         status="PENDING",
         created_at=now,
         updated_at=now,
-        metadata={"columns": [{"columnName": c, "sourceId": str(s)} for s, c in picked]} if picked else None,
-        columns=picked,
+        metadata={"columns": [{"columnName": c, "sourceId": str(s)} for s, c in columns]}
+        if columns
+        else None,
+        columns=columns,
     )
     event = flows.choose_event(version.policy, product.policy_for(kind), _facts(state, kind, user, form))
     if isinstance(event, ApproveEvent):
@@ -97,7 +117,6 @@ def request_access(
     else:
         _open_records(state, request, flows.stage_plans(event), now)
     state.requests[request.id] = request
-    state.emit(Event(REQUEST_CREATED, product.id, request.id))
     return request
 
 
