@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -316,36 +316,36 @@ async def rows(store: str, *, pending: int = 5000, due: int = 100) -> list[Row]:
         ("expiry", quiet_expiry, due_expiry, k),
     ):
         out += [
-            Row(f"{store}: {name} tick, nothing due: Marketplace calls", quiet.calls, bound="=", goal=0),
+            Row(f"{name} tick, nothing due: Marketplace calls", quiet.calls, bound="=", goal=0),
             Row(
-                f"{store}: {name} tick, nothing due: SQL statements",
+                f"{name} tick, nothing due: SQL statements",
                 quiet.statements,
                 bound="≤",
                 goal=QUIET_SQL_GOAL,
             ),
-            Row(f"{store}: {name} tick, nothing due: wall time", quiet.seconds * 1000, "ms", digits=1),
+            Row(f"{name} tick, nothing due: wall time", quiet.seconds * 1000, "ms", digits=1),
             Row(
-                f"{store}: {name} tick, {items} due: Marketplace calls",
+                f"{name} tick, {items} due: Marketplace calls",
                 busy.calls,
                 bound="≤",
                 goal=CALLS_PER_DUE * items,
             ),
             Row(
-                f"{store}: {name} tick, {items} due: SQL statements",
+                f"{name} tick, {items} due: SQL statements",
                 busy.statements,
                 bound="≤",
                 goal=SQL_PER_DUE * items,
             ),
-            Row(f"{store}: {name} tick, {items} due: wall time", busy.seconds * 1000, "ms", digits=1),
-            Row(f"{store}: {name} tick, {items} due: sent now", busy.report.sent),
-            Row(f"{store}: {name} tick, {items} due: held to working hours", busy.report.postponed),
-            Row(f"{store}: {name} tick, {items} due: failed (tried again next tick)", busy.report.failed),
+            Row(f"{name} tick, {items} due: wall time", busy.seconds * 1000, "ms", digits=1),
+            Row(f"{name} tick, {items} due: sent now", busy.report.sent),
+            Row(f"{name} tick, {items} due: held to working hours", busy.report.postponed),
+            Row(f"{name} tick, {items} due: failed (tried again next tick)", busy.report.failed),
         ]
     out += [
-        Row(f"{store}: reminder tick, replanning {planned} steps: Marketplace calls", replan.calls),
-        Row(f"{store}: reminder tick, replanning {planned} steps: SQL statements", replan.statements),
+        Row(f"reminder tick, replanning {planned} steps: Marketplace calls", replan.calls),
+        Row(f"reminder tick, replanning {planned} steps: SQL statements", replan.statements),
         Row(
-            f"{store}: reminder tick, replanning {planned} steps: wall time",
+            f"reminder tick, replanning {planned} steps: wall time",
             replan.seconds * 1000,
             "ms",
             digits=1,
@@ -358,7 +358,10 @@ async def main(stores: list[str], pending: int, due: int) -> str:
     configure(os.environ.get("BENCH_LOG", "ERROR"), "console")
     table: list[Row] = []
     for store in stores:
-        table += await rows(store, pending=pending, due=due)
+        # Named as bench/all.py names them, the store added.
+        table += [
+            replace(r, measure=f"{r.measure} ({store})") for r in await rows(store, pending=pending, due=due)
+        ]
     return render(table)
 
 
