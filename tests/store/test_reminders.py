@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from sqlalchemy import event
+
 from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack.store.records import NewReminder
 from marketplace_slack.store.repository import Repository
@@ -149,3 +151,25 @@ async def test_expiry_notices_follow_the_grant(store: Repository, clock: FakeClo
 
     assert await store.expiry.stop("req-1", now=clock.now()) == 1
     assert (await store.expiry.list("req-1"))[1].outcome == "stopped"
+
+
+async def test_tracked_steps_keep_the_latest_snapshot_and_an_equal_one_writes_nothing(
+    store: Repository, clock: FakeClock
+) -> None:
+    now = clock.now()
+    await store.reminders.track_steps("req-1", {"rec-1": now}, now=now, snapshot='{"v":1,"a":1}')
+    clock.advance(timedelta(minutes=1))
+    await store.reminders.track_steps(
+        "req-1", {"rec-1": now, "rec-2": now}, now=clock.now(), snapshot='{"v":1,"a":2}'
+    )
+    planned = await store.reminders.claim_steps_to_plan(now=clock.now(), retry_at=clock.now() + LEASE)
+    assert {s.record_id: s.snapshot for s in planned} == {"rec-1": '{"v":1,"a":2}', "rec-2": '{"v":1,"a":2}'}
+
+    statements: list[str] = []
+    engine = store.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    await store.reminders.track_steps(
+        "req-1", {"rec-1": now, "rec-2": now}, now=clock.now(), snapshot='{"v":1,"a":2}'
+    )
+    await store.reminders.track_steps("req-1", {"rec-1": now, "rec-2": now}, now=clock.now())  # a tick's load
+    assert not any(s.lstrip().upper().startswith(("INSERT", "UPDATE")) for s in statements)

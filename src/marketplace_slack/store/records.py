@@ -145,6 +145,7 @@ class StepToPlan:
     record_id: str
     request_id: str
     opened_at: datetime
+    snapshot: str | None = None  # the request as its card last showed it (JSON); None before 0012
 
 
 @dataclass(frozen=True, slots=True)

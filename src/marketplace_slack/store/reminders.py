@@ -18,16 +18,22 @@ from marketplace_slack.store.tables import reminder_steps, reminders
 
 class ReminderSchedules(Area):
     async def track_steps(
-        self, request_id: str, open_steps: Mapping[str, datetime], *, now: datetime
+        self,
+        request_id: str,
+        open_steps: Mapping[str, datetime],
+        *,
+        now: datetime,
+        snapshot: str | None = None,
     ) -> None:
         """Make the tracked steps of a request match `open_steps` (record id → when it opened).
 
         New open steps are added, to be planned at once; tracked steps that are no longer open are
-        stopped, and so are their reminders. Cheap and idempotent: it runs whenever a card is shown.
+        stopped, and so are their reminders. With `snapshot` (the request as its card shows it), the
+        open steps keep it for planning. Cheap and idempotent: it runs whenever a card is shown.
         """
         check_time(now)
         open_ids = list(open_steps)
-        if not await self._steps_differ(request_id, open_ids):
+        if not await self._steps_differ(request_id, open_ids, snapshot):
             return  # nearly every time a card is shown: reads only, no write lock
         async with self._writer.begin() as conn:
             if open_steps:
@@ -40,6 +46,7 @@ class ReminderSchedules(Area):
                                 "request_id": request_id,
                                 "opened_at": opened_at,
                                 "plan_at": now,
+                                "snapshot": snapshot,
                                 "created_at": now,
                                 "updated_at": now,
                             }
@@ -47,6 +54,17 @@ class ReminderSchedules(Area):
                         ]
                     )
                     .on_conflict_do_nothing(index_elements=[reminder_steps.c.record_id])
+                )
+            if open_steps and snapshot is not None:
+                await conn.execute(
+                    update(reminder_steps)
+                    .where(
+                        reminder_steps.c.request_id == request_id,
+                        reminder_steps.c.stopped_at.is_(None),
+                        reminder_steps.c.record_id.in_(open_ids),
+                        or_(reminder_steps.c.snapshot.is_(None), reminder_steps.c.snapshot != snapshot),
+                    )
+                    .values(snapshot=snapshot, updated_at=now)
                 )
             await conn.execute(
                 update(reminder_steps)
@@ -67,16 +85,20 @@ class ReminderSchedules(Area):
                 .values(next_due_at=None, updated_at=now)
             )
 
-    async def _steps_differ(self, request_id: str, open_ids: list[str]) -> bool:
+    async def _steps_differ(self, request_id: str, open_ids: list[str], snapshot: str | None) -> bool:
         async with self._engine.connect() as conn:
-            tracked = {
-                row.record_id: row.stopped_at
-                for row in await conn.execute(
-                    select(reminder_steps.c.record_id, reminder_steps.c.stopped_at).where(
-                        reminder_steps.c.request_id == request_id
-                    )
+            rows = (
+                await conn.execute(
+                    select(
+                        reminder_steps.c.record_id, reminder_steps.c.stopped_at, reminder_steps.c.snapshot
+                    ).where(reminder_steps.c.request_id == request_id)
                 )
-            }
+            ).all()
+            tracked = {row.record_id: row.stopped_at for row in rows}
+            stale = snapshot is not None and any(
+                row.stopped_at is None and row.record_id in open_ids and row.snapshot != snapshot
+                for row in rows
+            )
             active = set(
                 await conn.scalars(
                     select(reminders.c.record_id)
@@ -86,7 +108,8 @@ class ReminderSchedules(Area):
             )
         wanted = set(open_ids)
         return (
-            bool(wanted - tracked.keys())
+            stale
+            or bool(wanted - tracked.keys())
             or any(stopped is None and record_id not in wanted for record_id, stopped in tracked.items())
             or bool(active - wanted)
         )
@@ -110,7 +133,7 @@ class ReminderSchedules(Area):
             values={"plan_at": retry_at, "updated_at": now},
             limit=limit,
         )
-        return [StepToPlan(row.record_id, row.request_id, row.opened_at) for row in rows]
+        return [StepToPlan(row.record_id, row.request_id, row.opened_at, row.snapshot) for row in rows]
 
     async def step_planned(self, record_id: str, *, next_plan_at: datetime | None, now: datetime) -> None:
         """When to look for the step's recipients again (None: never)."""

@@ -197,6 +197,8 @@ reminder_steps = Table(
     Column("stopped_at", UTCDateTime()),  # decided, canceled, settled or off: nothing more to send
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # JSON: the request as its card last showed it, what planning reads instead of the Marketplace.
+    Column("snapshot", Text()),
     Index(None, "request_id"),
     Index(None, "plan_at"),
 )

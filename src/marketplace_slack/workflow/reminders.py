@@ -7,7 +7,10 @@ The store holds the whole schedule, so a restart loses nothing and replicas shar
    cancellation or any settling ends them, whichever path brought the news.
 2. On the tick, new steps are planned: their approvers are found in Slack (`approvers.py`), and each
    gets a schedule whose first reminder is `first_after` of *their* working time after the step
-   opened. Steps are planned again every few hours, to pick up stewards who linked since.
+   opened. Steps are planned again every few hours, to pick up stewards who linked since. Planning
+   reads the request as its card last showed it (`reminder_snapshots.py`, kept by `request_seen`),
+   not the Marketplace: webhooks and reconciliation keep that current, so a tick costs Marketplace
+   calls only for the reminders due now.
 3. Due reminders are claimed (one replica each), checked against the Marketplace's fresh state,
    held back until the recipient's working hours, then sent: one thread reply per step mentioning
    everyone due, or a DM each, as the route says. Each send is guarded by a once-key
@@ -48,6 +51,7 @@ from marketplace_slack.workflow.ports import (
     ReminderNote,
     Replies,
 )
+from marketplace_slack.workflow.reminder_snapshots import from_snapshot, snapshot_json
 from marketplace_slack.workflow.routing import Router
 from marketplace_slack.workflow.workhours import add_working_time, is_working, next_working_instant
 
@@ -114,8 +118,12 @@ class Reminders:
         """Track the request's open steps; stop reminders for everything else. Makes no remote calls."""
         if not self._config.enabled:
             return
-        now = self._clock.now()
-        await self._store.reminders.track_steps(request.id, self._open_steps(request, now), now=now)
+        await self._track(request, self._clock.now())
+
+    async def _track(self, request: AccessRequest, now: datetime, *, snapshot: bool = True) -> None:
+        open_steps = self._open_steps(request, now)
+        text = snapshot_json(request) if open_steps and snapshot else None
+        await self._store.reminders.track_steps(request.id, open_steps, now=now, snapshot=text)
 
     def _open_steps(self, request: AccessRequest, now: datetime) -> dict[str, datetime]:
         if request.status is not RequestStatus.PENDING or self._mode(request) == "off":
@@ -152,11 +160,18 @@ class Reminders:
             now=now, retry_at=now + PLAN_RETRY, limit=BATCH
         )
         by_request: dict[str, dict[str, datetime]] = defaultdict(dict)
+        shown: dict[str, AccessRequest | None] = {}
         for step in steps:
             by_request[step.request_id][step.record_id] = step.opened_at
+            if shown.get(step.request_id) is None:
+                shown[step.request_id] = from_snapshot(step.snapshot)
 
         async def plan(request_id: str, opened: dict[str, datetime]) -> None:
-            request = await self._fresh(request_id, now)
+            request = shown.get(request_id)
+            if request is None or not opened.keys() <= self._open_steps(request, now).keys():
+                # Tracked before snapshots were kept, or the snapshot disagrees with the tracking:
+                # the Marketplace settles it, once (its answer is tracked, snapshot included).
+                request = await self._fresh(request_id, now, snapshot=True)
             if request is None:
                 return
             mode = self._mode(request)
@@ -166,7 +181,7 @@ class Reminders:
                 if step is None:
                     continue
                 recipients = await self._finder.recipients(request, step)
-                report.planned += await self._store.reminders.add(
+                added = await self._store.reminders.add(
                     [
                         NewReminder(
                             record_id=record_id,
@@ -183,6 +198,7 @@ class Reminders:
                     ],
                     now=now,
                 )
+                report.planned += added  # not `+= await`: that reads the count before the await
                 await self._store.reminders.step_planned(record_id, next_plan_at=now + REPLAN_EVERY, now=now)
 
         await self._each(by_request.items(), plan, report, what="plan")
@@ -387,14 +403,18 @@ class Reminders:
 
     # --- helpers -------------------------------------------------------------------------------------
 
-    async def _fresh(self, request_id: str, now: datetime) -> AccessRequest | None:
-        """The request as the Marketplace has it now (and tracking brought up to date), or None if gone."""
+    async def _fresh(self, request_id: str, now: datetime, *, snapshot: bool = False) -> AccessRequest | None:
+        """The request as the Marketplace has it now (and tracking brought up to date), or None if gone.
+
+        Its snapshot is kept only where asked (planning a step that has none): this load is not the
+        card's (no people, maybe no domains), and writing it would only be undone when the card is
+        next shown."""
         try:
             request = await self._gateway.load(request_id, enrich=False)
         except NotFoundError:
             await self._store.reminders.track_steps(request_id, {}, now=now)
             return None
-        await self._store.reminders.track_steps(request.id, self._open_steps(request, now), now=now)
+        await self._track(request, now, snapshot=snapshot)
         return request
 
     def _note(
