@@ -145,7 +145,7 @@ class StepToPlan:
     record_id: str
     request_id: str
     opened_at: datetime
-    snapshot: str | None = None  # the request as its card last showed it (JSON); None before 0012
+    snapshot: str | None = None  # the request as its card last showed it (JSON); None before 0013
 
 
 @dataclass(frozen=True, slots=True)

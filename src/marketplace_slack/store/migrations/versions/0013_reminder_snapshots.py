@@ -6,8 +6,8 @@ finding a step's recipients asks the Marketplace nothing; steps tracked before t
 none and are read from the Marketplace once, when next planned. The "what is due" queries already
 have their indexes (`plan_at`, `next_due_at`, `due_at`).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-04
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | Sequence[str] | None = "0011"
+revision: str = "0013"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
