@@ -45,7 +45,11 @@ async def test_a_change_is_announced_only_to_an_app_subscribed_to_user_change() 
 
 
 async def test_a_deactivated_account_cannot_be_written_to(slack: FakeSlack, client: AsyncWebClient) -> None:
+    dm = (await client.conversations_open(users="U0SARA"))["channel"]["id"]  # opened while active
     slack.deactivate("U0SARA")
+    with pytest.raises(SlackApiError) as into_the_dm:
+        await client.chat_postMessage(channel=dm, text="hello")
+    assert into_the_dm.value.response["error"] == "user_disabled"
     assert (await client.users_info(user="U0SARA"))["user"]["deleted"] is True
     with pytest.raises(SlackApiError) as refused:
         await client.conversations_open(users="U0SARA")

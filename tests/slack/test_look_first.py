@@ -368,6 +368,15 @@ async def test_the_requester_dm_is_tagged_and_looked_for_in_the_dm(
     assert [args["channel"] for method, args in slack.calls if method == "conversations.history"] == [DM]
 
 
+async def test_a_persons_dm_channel_is_opened_once(messenger: SlackMessenger, slack: StubSlack) -> None:
+    """`conversations.open` is Tier 3: a hundred DMs due at once must not open a hundred channels."""
+    request = pending_data_access().request
+    for status in (RequestStatus.APPROVED, RequestStatus.EXPIRED):
+        await messenger.notify_requester("U0NORA", replace(request, status=status))
+    assert [args for method, args in slack.calls if method == "conversations.open"] == [{"users": "U0NORA"}]
+    assert len(slack.messages[DM]) == 2
+
+
 async def test_notices_carry_their_key_and_one_without_a_key_is_not_looked_for(
     messenger: SlackMessenger, slack: StubSlack
 ) -> None:

@@ -80,6 +80,7 @@ from marketplace_slack.workflow.sentences import Sentence
 log = structlog.get_logger(__name__)
 
 _PERMALINKS_CACHED: Final = 4096  # a message's permalink never changes
+_DM_CHANNELS_CACHED: Final = 10_000  # nor a person's DM channel
 _PERMALINK_CONCURRENCY: Final = 8
 
 
@@ -120,6 +121,7 @@ class SlackMessenger:
         self._show_email = show_requester_email  # the configuration file's cards.show_requester_email
         self._pacer = pacer or Pacer(client)
         self._permalinks: dict[MessageRef, str] = {}
+        self._dm_channels: dict[str, str] = {}
         self._history = TaggedHistory(client)
 
     async def post_request(
@@ -456,5 +458,15 @@ class SlackMessenger:
         )
 
     async def _dm_channel(self, user_id: str) -> str:
+        """The DM channel with `user_id`, opened once: a person's DM channel never changes, and
+        `conversations.open` is Tier 3 (about 50 a minute), so 100 reminders due at once would be
+        refused past the first 50 if each opened it again."""
+        cached = self._dm_channels.get(user_id)
+        if cached is not None:
+            return cached
         response = await self._client.conversations_open(users=user_id)
-        return str(response["channel"]["id"])
+        channel = str(response["channel"]["id"])
+        if len(self._dm_channels) >= _DM_CHANNELS_CACHED:
+            self._dm_channels.pop(next(iter(self._dm_channels)))
+        self._dm_channels[user_id] = channel
+        return channel

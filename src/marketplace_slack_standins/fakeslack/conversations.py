@@ -133,6 +133,10 @@ class Conversations:
         if room is None:
             if not self._install.messages_tab_enabled:
                 raise ApiError("messages_tab_disabled")
+            person = self._users.get(self.dms[channel])
+            if person is not None and person.deleted:
+                # A DM opened before the account was deactivated takes no more messages either.
+                raise ApiError("user_disabled")
             return
         if room.archived:
             raise ApiError("is_archived")
