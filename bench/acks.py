@@ -18,8 +18,6 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-import secrets
-import socket
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -29,10 +27,8 @@ from pathlib import Path
 import httpx
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
+from common import PG_URL, free_port, percentile, pg_schema, wait_healthy
 from marketplace_slack.infra.logs import configure
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.client import MarketplaceClient
@@ -52,7 +48,6 @@ from table import Row, render
 CLICKS = 1000
 LATENCY_MS = 5000
 SENDERS = 8
-PG_URL = os.environ.get("MARKETPLACE_SLACK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 SECRET = "bench-signing-secret"
 WEBHOOK_KEY = "bench-webhook-key"
 CHANNEL = "C0STEWARDS"
@@ -74,16 +69,8 @@ async def database(store: str, tmp: Path) -> AsyncIterator[dict[str, str]]:
     if store == "sqlite":
         yield {"MPSLACK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'bench.db'}"}
         return
-    schema = f"bench_acks_{secrets.token_hex(4)}"
-    admin = create_async_engine(PG_URL, poolclass=NullPool)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
+    async with pg_schema("bench_acks") as schema:
         yield {"MPSLACK_DATABASE_URL": PG_URL, "MPSLACK_DATABASE_SCHEMA": schema}
-    finally:
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
 
 
 async def measure(store: str, clicks: int, latency_ms: int, senders: int) -> Outcome:
@@ -94,7 +81,7 @@ async def measure(store: str, clicks: int, latency_ms: int, senders: int) -> Out
             FakeSlack(install=installed_as_declared()) as slack,
         ):
             invite_everywhere(slack)
-            port = _free_port()
+            port = free_port()
             env = {
                 **os.environ,
                 **db,
@@ -120,7 +107,7 @@ async def measure(store: str, clicks: int, latency_ms: int, senders: int) -> Out
             )  # fmt: skip
             app_url = f"http://127.0.0.1:{port}"
             try:
-                await _wait_healthy(app_url)
+                await wait_healthy(app_url)
                 return await _clicks(sandbox, slack, app_url, clicks, latency_ms, senders)
             finally:
                 process.terminate()
@@ -192,11 +179,6 @@ def _slack_user(sandbox: SandboxServer, slack: FakeSlack, username: str) -> str:
     return next(str(u.id) for u in slack.users if (u.email or "").casefold() == email)
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 async def rows(
     store: str, *, clicks: int = CLICKS, latency_ms: int = LATENCY_MS, senders: int = SENDERS
 ) -> list[Row]:
@@ -221,22 +203,6 @@ async def main(stores: list[str], clicks: int, latency_ms: int, senders: int) ->
         for row in await rows(store, clicks=clicks, latency_ms=latency_ms, senders=senders):
             table.append(dataclasses.replace(row, measure=f"{row.measure} ({store})"))
     return render(table)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _wait_healthy(url: str) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(400):
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get(f"{url}/healthz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.05)
-    raise RuntimeError("the app did not start")
 
 
 if __name__ == "__main__":

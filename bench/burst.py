@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import itertools
 import os
-import secrets
 import sys
 import tempfile
 import time
@@ -42,15 +41,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # table.py, however this is imported
 
+from common import PG_URL, free_port, pg_schema, wait_healthy
 from marketplace_slack.infra.logs import configure
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.client import MarketplaceClient
@@ -62,7 +58,6 @@ from marketplace_slack_standins.sandbox.server import SandboxServer
 from marketplace_slack_standins.stage import installed_as_declared, invite_everywhere, plausible_answers
 from table import Row, render
 
-PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 SECRET = "bench-signing-secret"
 WEBHOOK_KEY = "bench-webhook-key"
 CHANNEL = "C0STEWARDS"
@@ -113,17 +108,8 @@ async def _database(store: str, tmp: Path) -> AsyncIterator[dict[str, str]]:
     if store == "sqlite":
         yield {"MPSLACK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'burst.db'}"}
         return
-    url = os.environ.get("MARKETPLACE_SLACK_TEST_PG_URL", PG_URL)
-    schema = f"bench_burst_{secrets.token_hex(4)}"
-    admin = create_async_engine(url, poolclass=NullPool)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield {"MPSLACK_DATABASE_URL": url, "MPSLACK_DATABASE_SCHEMA": schema}
-    finally:
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
+    async with pg_schema("bench_burst") as schema:
+        yield {"MPSLACK_DATABASE_URL": PG_URL, "MPSLACK_DATABASE_SCHEMA": schema}
 
 
 async def measure(store: str, requests: int, scale: float, *, log: Path | None = None) -> list[Row]:
@@ -142,7 +128,7 @@ async def measure(store: str, requests: int, scale: float, *, log: Path | None =
             invite_everywhere(slack)
             for person in market_people:
                 sandbox.state.users[person.username] = person
-            port = _free_port()
+            port = free_port()
             env = {
                 **os.environ,
                 **database,
@@ -176,7 +162,7 @@ async def measure(store: str, requests: int, scale: float, *, log: Path | None =
             )
             admin = MarketplaceClient(sandbox.base_url, sandbox.token_for("admin"))
             try:
-                await _wait_healthy(f"http://127.0.0.1:{port}")
+                await wait_healthy(f"http://127.0.0.1:{port}")
                 seeded = sum(1 for r in sandbox.state.requests.values() if "PENDING" in str(r.status))
                 await slack.wait_for("chat.postMessage", count=seeded, timeout=60)
                 await register_webhook(
@@ -270,24 +256,6 @@ def _in_order(burst: Burst) -> int:
 
 async def rows(store: str, *, requests: int = 1000, scale: float = SCALE) -> list[Row]:
     return await measure(store, requests, scale)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _wait_healthy(url: str) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(400):
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get(f"{url}/healthz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.05)
-    raise RuntimeError("the app did not start")
 
 
 async def main(stores: list[str], requests: int, scale: float, log: Path | None) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -24,10 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
-
+from common import PG_URL, pg_schema
 from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack.infra.logs import configure
 from marketplace_slack.marketplace.errors import ConflictError
@@ -35,7 +31,6 @@ from marketplace_slack_standins.fakeslack import RecordedCall
 from marketplace_slack_standins.stage import Stage, open_stage
 from table import Row, render  # bench/ is on sys.path when a script of it runs
 
-PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DECISIONS = 10
 GOAL = 4
 STEWARD, PRODUCT = "sara", "Sales Pipeline"  # one record, "any" of sara and omar: the usual review
@@ -49,16 +44,8 @@ async def _database(store: str) -> AsyncIterator[dict[str, Any]]:
         with tempfile.TemporaryDirectory() as tmp:
             yield {"database_url": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"}
         return
-    schema = f"bench_{secrets.token_hex(6)}"
-    admin = create_async_engine(PG_URL, poolclass=NullPool)
-    try:
-        async with admin.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    async with pg_schema("bench_decisions") as schema:
         yield {"database_url": PG_URL, "MPSLACK_DATABASE_SCHEMA": schema}
-    finally:
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        await admin.dispose()
 
 
 async def _request(stage: Stage, requesters: list[str]) -> str:

@@ -29,10 +29,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
+from common import free_port, percentile, status_mb, wait_healthy
 from marketplace_slack.infra.logs import configure
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.client import MarketplaceClient
@@ -92,7 +92,7 @@ class Bench:
 async def bench_world(tmp: Path) -> AsyncIterator[Bench]:
     async with SandboxServer() as sandbox, FakeSlack(install=installed_as_declared()) as slack:
         invite_everywhere(slack)
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "MARKETPLACE_URL": sandbox.base_url,
@@ -121,7 +121,7 @@ async def bench_world(tmp: Path) -> AsyncIterator[Bench]:
         )
         app_url = f"http://127.0.0.1:{port}"
         try:
-            await _wait_healthy(app_url)
+            await wait_healthy(app_url)
             # The app's start-up reconciliation posts the seeded world's pending requests; let it finish.
             pending = sum(
                 1
@@ -219,18 +219,6 @@ async def calls_per_card(bench: Bench) -> int:
     return bench.sandbox.stats.total - own
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 async def main(cards: int, clicks: int) -> str:
     configure("WARNING", "console")
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,7 +226,7 @@ async def main(cards: int, clicks: int) -> str:
             calls = await calls_per_card(bench)
             latencies = await webhook_to_card(bench, cards)
             acks = await click_to_ack(bench, clicks)
-            memory = rss_mb(bench.pid)
+            memory = status_mb(bench.pid)
     critical = CRITICAL_PATH_CALLS * LATENCY_MS / 1000
     p50 = statistics.median(latencies)
     rows = [
@@ -270,24 +258,6 @@ async def main(cards: int, clicks: int) -> str:
     lines = [f"| {'measure':<{width}} | value | notes |", f"|{'-' * (width + 2)}|-------|-------|"]
     lines += [f"| {name:<{width}} | {value} | {note} |" for name, value, note in rows]
     return "\n".join(lines)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _wait_healthy(url: str) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(200):
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get(f"{url}/healthz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.05)
-    raise RuntimeError("the app did not start")
 
 
 if __name__ == "__main__":

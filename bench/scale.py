@@ -35,7 +35,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -48,9 +47,9 @@ from typing import Any
 
 import httpx
 from sqlalchemy import delete, event, func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from common import PG_URL, free_port, pg_schema, status_mb
 from marketplace_slack.app import Application, build
 from marketplace_slack.infra.logs import configure
 from marketplace_slack.store.engine import create_engine
@@ -65,7 +64,6 @@ from table import Row, render
 
 PENDING = 10_000
 RUNS = 5
-PG_URL = os.environ.get("MARKETPLACE_SLACK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 QUIET_CALLS_PER_TRACKED = 0.01  # the issue's goal: a quiet pass costs ≤ 1 % of tracked requests in calls
 QUIET_RUNS = 5
 MEMORY_MB = 150
@@ -109,16 +107,8 @@ async def database(store: str, tmp: Path) -> AsyncIterator[Database]:
         path = tmp / "scale.db"
         yield Database(f"sqlite+aiosqlite:///{path}", None, path)
         return
-    schema = f"bench_scale_{secrets.token_hex(4)}"
-    admin = create_async_engine(PG_URL, poolclass=NullPool)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
+    async with pg_schema("bench_scale") as schema:
         yield Database(PG_URL, schema, None)
-    finally:
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
 
 
 class Statements:
@@ -271,7 +261,7 @@ def _serve_env(settings: Any, db: Database, pycache: Path) -> dict[str, str]:
             "MPSLACK_DEFAULT_CHANNEL": settings.default_channel,
             "MPSLACK_ENCRYPTION_KEYS": ",".join(k.get_secret_value() for k in settings.encryption_keys),
             "MPSLACK_HOST": "127.0.0.1",
-            "MPSLACK_PORT": str(_free_port()),
+            "MPSLACK_PORT": str(free_port()),
             "MPSLACK_LOG_LEVEL": "WARNING",
             "MPSLACK_RECONCILE_SECONDS": "3600",
             "MPSLACK_TICK_SECONDS": "3600",
@@ -297,7 +287,7 @@ async def _serve_memory(env: dict[str, str], db: Database) -> tuple[float, float
             else:
                 raise RuntimeError("the start-up pass did not finish")
             await asyncio.sleep(1)  # let the pass's garbage go
-            return _status_mb(process.pid, "VmRSS"), _status_mb(process.pid, "VmHWM")
+            return status_mb(process.pid, "VmRSS"), status_mb(process.pid, "VmHWM")
         finally:
             process.terminate()
             await process.wait()
@@ -343,21 +333,6 @@ async def _healthy(env: dict[str, str]) -> None:
                     return
             await asyncio.sleep(0.01)
     raise RuntimeError(f"nothing answered at {url}")
-
-
-def _status_mb(pid: int, key: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{key}:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def main(stores: list[str], pending: int, runs: int) -> str:

@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import random
-import secrets
 import sys
 import tempfile
 import time
@@ -33,10 +32,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert, text, update
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy import event, insert, update
 
+from common import PG_URL, pg_schema
 from marketplace_slack.infra.clock import FakeClock
 from marketplace_slack.infra.logs import configure
 from marketplace_slack.marketplace.gateway import MarketplaceGateway
@@ -47,7 +45,6 @@ from marketplace_slack_standins.sandbox import access, world
 from marketplace_slack_standins.stage import Stage, open_stage
 from table import Row, render
 
-PG_URL = os.environ.get("MARKETPLACE_SLACK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # working hours in Berlin, where most stewards are
 TICK = timedelta(seconds=60)
 QUIET_SQL_GOAL = 20
@@ -260,17 +257,11 @@ async def bench_stage(store: str) -> AsyncIterator[Stage]:
             async with open_stage(database_url=url, clock=clock) as stage:
                 yield stage
         return
-    schema = f"bench_{secrets.token_hex(4)}"
-    admin = create_async_engine(PG_URL, poolclass=NullPool)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        async with open_stage(database_url=PG_URL, clock=clock, MPSLACK_DATABASE_SCHEMA=schema) as stage:
-            yield stage
-    finally:
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
+    async with (
+        pg_schema("bench_ticks") as schema,
+        open_stage(database_url=PG_URL, clock=clock, MPSLACK_DATABASE_SCHEMA=schema) as stage,
+    ):
+        yield stage
 
 
 async def rows(store: str, *, pending: int = 5000, due: int = 100) -> list[Row]:

@@ -1,0 +1,67 @@
+"""What the benchmarks share: the PostgreSQL they use, a free port, waiting for the app to serve, and
+the statistics they print."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from typing import Final
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+PG_URL: Final = os.environ.get(
+    "MARKETPLACE_SLACK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+@contextlib.asynccontextmanager
+async def pg_schema(prefix: str) -> AsyncIterator[str]:
+    """A fresh schema in the benchmarks' PostgreSQL (`PG_URL`), dropped with everything in it after."""
+    schema = f"{prefix}_{secrets.token_hex(4)}"
+    admin = create_async_engine(PG_URL, poolclass=NullPool)
+    try:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        yield schema
+    finally:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_healthy(url: str, *, tries: int = 400) -> None:
+    """Until `url`/healthz answers 200 (20 s by default), or RuntimeError."""
+    async with httpx.AsyncClient() as http:
+        for _ in range(tries):
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(f"{url}/healthz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.05)
+    raise RuntimeError("the app did not start")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def status_mb(pid: int, key: str = "VmRSS") -> float:
+    """A memory figure of /proc/<pid>/status (VmRSS: resident now; VmHWM: its peak), in MB."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(f"{key}:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
