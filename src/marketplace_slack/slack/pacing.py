@@ -67,9 +67,10 @@ class Rate:
 POSTS: Final = Rate(per_second=1.0, burst=5)
 UPDATES: Final = Rate(per_second=50 / 60, burst=20)
 # users.lookupByEmail, Tier 3 too: a burst of cards from people never looked up costs one each, and
-# slack-sdk's own retries give up after three 429s (the card then names nobody in Slack). A minute's
-# worth goes at once, as Slack's "50+ per minute, bursts allowed" does; a 429 past it is waited out.
-LOOKUPS: Final = Rate(per_second=50 / 60, burst=50)
+# slack-sdk's own retries give up after three 429s (the card then names nobody in Slack). Most of a
+# minute's worth goes at once (Slack: "50+ per minute", bursts allowed), kept short of all of it so
+# the burst itself never meets a 429.
+LOOKUPS: Final = Rate(per_second=50 / 60, burst=40)
 
 
 def scaled(rate: Rate, scale: float) -> Rate:
