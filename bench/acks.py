@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import os
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -25,10 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from common import PG_URL, free_port, percentile, pg_schema, wait_healthy
+from common import PG_URL, free_port, percentile, pg_schema, serve_env, wait_healthy
 from marketplace_slack.infra.logs import configure
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.client import MarketplaceClient
@@ -82,25 +80,18 @@ async def measure(store: str, clicks: int, latency_ms: int, senders: int) -> Out
         ):
             invite_everywhere(slack)
             port = free_port()
-            env = {
-                **os.environ,
-                **db,
-                "MARKETPLACE_URL": sandbox.base_url,
-                "MARKETPLACE_TOKEN": sandbox.token_for("admin"),
-                "MARKETPLACE_WEBHOOK_SIGNING_KEY": WEBHOOK_KEY,
-                "SLACK_BOT_TOKEN": slack.bot_token,
-                "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": slack.base_url,
-                "MPSLACK_DEFAULT_CHANNEL": CHANNEL,
-                "MPSLACK_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-                "MPSLACK_HOST": "127.0.0.1",
-                "MPSLACK_PORT": str(port),
-                "MPSLACK_LOG_LEVEL": "ERROR",
-                "MPSLACK_RECONCILE_SECONDS": "3600",
-                "MPSLACK_TICK_SECONDS": "3600",
+            env = serve_env(
+                sandbox,
+                slack,
+                port=port,
+                secret=SECRET,
+                webhook_key=WEBHOOK_KEY,
+                channel=CHANNEL,
+                MPSLACK_LOG_LEVEL="ERROR",
                 # The clicks' work is still waiting on the slow Marketplace at the end: no need to wait.
-                "MPSLACK_SHUTDOWN_GRACE_SECONDS": "0",
-            }
+                MPSLACK_SHUTDOWN_GRACE_SECONDS="0",
+                **db,
+            )
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "marketplace_slack.cli", "serve", env=env, cwd=tmp,
                 stdout=asyncio.subprocess.DEVNULL,

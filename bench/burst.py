@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import contextlib
 import itertools
-import os
 import sys
 import tempfile
 import time
@@ -41,12 +40,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # table.py, however this is imported
 
-from common import PG_URL, free_port, pg_schema, wait_healthy
+from common import PG_URL, free_port, pg_schema, serve_env, wait_healthy
 from marketplace_slack.infra.logs import configure
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.client import MarketplaceClient
@@ -129,26 +127,19 @@ async def measure(store: str, requests: int, scale: float, *, log: Path | None =
             for person in market_people:
                 sandbox.state.users[person.username] = person
             port = free_port()
-            env = {
-                **os.environ,
+            # Only the start-up pass reconciles (serve_env): a webhook the app lost must show as a
+            # card given up, not be rescued by a later pass.
+            env = serve_env(
+                sandbox,
+                slack,
+                port=port,
+                secret=SECRET,
+                webhook_key=WEBHOOK_KEY,
+                channel=CHANNEL,
+                MPSLACK_LOG_LEVEL="INFO" if log else "WARNING",
+                MPSLACK_SLACK_RATE_SCALE=str(scale),
                 **database,
-                "MARKETPLACE_URL": sandbox.base_url,
-                "MARKETPLACE_TOKEN": sandbox.token_for("admin"),
-                "MARKETPLACE_WEBHOOK_SIGNING_KEY": WEBHOOK_KEY,
-                "SLACK_BOT_TOKEN": slack.bot_token,
-                "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": slack.base_url,
-                "MPSLACK_DEFAULT_CHANNEL": CHANNEL,
-                "MPSLACK_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-                "MPSLACK_HOST": "127.0.0.1",
-                "MPSLACK_PORT": str(port),
-                "MPSLACK_LOG_LEVEL": "INFO" if log else "WARNING",
-                "MPSLACK_SLACK_RATE_SCALE": str(scale),
-                "MPSLACK_TICK_SECONDS": "3600",
-                # Only the start-up pass: a webhook the app lost must show as a card given up, not be
-                # rescued by a later pass.
-                "MPSLACK_RECONCILE_SECONDS": "3600",
-            }
+            )
             out = log.open("w") if log else None
             process = await asyncio.create_subprocess_exec(
                 sys.executable,

@@ -9,9 +9,10 @@ import os
 import secrets
 import socket
 from collections.abc import AsyncIterator
-from typing import Final
+from typing import Any, Final
 
 import httpx
+from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -65,3 +66,28 @@ def status_mb(pid: int, key: str = "VmRSS") -> float:
             if line.startswith(f"{key}:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def serve_env(
+    sandbox: Any, slack: Any, *, port: int, secret: str, webhook_key: str, channel: str, **settings: str
+) -> dict[str, str]:
+    """The environment `marketplace-slack serve` runs in against the sandbox and the stand-in Slack:
+    its own port, a fresh encryption key, quiet logs, and no periodic reconciliation or tick (a
+    benchmark starts what it measures itself); `settings` adds to it or overrides it."""
+    return {
+        **os.environ,
+        "MARKETPLACE_URL": sandbox.base_url,
+        "MARKETPLACE_TOKEN": sandbox.token_for("admin"),
+        "MARKETPLACE_WEBHOOK_SIGNING_KEY": webhook_key,
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": secret,
+        "SLACK_API_URL": slack.base_url,
+        "MPSLACK_DEFAULT_CHANNEL": channel,
+        "MPSLACK_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "MPSLACK_HOST": "127.0.0.1",
+        "MPSLACK_PORT": str(port),
+        "MPSLACK_LOG_LEVEL": "WARNING",
+        "MPSLACK_RECONCILE_SECONDS": "3600",
+        "MPSLACK_TICK_SECONDS": "3600",
+        **settings,
+    }

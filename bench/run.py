@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import statistics
 import sys
 import tempfile
@@ -29,10 +28,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from common import free_port, percentile, status_mb, wait_healthy
+from common import free_port, percentile, serve_env, status_mb, wait_healthy
 from marketplace_slack.infra.logs import configure
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.client import MarketplaceClient
@@ -93,23 +91,15 @@ async def bench_world(tmp: Path) -> AsyncIterator[Bench]:
     async with SandboxServer() as sandbox, FakeSlack(install=installed_as_declared()) as slack:
         invite_everywhere(slack)
         port = free_port()
-        env = {
-            **os.environ,
-            "MARKETPLACE_URL": sandbox.base_url,
-            "MARKETPLACE_TOKEN": sandbox.token_for("admin"),
-            "MARKETPLACE_WEBHOOK_SIGNING_KEY": WEBHOOK_KEY,
-            "SLACK_BOT_TOKEN": slack.bot_token,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.base_url,
-            "MPSLACK_DEFAULT_CHANNEL": CHANNEL,
-            "MPSLACK_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "MPSLACK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'bench.db'}",
-            "MPSLACK_HOST": "127.0.0.1",
-            "MPSLACK_PORT": str(port),
-            "MPSLACK_LOG_LEVEL": "WARNING",
-            "MPSLACK_RECONCILE_SECONDS": "3600",
-            "MPSLACK_TICK_SECONDS": "3600",
-        }
+        env = serve_env(
+            sandbox,
+            slack,
+            port=port,
+            secret=SECRET,
+            webhook_key=WEBHOOK_KEY,
+            channel=CHANNEL,
+            MPSLACK_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'bench.db'}",
+        )
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
