@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import sys
 import tempfile
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
 
-from common import PG_URL, free_port, percentile, pg_schema, serve_env, wait_healthy
+from common import app_database, free_port, percentile, serve_env, wait_healthy
 from marketplace_slack.infra.logs import configure
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.client import MarketplaceClient
@@ -61,20 +59,10 @@ class Outcome:
     told_busy: int  # busy answers that reached Slack's response_url
 
 
-@contextlib.asynccontextmanager
-async def database(store: str, tmp: Path) -> AsyncIterator[dict[str, str]]:
-    """The app's database settings: a file, or a fresh PostgreSQL schema dropped afterwards."""
-    if store == "sqlite":
-        yield {"MPSLACK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'bench.db'}"}
-        return
-    async with pg_schema("bench_acks") as schema:
-        yield {"MPSLACK_DATABASE_URL": PG_URL, "MPSLACK_DATABASE_SCHEMA": schema}
-
-
 async def measure(store: str, clicks: int, latency_ms: int, senders: int) -> Outcome:
     with tempfile.TemporaryDirectory() as tmp:
         async with (
-            database(store, Path(tmp)) as db,
+            app_database(store, Path(tmp), "acks") as db,
             SandboxServer() as sandbox,
             FakeSlack(install=installed_as_declared()) as slack,
         ):

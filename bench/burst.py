@@ -34,7 +34,6 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +43,7 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # table.py, however this is imported
 
-from common import PG_URL, free_port, pg_schema, serve_env, wait_healthy
+from common import app_database, free_port, serve_env, wait_healthy
 from marketplace_slack.infra.logs import configure
 from marketplace_slack.marketplace import models as wire
 from marketplace_slack.marketplace.client import MarketplaceClient
@@ -101,15 +100,6 @@ def _people(count: int) -> tuple[list[User], list[SlackUser]]:
     return market, slack
 
 
-@contextlib.asynccontextmanager
-async def _database(store: str, tmp: Path) -> AsyncIterator[dict[str, str]]:
-    if store == "sqlite":
-        yield {"MPSLACK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'burst.db'}"}
-        return
-    async with pg_schema("bench_burst") as schema:
-        yield {"MPSLACK_DATABASE_URL": PG_URL, "MPSLACK_DATABASE_SCHEMA": schema}
-
-
 async def measure(store: str, requests: int, scale: float, *, log: Path | None = None) -> list[Row]:
     market_people, slack_people = _people(requests)
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -121,7 +111,7 @@ async def measure(store: str, requests: int, scale: float, *, log: Path | None =
                 users=(*DEFAULT_USERS, *slack_people),
                 rate_scale=scale,
             ) as slack,
-            _database(store, tmp) as database,
+            app_database(store, tmp, "burst") as database,
         ):
             invite_everywhere(slack)
             for person in market_people:

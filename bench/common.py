@@ -9,6 +9,7 @@ import os
 import secrets
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, Final
 
 import httpx
@@ -91,3 +92,14 @@ def serve_env(
         "MPSLACK_TICK_SECONDS": "3600",
         **settings,
     }
+
+
+@contextlib.asynccontextmanager
+async def app_database(store: str, tmp: Path, name: str) -> AsyncIterator[dict[str, str]]:
+    """The app's database settings for `store`: a SQLite file in `tmp`, or a fresh PostgreSQL schema
+    dropped afterwards (`name` names both)."""
+    if store == "sqlite":
+        yield {"MPSLACK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp / f'{name}.db'}"}
+        return
+    async with pg_schema(f"bench_{name}") as schema:
+        yield {"MPSLACK_DATABASE_URL": PG_URL, "MPSLACK_DATABASE_SCHEMA": schema}
